@@ -1,0 +1,16 @@
+// Each CLI command registers its options on the parser and, when chosen, sets `run`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "adapters/cli/cli_output.h"
+
+namespace certsched::cli {
+
+using CommandRunner = std::function<int()>;
+
+void add_init_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+void add_replay_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+
+}  // namespace certsched::cli

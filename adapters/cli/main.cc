@@ -1,0 +1,65 @@
+// certsched: the command-line front end. The contract is shared/CLI.md.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "adapters/cli/cli_output.h"
+#include "adapters/cli/commands.h"
+
+namespace {
+
+std::string current_user() {
+  if (const char* u = std::getenv("USER"); u && *u) return u;
+  if (const passwd* pw = getpwuid(getuid())) return pw->pw_name;
+  return "uid" + std::to_string(getuid());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace certsched::cli;
+  CLI::App app{"certsched: schedules and activates B2B partner certificates, with an auditable log",
+               "certsched"};
+  app.set_version_flag("--version", std::string("certsched ") + CERTSCHED_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Store: --store DIR, else $CERTSCHED_STORE, else ./certsched-store.\n"
+      "Exit codes: 0 ok, 1 other failure, 2 usage, 3 refused (nothing changed), "
+      "4 integrity failure.\n"
+      "Example: certsched --store /var/lib/certsched init --admin-email pki@example.com");
+
+  GlobalOptions g;
+  app.add_option("--store", g.store_dir, "store directory")->option_text("DIR");
+  app.add_flag("--json", g.json, "print the result as one JSON document on stdout");
+  app.add_option("--command-id", g.command_id,
+                 "id that makes a retried command apply once (default: a fresh id)")
+      ->option_text("ID");
+
+  CommandRunner run;
+  add_init_command(app, g, run);
+  add_replay_command(app, g, run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "certsched: " << e.what() << " (see certsched --help)\n";
+    return kExitUsage;
+  }
+
+  if (g.store_dir.empty()) {
+    const char* env = std::getenv("CERTSCHED_STORE");
+    g.store_dir = env && *env ? env : "./certsched-store";
+  }
+  if (g.command_id.empty()) g.command_id = new_command_id();
+  g.actor = "cli:" + current_user();
+  return run();
+}

@@ -1,0 +1,11 @@
+// CRC-32C (Castagnoli), the checksum that frames each stored record.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace certsched::eventstore {
+
+uint32_t crc32c(std::string_view data, uint32_t seed = 0);
+
+}  // namespace certsched::eventstore

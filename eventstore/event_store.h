@@ -1,0 +1,170 @@
+// The event store: named streams of events in one append-only, hash-chained global log.
+//
+// This is the only interface the rest of certsched sees. RocksDB is the embedded backend
+// (open_rocksdb_store); a clustered backend implements the same interface. Nothing here
+// names RocksDB types, so this header stays cheap to include.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eventstore/status.h"
+
+namespace certsched::eventstore {
+
+// What the writer expects a stream's version to be before its events are appended.
+struct ExpectedVersion {
+  enum class Kind { kAny, kNoStream, kExact };
+  Kind kind = Kind::kAny;
+  uint64_t version = 0;  // only for kExact; version 0 means "no events yet"
+
+  static ExpectedVersion Any() { return {Kind::kAny, 0}; }
+  static ExpectedVersion NoStream() { return {Kind::kNoStream, 0}; }
+  static ExpectedVersion Exactly(uint64_t v) { return {Kind::kExact, v}; }
+};
+
+// An event as the domain hands it to the store: its type name, the schema version of its
+// payload, and the payload bytes (cereal-encoded by domain/). The store does not interpret
+// the payload.
+struct NewEvent {
+  std::string type;
+  uint16_t schema_version = 1;
+  std::string payload;
+};
+
+// Events for one stream inside an append.
+struct StreamWrite {
+  std::string stream;
+  ExpectedVersion expected;
+  std::vector<NewEvent> events;
+};
+
+// One atomic append: every write lands, or none does. A command usually touches one
+// stream; a proposal touches one stream per schedule it creates.
+struct AppendRequest {
+  std::vector<StreamWrite> writes;
+  std::string command_id;      // required; the same id again returns the first result
+  std::string actor;           // who asked, e.g. "cli:alice" or "api:token"
+  std::string correlation_id;  // e.g. the proposal id; may be empty
+  int64_t time_ns = 0;         // UTC nanoseconds; 0 means "now" by the system clock
+};
+
+struct StreamVersion {
+  std::string stream;
+  uint64_t version = 0;
+};
+
+struct AppendResult {
+  uint64_t first_position = 0;
+  uint64_t last_position = 0;
+  std::vector<StreamVersion> versions;  // each written stream's version after the append
+  bool duplicate = false;               // true when command_id had already been applied
+};
+
+// An event as stored.
+struct RecordedEvent {
+  uint64_t position = 0;        // global, gap-free, starting at 1
+  std::string stream;
+  uint64_t stream_version = 0;  // 1 for a stream's first event
+  std::string type;
+  uint16_t schema_version = 0;
+  int64_t time_ns = 0;
+  std::string actor;
+  std::string command_id;
+  std::string correlation_id;
+  std::string payload;
+};
+
+struct Head {
+  uint64_t position = 0;  // 0 for an empty log
+  std::string hash_hex;   // 64 hex digits; all zeros for an empty log
+};
+
+struct VerifyReport {
+  uint64_t events = 0;  // records that verified before the first problem (all, if none)
+  std::string head_hash_hex;
+  bool verified = false;
+  std::optional<uint64_t> first_bad_position;
+  std::string problem;  // empty when verified
+};
+
+// Receives events in position order. A non-ok Status stops the subscription.
+using EventHandler = std::function<Status(const std::vector<RecordedEvent>&)>;
+
+// A running subscription; destroying it stops it and waits for its thread.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  // The last error that stopped the subscription, or Ok while it runs.
+  virtual Status status() const = 0;
+  // Position of the last event handed to the handler.
+  virtual uint64_t position() const = 0;
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // Appends atomically and durably (when the store was opened with sync). Refuses the
+  // whole request, writing nothing, on an expected-version conflict or bad input.
+  // REQUIRES: the store was opened for writing.
+  virtual Result<AppendResult> append(const AppendRequest& request) = 0;
+
+  // Events of `stream` with version >= from_version, at most max_count of them.
+  virtual Result<std::vector<RecordedEvent>> read_stream(const std::string& stream,
+                                                         uint64_t from_version,
+                                                         size_t max_count) = 0;
+
+  // The current version of `stream` (0 if it has no events).
+  virtual Result<uint64_t> stream_version(const std::string& stream) = 0;
+
+  // Events with position >= from_position, at most max_count of them.
+  virtual Result<std::vector<RecordedEvent>> read_all(uint64_t from_position,
+                                                      size_t max_count) = 0;
+
+  virtual Result<Head> head() = 0;
+
+  // Walks the whole log: framing, checksums, positions, stream versions, hash chain and
+  // the recorded head. Names the first bad position. Corruption is a report, not an error;
+  // an error means the walk itself could not run.
+  virtual Result<VerifyReport> verify() = 0;
+
+  // Catches up from `after_position`, then follows new appends (from this process, or
+  // from the writing process when opened read-only) until the subscription is destroyed.
+  virtual std::unique_ptr<Subscription> subscribe(uint64_t after_position,
+                                                  EventHandler handler) = 0;
+
+  // Read-only stores: see what the writer has appended since. A no-op for the writer.
+  virtual Status refresh() = 0;
+};
+
+enum class OpenMode {
+  kReadWrite,  // the single writer; takes the store's writer lock
+  kReadOnly,   // any number of readers, also while a writer runs, also on a copy
+};
+
+struct StoreOptions {
+  OpenMode mode = OpenMode::kReadWrite;
+  bool create_if_missing = false;
+  // Acknowledge appends only after the WAL is synced. Benchmarks turn it off to measure
+  // the unsynced path; certsched itself never does.
+  bool sync = true;
+  // Written into the writer lock so that a second writer can be told who holds it.
+  std::string holder = "certsched";
+};
+
+// Opens (or creates) the RocksDB-backed store in directory `dir`.
+Result<std::unique_ptr<EventStore>> open_rocksdb_store(const std::string& dir,
+                                                       const StoreOptions& options);
+
+// Limits checked on append (InvalidArgument) and on read (Corruption).
+inline constexpr size_t kMaxStreamNameBytes = 256;
+inline constexpr size_t kMaxTypeNameBytes = 128;
+inline constexpr size_t kMaxIdBytes = 256;           // command id, correlation id, actor
+inline constexpr size_t kMaxPayloadBytes = 1 << 20;  // 1 MiB per event
+
+}  // namespace certsched::eventstore

@@ -1,0 +1,790 @@
+// The embedded EventStore on RocksDB. Layout: docs/eventstore-format.md.
+//
+// Writes are group-committed above RocksDB: appenders queue up, the first becomes the
+// leader, takes every queued request, checks each against the state the earlier ones in
+// the group leave behind, and writes the whole group as one WriteBatch with one WAL sync.
+// Followers wait for the leader's answer. One writer alone pays one sync per append;
+// N concurrent writers share one sync, so durable throughput grows with writers.
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "eventstore/byte_io.h"
+#include "eventstore/event_store.h"
+#include "eventstore/hash_chain.h"
+#include "eventstore/record_format.h"
+#include "eventstore/writer_lock.h"
+
+namespace certsched::eventstore {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kCfLog = "log";
+constexpr const char* kCfStreamIndex = "stream_index";
+constexpr const char* kCfStreamHeads = "stream_heads";
+constexpr const char* kCfCommands = "commands";
+constexpr const char* kMetaFormat = "meta/format";
+constexpr const char* kMetaHead = "meta/head";
+constexpr const char* kFormatVersion = "1";
+constexpr size_t kMaxEventsPerAppend = 1'000'000;
+
+Status from_rocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  if (s.IsNotFound()) return Status::NotFound(what + ": " + s.ToString());
+  return Status::IOError(what + ": " + s.ToString());
+}
+
+std::string stream_index_key(const std::string& stream, uint64_t version) {
+  std::string k = stream;
+  k.push_back('\0');
+  put_u64(k, version);
+  return k;
+}
+
+std::string encode_head(uint64_t position, const ChainHash& hash) {
+  std::string v = encode_u64(position);
+  v.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  return v;
+}
+
+std::string encode_append_result(const AppendResult& r) {
+  std::string v;
+  put_u64(v, r.first_position);
+  put_u64(v, r.last_position);
+  put_u32(v, static_cast<uint32_t>(r.versions.size()));
+  for (const auto& sv : r.versions) {
+    put_bytes16(v, sv.stream);
+    put_u64(v, sv.version);
+  }
+  return v;
+}
+
+Status decode_append_result(std::string_view v, AppendResult* r) {
+  ByteReader in(v);
+  uint32_t n = 0;
+  if (!in.u64(r->first_position) || !in.u64(r->last_position) || !in.u32(n)) {
+    return Status::Corruption("command index entry is truncated");
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    StreamVersion sv;
+    if (!in.bytes16(sv.stream) || !in.u64(sv.version)) {
+      return Status::Corruption("command index entry is truncated");
+    }
+    r->versions.push_back(std::move(sv));
+  }
+  return Status::Ok();
+}
+
+Status validate_text(const std::string& value, const char* name, size_t max, bool required) {
+  if (required && value.empty()) return Status::InvalidArgument(std::string(name) + " is empty");
+  if (value.size() > max) {
+    return Status::InvalidArgument(std::string(name) + " is longer than " + std::to_string(max) +
+                                   " bytes");
+  }
+  return Status::Ok();
+}
+
+Status validate_request(const AppendRequest& req) {
+  CERTSCHED_RETURN_IF_ERROR(validate_text(req.command_id, "command id", kMaxIdBytes, true));
+  CERTSCHED_RETURN_IF_ERROR(validate_text(req.actor, "actor", kMaxIdBytes, false));
+  CERTSCHED_RETURN_IF_ERROR(
+      validate_text(req.correlation_id, "correlation id", kMaxIdBytes, false));
+  if (req.writes.empty()) return Status::InvalidArgument("append has no streams to write");
+  size_t total = 0;
+  for (size_t i = 0; i < req.writes.size(); ++i) {
+    const StreamWrite& w = req.writes[i];
+    CERTSCHED_RETURN_IF_ERROR(validate_text(w.stream, "stream name", kMaxStreamNameBytes, true));
+    if (w.stream.find('\0') != std::string::npos) {
+      return Status::InvalidArgument("stream name contains a NUL byte");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (req.writes[j].stream == w.stream) {
+        return Status::InvalidArgument("stream " + w.stream + " appears twice in one append");
+      }
+    }
+    if (w.events.empty()) return Status::InvalidArgument("no events for stream " + w.stream);
+    for (const NewEvent& e : w.events) {
+      CERTSCHED_RETURN_IF_ERROR(validate_text(e.type, "event type", kMaxTypeNameBytes, true));
+      if (e.payload.size() > kMaxPayloadBytes) {
+        return Status::InvalidArgument("payload of a " + e.type + " event exceeds " +
+                                       std::to_string(kMaxPayloadBytes) + " bytes");
+      }
+    }
+    total += w.events.size();
+  }
+  if (total > kMaxEventsPerAppend) return Status::InvalidArgument("too many events in one append");
+  return Status::Ok();
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class RocksDbEventStore;
+
+class PollingSubscription final : public Subscription {
+ public:
+  PollingSubscription(RocksDbEventStore* store, uint64_t after, EventHandler handler);
+  ~PollingSubscription() override;
+  Status status() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return status_;
+  }
+  uint64_t position() const override { return position_.load(); }
+
+ private:
+  void run();
+  RocksDbEventStore* store_;
+  EventHandler handler_;
+  std::atomic<uint64_t> position_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  Status status_;
+  std::thread thread_;
+};
+
+class RocksDbEventStore final : public EventStore {
+ public:
+  ~RocksDbEventStore() override {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    delete db_;
+    if (!secondary_dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(secondary_dir_, ec);
+    }
+  }
+
+  static Result<std::unique_ptr<EventStore>> open(const std::string& dir,
+                                                  const StoreOptions& options);
+
+  Result<AppendResult> append(const AppendRequest& request) override;
+  Result<std::vector<RecordedEvent>> read_stream(const std::string& stream,
+                                                 uint64_t from_version,
+                                                 size_t max_count) override;
+  Result<uint64_t> stream_version(const std::string& stream) override;
+  Result<std::vector<RecordedEvent>> read_all(uint64_t from_position, size_t max_count) override;
+  Result<Head> head() override;
+  Result<VerifyReport> verify() override;
+  std::unique_ptr<Subscription> subscribe(uint64_t after_position, EventHandler handler) override;
+  Status refresh() override;
+
+  // Blocks until the log may have grown past `position`, or `timeout` passes.
+  void wait_for_append(uint64_t position, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> l(notify_mu_);
+    notify_cv_.wait_for(l, timeout, [&] { return committed_position_.load() > position; });
+  }
+  bool read_only() const { return options_.mode == OpenMode::kReadOnly; }
+
+ private:
+  struct PendingAppend {
+    const AppendRequest* request;
+    Result<AppendResult> result = Status::IOError("append was not run");
+    bool done = false;
+  };
+
+  // What the group built so far, on top of the committed state.
+  struct GroupState {
+    uint64_t position;
+    ChainHash hash;
+    std::unordered_map<std::string, uint64_t> versions;
+    std::unordered_map<std::string, AppendResult> commands;
+  };
+
+  RocksDbEventStore(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
+                    StoreOptions options, std::optional<WriterLock> lock, std::string secondary)
+      : db_(db), handles_(std::move(handles)), options_(std::move(options)),
+        lock_(std::move(lock)), secondary_dir_(std::move(secondary)) {}
+
+  rocksdb::ColumnFamilyHandle* meta() { return handles_[0]; }
+  rocksdb::ColumnFamilyHandle* log() { return handles_[1]; }
+  rocksdb::ColumnFamilyHandle* stream_index() { return handles_[2]; }
+  rocksdb::ColumnFamilyHandle* stream_heads() { return handles_[3]; }
+  rocksdb::ColumnFamilyHandle* commands() { return handles_[4]; }
+
+  Status load_head();
+  Status check_tail_matches_head();
+  void run_group(std::vector<PendingAppend*>& group);
+  Result<AppendResult> stage(const AppendRequest& req, GroupState& state, rocksdb::WriteBatch& batch);
+  Result<uint64_t> committed_version(const std::string& stream);
+  Result<std::optional<AppendResult>> committed_command(const std::string& command_id);
+  Result<RecordedEvent> read_position(uint64_t position, const rocksdb::ReadOptions& ro);
+
+  rocksdb::DB* db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  StoreOptions options_;
+  std::optional<WriterLock> lock_;
+  std::string secondary_dir_;
+
+  // Group commit queue.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<PendingAppend*> queue_;
+  bool leader_active_ = false;
+
+  // Committed state; read and written only by the current leader.
+  uint64_t head_position_ = 0;
+  ChainHash head_hash_ = kGenesisHash;
+  std::unordered_map<std::string, uint64_t> version_cache_;
+
+  // Wakes subscriptions after each commit.
+  std::mutex notify_mu_;
+  std::condition_variable notify_cv_;
+  std::atomic<uint64_t> committed_position_{0};
+};
+
+Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& dir,
+                                                            const StoreOptions& options) {
+  const std::string db_dir = dir + "/events";
+  std::error_code ec;
+  const bool exists = fs::exists(db_dir + "/CURRENT", ec);
+  if (!exists && (options.mode == OpenMode::kReadOnly || !options.create_if_missing)) {
+    return Status::NotFound("no certsched store at " + dir +
+                            "; run `certsched init` or pass --store DIR");
+  }
+
+  std::optional<WriterLock> lock;
+  if (options.mode == OpenMode::kReadWrite) {
+    if (options.create_if_missing) {
+      fs::create_directories(dir, ec);
+      if (ec) return Status::IOError("cannot create store directory " + dir + ": " + ec.message());
+    }
+    auto taken = WriterLock::acquire(dir, options.holder);
+    if (!taken.ok()) return taken.status();
+    lock.emplace(std::move(taken).value());
+  }
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.max_open_files = -1;  // required by secondary instances; cheap at our sizes
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 3;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kCfLog, kCfStreamIndex,
+                           kCfStreamHeads, kCfCommands}) {
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(db_options));
+  }
+
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::string secondary;
+  rocksdb::Status s;
+  if (options.mode == OpenMode::kReadWrite) {
+    s = rocksdb::DB::Open(db_options, db_dir, cfs, &handles, &db);
+  } else {
+    // A secondary instance tails the writer's files without taking its lock, so readers
+    // work beside a running writer and on a copied (even read-only) store.
+    std::string tmpl = (fs::temp_directory_path() / "certsched-reader-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      return Status::IOError("cannot create a scratch directory for a read-only open");
+    }
+    secondary = tmpl;
+    s = rocksdb::DB::OpenAsSecondary(db_options, db_dir, secondary, cfs, &handles, &db);
+  }
+  if (!s.ok()) {
+    if (!secondary.empty()) fs::remove_all(secondary, ec);
+    return from_rocks(s, "cannot open store " + dir);
+  }
+  std::unique_ptr<RocksDbEventStore> store(
+      new RocksDbEventStore(db, std::move(handles), options, std::move(lock), secondary));
+
+  if (options.mode == OpenMode::kReadWrite) {
+    std::string format;
+    rocksdb::Status fs_status = db->Get(rocksdb::ReadOptions(), store->meta(), kMetaFormat, &format);
+    if (fs_status.IsNotFound()) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      CERTSCHED_RETURN_IF_ERROR(
+          from_rocks(db->Put(wo, store->meta(), kMetaFormat, kFormatVersion), "write format"));
+    } else if (!fs_status.ok()) {
+      return from_rocks(fs_status, "read store format");
+    } else if (format != kFormatVersion) {
+      return Status::Corruption("store " + dir + " has format version " + format +
+                                ", this certsched reads version " + kFormatVersion);
+    }
+  }
+  CERTSCHED_RETURN_IF_ERROR(store->load_head());
+  if (options.mode == OpenMode::kReadWrite) {
+    // Appending after a damaged tail would chain new records onto a lie; refuse early.
+    CERTSCHED_RETURN_IF_ERROR(store->check_tail_matches_head());
+  }
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+Status RocksDbEventStore::load_head() {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaHead, &v);
+  if (s.IsNotFound()) {
+    head_position_ = 0;
+    head_hash_ = kGenesisHash;
+  } else if (!s.ok()) {
+    return from_rocks(s, "read head");
+  } else if (v.size() != 8 + sizeof(ChainHash)) {
+    return Status::Corruption("head record has " + std::to_string(v.size()) + " bytes, expected 40");
+  } else {
+    head_position_ = load_u64(v.data());
+    std::memcpy(head_hash_.data(), v.data() + 8, sizeof(ChainHash));
+  }
+  committed_position_ = head_position_;
+  return Status::Ok();
+}
+
+Status RocksDbEventStore::check_tail_matches_head() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log()));
+  it->SeekToLast();
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read log tail"));
+  const uint64_t last = it->Valid() && it->key().size() == 8 ? load_u64(it->key().data()) : 0;
+  if (last != head_position_) {
+    return Status::Corruption("the log ends at position " + std::to_string(last) +
+                              " but its head says " + std::to_string(head_position_) +
+                              "; run `certsched replay --verify` to locate the damage");
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> RocksDbEventStore::committed_version(const std::string& stream) {
+  auto it = version_cache_.find(stream);
+  if (it != version_cache_.end()) return it->second;
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), stream_heads(), stream, &v);
+  uint64_t version = 0;
+  if (s.ok()) {
+    if (v.size() != 8) return Status::Corruption("stream head of " + stream + " is malformed");
+    version = load_u64(v.data());
+  } else if (!s.IsNotFound()) {
+    return from_rocks(s, "read stream head of " + stream);
+  }
+  version_cache_.emplace(stream, version);
+  return version;
+}
+
+Result<std::optional<AppendResult>> RocksDbEventStore::committed_command(const std::string& id) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), commands(), id, &v);
+  if (s.IsNotFound()) return std::optional<AppendResult>();
+  if (!s.ok()) return from_rocks(s, "read command index");
+  AppendResult r;
+  CERTSCHED_RETURN_IF_ERROR(decode_append_result(v, &r));
+  return std::optional<AppendResult>(std::move(r));
+}
+
+Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupState& state,
+                                              rocksdb::WriteBatch& batch) {
+  CERTSCHED_RETURN_IF_ERROR(validate_request(req));
+
+  // A command already applied (earlier in this group or committed) returns its result.
+  if (auto it = state.commands.find(req.command_id); it != state.commands.end()) {
+    AppendResult r = it->second;
+    r.duplicate = true;
+    return r;
+  }
+  auto previous = committed_command(req.command_id);
+  if (!previous.ok()) return previous.status();
+  if (previous.value()) {
+    AppendResult r = *previous.value();
+    r.duplicate = true;
+    return r;
+  }
+
+  // Check every expected version before touching the batch, so a refusal writes nothing.
+  std::vector<uint64_t> current(req.writes.size());
+  for (size_t i = 0; i < req.writes.size(); ++i) {
+    const StreamWrite& w = req.writes[i];
+    auto staged = state.versions.find(w.stream);
+    if (staged != state.versions.end()) {
+      current[i] = staged->second;
+    } else {
+      auto v = committed_version(w.stream);
+      if (!v.ok()) return v.status();
+      current[i] = v.value();
+    }
+    const ExpectedVersion& e = w.expected;
+    if (e.kind == ExpectedVersion::Kind::kNoStream && current[i] != 0) {
+      return Status::Conflict("stream " + w.stream + " already exists (version " +
+                              std::to_string(current[i]) + ")");
+    }
+    if (e.kind == ExpectedVersion::Kind::kExact && current[i] != e.version) {
+      return Status::Conflict("stream " + w.stream + " is at version " +
+                              std::to_string(current[i]) + ", expected " +
+                              std::to_string(e.version));
+    }
+  }
+
+  AppendResult result;
+  result.first_position = state.position + 1;
+  const int64_t time_ns = req.time_ns != 0 ? req.time_ns : now_ns();
+  for (size_t i = 0; i < req.writes.size(); ++i) {
+    const StreamWrite& w = req.writes[i];
+    uint64_t version = current[i];
+    for (const NewEvent& e : w.events) {
+      RecordedEvent rec;
+      rec.position = ++state.position;
+      rec.stream = w.stream;
+      rec.stream_version = ++version;
+      rec.type = e.type;
+      rec.schema_version = e.schema_version;
+      rec.time_ns = time_ns;
+      rec.actor = req.actor;
+      rec.command_id = req.command_id;
+      rec.correlation_id = req.correlation_id;
+      rec.payload = e.payload;
+      const std::string framed = frame_record(rec);
+      state.hash = chain_next(state.hash, framed);
+      const std::string key = encode_u64(rec.position);
+      batch.Put(log(), key, stored_value(framed, state.hash));
+      batch.Put(stream_index(), stream_index_key(w.stream, version), key);
+    }
+    batch.Put(stream_heads(), w.stream, encode_u64(version));
+    state.versions[w.stream] = version;
+    result.versions.push_back({w.stream, version});
+  }
+  result.last_position = state.position;
+  batch.Put(commands(), req.command_id, encode_append_result(result));
+  state.commands.emplace(req.command_id, result);
+  return result;
+}
+
+void RocksDbEventStore::run_group(std::vector<PendingAppend*>& group) {
+  GroupState state{head_position_, head_hash_, {}, {}};
+  rocksdb::WriteBatch batch;
+  std::vector<PendingAppend*> staged;
+  for (PendingAppend* p : group) {
+    p->result = stage(*p->request, state, batch);
+    if (p->result.ok() && !p->result.value().duplicate) staged.push_back(p);
+  }
+  if (staged.empty()) return;
+
+  batch.Put(meta(), kMetaHead, encode_head(state.position, state.hash));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  Status written = from_rocks(db_->Write(wo, &batch), "append");
+  if (!written.ok()) {
+    // Nothing of the group is committed; the leader's view stays at the old head.
+    for (PendingAppend* p : staged) p->result = written;
+    return;
+  }
+  head_position_ = state.position;
+  head_hash_ = state.hash;
+  for (auto& [stream, version] : state.versions) version_cache_[stream] = version;
+  {
+    std::lock_guard<std::mutex> l(notify_mu_);
+    committed_position_ = head_position_;
+  }
+  notify_cv_.notify_all();
+}
+
+Result<AppendResult> RocksDbEventStore::append(const AppendRequest& request) {
+  if (options_.mode != OpenMode::kReadWrite) {
+    return Status::InvalidArgument("the store was opened read-only");
+  }
+  PendingAppend me{&request};
+  std::unique_lock<std::mutex> l(queue_mu_);
+  queue_.push_back(&me);
+  queue_cv_.wait(l, [&] { return me.done || !leader_active_; });
+  if (me.done) return std::move(me.result);
+
+  // Lead a group: everything queued so far, this request included.
+  leader_active_ = true;
+  std::vector<PendingAppend*> group(queue_.begin(), queue_.end());
+  queue_.clear();
+  l.unlock();
+  run_group(group);
+  l.lock();
+  for (PendingAppend* p : group) p->done = true;
+  leader_active_ = false;
+  l.unlock();
+  queue_cv_.notify_all();
+  return std::move(me.result);
+}
+
+Result<RecordedEvent> RocksDbEventStore::read_position(uint64_t position,
+                                                       const rocksdb::ReadOptions& ro) {
+  std::string value;
+  rocksdb::Status s = db_->Get(ro, log(), encode_u64(position), &value);
+  if (s.IsNotFound()) {
+    return Status::Corruption("record at position " + std::to_string(position) + " is missing");
+  }
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(s, "read position " + std::to_string(position)));
+  StoredValue sv;
+  CERTSCHED_RETURN_IF_ERROR(parse_stored_value(value, position, &sv));
+  RecordedEvent e;
+  CERTSCHED_RETURN_IF_ERROR(decode_body(sv.body, position, &e));
+  return e;
+}
+
+Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(const std::string& stream,
+                                                                  uint64_t from_version,
+                                                                  size_t max_count) {
+  std::vector<RecordedEvent> out;
+  rocksdb::ReadOptions ro;
+  std::string upper = stream;
+  upper.push_back('\x01');
+  rocksdb::Slice upper_slice(upper);  // must outlive the iterator
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, stream_index()));
+  uint64_t expected = from_version == 0 ? 1 : from_version;
+  for (it->Seek(stream_index_key(stream, expected)); it->Valid() && out.size() < max_count;
+       it->Next()) {
+    if (it->key().size() != stream.size() + 9 || it->value().size() != 8) {
+      return Status::Corruption("stream index entry of " + stream + " is malformed");
+    }
+    const uint64_t version = load_u64(it->key().data() + stream.size() + 1);
+    const uint64_t position = load_u64(it->value().data());
+    auto e = read_position(position, ro);
+    if (!e.ok()) return e.status();
+    if (version != expected || e->stream != stream || e->stream_version != version) {
+      return Status::Corruption("stream " + stream + " version " + std::to_string(expected) +
+                                " does not match the record at position " +
+                                std::to_string(position));
+    }
+    out.push_back(std::move(e).value());
+    ++expected;
+  }
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read stream " + stream));
+  return out;
+}
+
+Result<uint64_t> RocksDbEventStore::stream_version(const std::string& stream) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), stream_heads(), stream, &v);
+  if (s.IsNotFound()) return uint64_t{0};
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(s, "read stream head of " + stream));
+  if (v.size() != 8) return Status::Corruption("stream head of " + stream + " is malformed");
+  return load_u64(v.data());
+}
+
+Result<std::vector<RecordedEvent>> RocksDbEventStore::read_all(uint64_t from_position,
+                                                               size_t max_count) {
+  std::vector<RecordedEvent> out;
+  uint64_t expected = from_position == 0 ? 1 : from_position;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log()));
+  for (it->Seek(encode_u64(expected)); it->Valid() && out.size() < max_count; it->Next()) {
+    if (it->key().size() != 8) return Status::Corruption("malformed log key");
+    const uint64_t position = load_u64(it->key().data());
+    if (position != expected) {
+      return Status::Corruption("record at position " + std::to_string(expected) +
+                                " is missing");
+    }
+    StoredValue sv;
+    CERTSCHED_RETURN_IF_ERROR(
+        parse_stored_value(std::string_view(it->value().data(), it->value().size()), position, &sv));
+    RecordedEvent e;
+    CERTSCHED_RETURN_IF_ERROR(decode_body(sv.body, position, &e));
+    out.push_back(std::move(e));
+    ++expected;
+  }
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read log"));
+  return out;
+}
+
+Result<Head> RocksDbEventStore::head() {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaHead, &v);
+  if (s.IsNotFound()) return Head{0, to_hex(kGenesisHash)};
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(s, "read head"));
+  if (v.size() != 8 + sizeof(ChainHash)) return Status::Corruption("head record is malformed");
+  ChainHash h;
+  std::memcpy(h.data(), v.data() + 8, h.size());
+  return Head{load_u64(v.data()), to_hex(h)};
+}
+
+Result<VerifyReport> RocksDbEventStore::verify() {
+  // The writer may append while we walk: pin a snapshot so head and log agree. Secondary
+  // instances do not support snapshots, but they only change on refresh().
+  rocksdb::ReadOptions ro;
+  const rocksdb::Snapshot* snapshot = read_only() ? nullptr : db_->GetSnapshot();
+  ro.snapshot = snapshot;
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { if (s) db->ReleaseSnapshot(s); }
+  } release{db_, snapshot};
+
+  VerifyReport report;
+  std::string head_value;
+  rocksdb::Status hs = db_->Get(ro, meta(), kMetaHead, &head_value);
+  uint64_t head_position = 0;
+  ChainHash head_hash = kGenesisHash;
+  if (hs.ok() && head_value.size() == 8 + sizeof(ChainHash)) {
+    head_position = load_u64(head_value.data());
+    std::memcpy(head_hash.data(), head_value.data() + 8, sizeof(ChainHash));
+  } else if (hs.ok()) {
+    report.first_bad_position = 0;
+    report.problem = "the head record is malformed";
+  } else if (!hs.IsNotFound()) {
+    return from_rocks(hs, "read head");
+  }
+  report.head_hash_hex = to_hex(head_hash);
+  if (!report.problem.empty()) return report;
+
+  auto fail = [&](uint64_t position, std::string problem) {
+    report.first_bad_position = position;
+    report.problem = std::move(problem);
+    return report;
+  };
+
+  struct StreamSeen {
+    uint64_t version = 0;
+    uint64_t last_position = 0;
+  };
+  std::unordered_map<std::string, StreamSeen> streams;
+  ChainHash previous = kGenesisHash;
+  uint64_t expected = 1;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) return fail(expected, "malformed log key");
+    const uint64_t position = load_u64(it->key().data());
+    if (position != expected) {
+      if (expected > head_position) {
+        return fail(expected, "record at position " + std::to_string(position) +
+                                  " lies beyond the head at " + std::to_string(head_position));
+      }
+      return fail(expected, "record at position " + std::to_string(expected) + " is missing");
+    }
+    StoredValue sv;
+    Status st = parse_stored_value(std::string_view(it->value().data(), it->value().size()),
+                                   position, &sv);
+    if (!st.ok()) return fail(position, st.message());
+    const ChainHash computed = chain_next(previous, sv.framed_record);
+    if (computed != sv.hash) {
+      return fail(position, "record at position " + std::to_string(position) +
+                                ": hash chain broken (record altered, replaced or reordered)");
+    }
+    RecordedEvent e;
+    st = decode_body(sv.body, position, &e);
+    if (!st.ok()) return fail(position, st.message());
+    StreamSeen& seen = streams[e.stream];
+    if (e.stream_version != seen.version + 1) {
+      return fail(position, "record at position " + std::to_string(position) + ": stream " +
+                                e.stream + " jumps from version " + std::to_string(seen.version) +
+                                " to " + std::to_string(e.stream_version));
+    }
+    seen.version = e.stream_version;
+    seen.last_position = position;
+    previous = computed;
+    report.events = position;
+    ++expected;
+  }
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "walk log"));
+
+  if (report.events < head_position) {
+    return fail(report.events + 1, "the log ends at position " + std::to_string(report.events) +
+                                       " but its head says " + std::to_string(head_position) +
+                                       " (records removed from the tail)");
+  }
+  if (previous != head_hash) {
+    return fail(report.events, "the head hash does not match the last record");
+  }
+
+  // Each stream's recorded version must equal the events it actually has.
+  std::unique_ptr<rocksdb::Iterator> heads(db_->NewIterator(ro, stream_heads()));
+  size_t head_count = 0;
+  for (heads->SeekToFirst(); heads->Valid(); heads->Next()) {
+    ++head_count;
+    const std::string stream = heads->key().ToString();
+    auto found = streams.find(stream);
+    const uint64_t recorded = heads->value().size() == 8 ? load_u64(heads->value().data()) : 0;
+    if (found == streams.end() || found->second.version != recorded) {
+      const uint64_t where = found == streams.end() ? report.events : found->second.last_position;
+      return fail(where, "stream " + stream + " claims version " + std::to_string(recorded) +
+                             " but the log holds " +
+                             std::to_string(found == streams.end() ? 0 : found->second.version) +
+                             " events for it");
+    }
+  }
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(heads->status(), "walk stream heads"));
+  if (head_count != streams.size()) {
+    return fail(report.events, "some streams in the log have no recorded version");
+  }
+  report.verified = true;
+  return report;
+}
+
+Status RocksDbEventStore::refresh() {
+  if (!read_only()) return Status::Ok();
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(db_->TryCatchUpWithPrimary(), "catch up with the writer"));
+  auto h = head();
+  if (!h.ok()) return h.status();
+  {
+    std::lock_guard<std::mutex> l(notify_mu_);
+    committed_position_ = h->position;
+  }
+  notify_cv_.notify_all();
+  return Status::Ok();
+}
+
+std::unique_ptr<Subscription> RocksDbEventStore::subscribe(uint64_t after_position,
+                                                           EventHandler handler) {
+  return std::make_unique<PollingSubscription>(this, after_position, std::move(handler));
+}
+
+PollingSubscription::PollingSubscription(RocksDbEventStore* store, uint64_t after,
+                                         EventHandler handler)
+    : store_(store), handler_(std::move(handler)), position_(after) {
+  thread_ = std::thread([this] { run(); });
+}
+
+PollingSubscription::~PollingSubscription() {
+  stop_ = true;
+  thread_.join();
+}
+
+void PollingSubscription::run() {
+  constexpr size_t kBatch = 1024;
+  // The writer's own subscriptions wake on each commit; a reader in another process can
+  // only learn of new appends by catching up, so it polls.
+  const auto idle_wait = std::chrono::milliseconds(store_->read_only() ? 50 : 100);
+  while (!stop_) {
+    auto batch = store_->read_all(position_ + 1, kBatch);
+    Status st = batch.ok() ? Status::Ok() : batch.status();
+    if (st.ok() && !batch->empty()) {
+      st = handler_(batch.value());
+      if (st.ok()) position_ = batch->back().position;
+    }
+    if (!st.ok()) {
+      std::lock_guard<std::mutex> l(mu_);
+      status_ = st;
+      return;
+    }
+    if (batch->size() < kBatch) {
+      store_->wait_for_append(position_, idle_wait);
+      if (store_->read_only()) {
+        Status refreshed = store_->refresh();
+        if (!refreshed.ok()) {
+          std::lock_guard<std::mutex> l(mu_);
+          status_ = refreshed;
+          return;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EventStore>> open_rocksdb_store(const std::string& dir,
+                                                       const StoreOptions& options) {
+  return RocksDbEventStore::open(dir, options);
+}
+
+}  // namespace certsched::eventstore

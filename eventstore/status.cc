@@ -1,0 +1,23 @@
+#include "eventstore/status.h"
+
+namespace certsched {
+
+const char* Status::code_name() const {
+  switch (code_) {
+    case Code::kOk: return "ok";
+    case Code::kInvalidArgument: return "invalid_argument";
+    case Code::kNotFound: return "not_found";
+    case Code::kConflict: return "conflict";
+    case Code::kBusy: return "busy";
+    case Code::kCorruption: return "corruption";
+    case Code::kIOError: return "io_error";
+  }
+  return "unknown";
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "OK";
+  return std::string(code_name()) + ": " + message_;
+}
+
+}  // namespace certsched
