@@ -1,0 +1,93 @@
+#include "tests/test_support.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "eventstore/byte_io.h"
+
+namespace certsched::testing {
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "certsched-test-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) std::abort();
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+struct RawStore::Impl {
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* log() { return handles[1]; }
+};
+
+RawStore::RawStore(const std::string& store_dir) : impl_(std::make_unique<Impl>()) {
+  rocksdb::Options options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : {"default", "log", "stream_index", "stream_heads", "commands"}) {
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  rocksdb::Status s =
+      rocksdb::DB::Open(options, store_dir + "/events", cfs, &impl_->handles, &impl_->db);
+  if (!s.ok()) throw std::runtime_error("raw open failed: " + s.ToString());
+}
+
+RawStore::~RawStore() {
+  for (auto* h : impl_->handles) impl_->db->DestroyColumnFamilyHandle(h);
+  delete impl_->db;
+}
+
+std::string RawStore::get_log(uint64_t position) {
+  std::string v;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->log(), eventstore::encode_u64(position), &v);
+  if (!s.ok()) throw std::runtime_error("raw get failed: " + s.ToString());
+  return v;
+}
+
+void RawStore::put_log(uint64_t position, const std::string& value) {
+  rocksdb::Status s =
+      impl_->db->Put(rocksdb::WriteOptions(), impl_->log(), eventstore::encode_u64(position), value);
+  if (!s.ok()) throw std::runtime_error("raw put failed: " + s.ToString());
+}
+
+void RawStore::delete_log(uint64_t position) {
+  rocksdb::Status s =
+      impl_->db->Delete(rocksdb::WriteOptions(), impl_->log(), eventstore::encode_u64(position));
+  if (!s.ok()) throw std::runtime_error("raw delete failed: " + s.ToString());
+}
+
+eventstore::AppendRequest one_event(const std::string& stream, eventstore::ExpectedVersion expected,
+                                    const std::string& command_id, const std::string& payload) {
+  eventstore::AppendRequest req;
+  req.writes.push_back({stream, expected, {{"TestEvent", 1, payload}}});
+  req.command_id = command_id;
+  req.actor = "test";
+  return req;
+}
+
+std::unique_ptr<eventstore::EventStore> open_writer(const std::string& dir, bool sync) {
+  eventstore::StoreOptions options;
+  options.create_if_missing = true;
+  options.sync = sync;
+  options.holder = "certsched test";
+  auto store = eventstore::open_rocksdb_store(dir, options);
+  if (!store.ok()) throw std::runtime_error(store.status().ToString());
+  return std::move(store).value();
+}
+
+std::unique_ptr<eventstore::EventStore> open_reader(const std::string& dir) {
+  eventstore::StoreOptions options;
+  options.mode = eventstore::OpenMode::kReadOnly;
+  auto store = eventstore::open_rocksdb_store(dir, options);
+  if (!store.ok()) throw std::runtime_error(store.status().ToString());
+  return std::move(store).value();
+}
+
+}  // namespace certsched::testing
