@@ -105,6 +105,12 @@ class Subscription {
   virtual uint64_t position() const = 0;
 };
 
+// Counters since the store was opened, for benchmarks and tests of group commit.
+struct StoreStats {
+  uint64_t appends_committed = 0;  // appends that wrote events (not refused, not duplicate)
+  uint64_t batches_written = 0;    // WriteBatches written; one WAL sync each when syncing
+};
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
@@ -140,6 +146,8 @@ class EventStore {
 
   // Read-only stores: see what the writer has appended since. A no-op for the writer.
   virtual Status refresh() = 0;
+
+  virtual StoreStats stats() const = 0;
 };
 
 enum class OpenMode {

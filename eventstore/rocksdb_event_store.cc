@@ -186,6 +186,9 @@ class RocksDbEventStore final : public EventStore {
   Result<VerifyReport> verify() override;
   std::unique_ptr<Subscription> subscribe(uint64_t after_position, EventHandler handler) override;
   Status refresh() override;
+  StoreStats stats() const override {
+    return {appends_committed_.load(), batches_written_.load()};
+  }
 
   // Blocks until the log may have grown past `position`, or `timeout` passes.
   void wait_for_append(uint64_t position, std::chrono::milliseconds timeout) {
@@ -249,6 +252,9 @@ class RocksDbEventStore final : public EventStore {
   std::mutex notify_mu_;
   std::condition_variable notify_cv_;
   std::atomic<uint64_t> committed_position_{0};
+
+  std::atomic<uint64_t> appends_committed_{0};
+  std::atomic<uint64_t> batches_written_{0};
 };
 
 Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& dir,
@@ -485,6 +491,8 @@ void RocksDbEventStore::run_group(std::vector<PendingAppend*>& group) {
   }
   head_position_ = state.position;
   head_hash_ = state.hash;
+  appends_committed_ += staged.size();
+  ++batches_written_;
   for (auto& [stream, version] : state.versions) version_cache_[stream] = version;
   {
     std::lock_guard<std::mutex> l(notify_mu_);

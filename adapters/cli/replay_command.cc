@@ -46,7 +46,7 @@ int run_verify(const GlobalOptions& g, eventstore::EventStore& store) {
 int run_list(const GlobalOptions& g, eventstore::EventStore& store) {
   nlohmann::json all = nlohmann::json::array();
   std::ostringstream text;
-  text << "POSITION  TIME                  STREAM                    VERSION  TYPE              ACTOR\n";
+  text << "POSITION  TIME                  STREAM                    VERSION  TYPE                    ACTOR\n";
   uint64_t next = 1;
   for (;;) {
     auto batch = store.read_all(next, 4096);
@@ -64,7 +64,7 @@ int run_list(const GlobalOptions& g, eventstore::EventStore& store) {
                      {"command_id", e.command_id},
                      {"correlation_id", e.correlation_id}});
       char line[512];
-      std::snprintf(line, sizeof line, "%8llu  %-20s  %-24s  %7llu  %-16s  %s\n",
+      std::snprintf(line, sizeof line, "%8llu  %-20s  %-24s  %7llu  %-22s  %s\n",
                     static_cast<unsigned long long>(e.position), format_utc(e.time_ns).c_str(),
                     e.stream.c_str(), static_cast<unsigned long long>(e.stream_version),
                     e.type.c_str(), e.actor.c_str());

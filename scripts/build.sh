@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds certsched. Usage: scripts/build.sh [release|sanitize]
+#   release  -> build/           (RelWithDebInfo)
+#   sanitize -> build-sanitize/  (AddressSanitizer + UndefinedBehaviorSanitizer)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# Lets ccache reuse objects across clones in different folders.
+export CCACHE_BASEDIR="$PWD"
+kind="${1:-release}"
+case "$kind" in
+  release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  sanitize) dir=build-sanitize; flags=(-DCMAKE_BUILD_TYPE=Debug -DCERTSCHED_SANITIZE=ON) ;;
+  *) echo "usage: scripts/build.sh [release|sanitize]" >&2; exit 2 ;;
+esac
+cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+cmake --build "$dir" -j "$(nproc)"
