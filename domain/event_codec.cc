@@ -2,6 +2,7 @@
 
 #include <cereal/archives/binary.hpp>
 #include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
 
 #include <sstream>
 
@@ -36,6 +37,7 @@ Result<Event> from_payload(const eventstore::RecordedEvent& r) {
     BoundedBinaryInputArchive ar(r.payload);
     ar(value);
     if (ar.remaining() != 0) return corrupt(r, "trailing bytes after the payload");
+    if (!value.valid()) return corrupt(r, "a field is out of range");
   } catch (const std::exception& e) {  // cereal::Exception, or bad_alloc on the way
     return corrupt(r, std::string("payload does not decode: ") + e.what());
   }

@@ -125,6 +125,10 @@ class EventStore {
                                                          uint64_t from_version,
                                                          size_t max_count) = 0;
 
+  // The result of an earlier append with this command id, if there was one. Lets a caller
+  // answer a retried command before re-validating it against a state it already changed.
+  virtual Result<std::optional<AppendResult>> command_result(const std::string& command_id) = 0;
+
   // The current version of `stream` (0 if it has no events).
   virtual Result<uint64_t> stream_version(const std::string& stream) = 0;
 

@@ -181,6 +181,11 @@ class RocksDbEventStore final : public EventStore {
                                                  uint64_t from_version,
                                                  size_t max_count) override;
   Result<uint64_t> stream_version(const std::string& stream) override;
+  Result<std::optional<AppendResult>> command_result(const std::string& command_id) override {
+    auto r = committed_command(command_id);
+    if (r.ok() && r.value()) r.value()->duplicate = true;
+    return r;
+  }
   Result<std::vector<RecordedEvent>> read_all(uint64_t from_position, size_t max_count) override;
   Result<Head> head() override;
   Result<VerifyReport> verify() override;

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <chrono>
 #include <ctime>
 #include <iostream>
 
@@ -56,13 +57,11 @@ std::string new_command_id() {
   return s;
 }
 
-std::string format_utc(int64_t time_ns) {
-  std::time_t secs = static_cast<std::time_t>(time_ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+domain::CommandContext context(const GlobalOptions& g) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return {g.command_id, g.actor, now};
 }
 
 }  // namespace certsched::cli

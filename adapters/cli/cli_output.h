@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "domain/engine.h"
 #include "eventstore/status.h"
 
 namespace certsched::cli {
@@ -35,6 +36,8 @@ int report_error(const GlobalOptions& g, const Status& status);
 void print_result(const GlobalOptions& g, const nlohmann::json& json, const std::string& text);
 
 std::string new_command_id();
-std::string format_utc(int64_t time_ns);
+
+// The command context for the engine: command id, actor and the system clock.
+domain::CommandContext context(const GlobalOptions& g);
 
 }  // namespace certsched::cli

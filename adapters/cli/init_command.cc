@@ -3,11 +3,10 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <regex>
 
 #include "adapters/cli/commands.h"
 #include "adapters/secret_files.h"
-#include "domain/event_codec.h"
+#include "domain/engine.h"
 
 namespace certsched::cli {
 namespace {
@@ -18,39 +17,23 @@ struct InitArgs {
   std::string mail_from;
 };
 
-bool looks_like_email(const std::string& s) {
-  static const std::regex kEmail(R"(^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$|^[^@\s<>]+@localhost$)");
-  return s.size() <= 254 && std::regex_match(s, kEmail);
-}
-
-Status validate(const InitArgs& a) {
-  if (!looks_like_email(a.admin_email)) {
-    return Status::InvalidArgument("--admin-email '" + a.admin_email +
-                                   "' is not an email address (like pki@example.com)");
-  }
-  if (!a.mail_from.empty() && !looks_like_email(a.mail_from)) {
-    return Status::InvalidArgument("--mail-from '" + a.mail_from + "' is not an email address");
-  }
-  if (!a.smtp_url.empty() && a.smtp_url.rfind("smtp://", 0) != 0 &&
-      a.smtp_url.rfind("smtps://", 0) != 0) {
-    return Status::InvalidArgument("--smtp '" + a.smtp_url +
-                                   "' must start with smtp:// or smtps:// (like smtp://127.0.0.1:25)");
-  }
-  return Status::Ok();
-}
-
 int run_init(const GlobalOptions& g, const InitArgs& a) {
-  if (Status st = validate(a); !st.ok()) return report_error(g, st);
-
+  // Refuse bad options before anything is created on disk.
+  if (a.admin_email.find('@') == std::string::npos) {
+    return report_error(g, Status::InvalidArgument("--admin-email '" + a.admin_email +
+                                                   "' is not an email address (like pki@example.com)"));
+  }
   eventstore::StoreOptions options;
   options.create_if_missing = true;
   options.holder = "certsched init";
   auto store = eventstore::open_rocksdb_store(g.store_dir, options);
   if (!store.ok()) return report_error(g, store.status());
 
-  auto version = (*store)->stream_version("system");
-  if (!version.ok()) return report_error(g, version.status());
-  if (version.value() != 0) {
+  auto engine = domain::Engine::open(**store, g.store_dir);
+  if (!engine.ok()) return report_error(g, engine.status());
+  auto state = (*engine)->state();
+  if (!state.ok()) return report_error(g, state.status());
+  if (state.value()->initialized()) {
     return report_error(g, Status::Conflict("store " + g.store_dir +
                                             " is already initialised; use another --store DIR"));
   }
@@ -62,15 +45,9 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
     }
   }
 
-  domain::SystemInitialized event{a.admin_email, a.smtp_url,
-                                  a.mail_from.empty() ? "certsched@localhost" : a.mail_from};
-  eventstore::AppendRequest req;
-  req.writes.push_back({"system", eventstore::ExpectedVersion::NoStream(),
-                        {domain::encode_event(event)}});
-  req.command_id = g.command_id;
-  req.actor = g.actor;
-  auto appended = (*store)->append(req);
+  auto appended = (*engine)->initialize({a.admin_email, a.smtp_url, a.mail_from}, context(g));
   if (!appended.ok()) return report_error(g, appended.status());
+  const domain::SystemInitialized& event = *(*engine)->state().value()->system();
 
   std::string abs = std::filesystem::absolute(g.store_dir).lexically_normal().string();
   nlohmann::json j = {{"store", abs},

@@ -6,6 +6,7 @@
 
 #include "adapters/cli/commands.h"
 #include "domain/event_codec.h"
+#include "domain/instant.h"
 
 namespace certsched::cli {
 namespace {
@@ -56,7 +57,7 @@ int run_list(const GlobalOptions& g, eventstore::EventStore& store) {
       auto decoded = domain::decode_event(e);
       if (!decoded.ok()) return report_error(g, decoded.status());
       all.push_back({{"position", e.position},
-                     {"time", format_utc(e.time_ns)},
+                     {"time", domain::format_instant(e.time_ns)},
                      {"stream", e.stream},
                      {"version", e.stream_version},
                      {"type", e.type},
@@ -65,7 +66,7 @@ int run_list(const GlobalOptions& g, eventstore::EventStore& store) {
                      {"correlation_id", e.correlation_id}});
       char line[512];
       std::snprintf(line, sizeof line, "%8llu  %-20s  %-24s  %7llu  %-22s  %s\n",
-                    static_cast<unsigned long long>(e.position), format_utc(e.time_ns).c_str(),
+                    static_cast<unsigned long long>(e.position), domain::format_instant(e.time_ns).c_str(),
                     e.stream.c_str(), static_cast<unsigned long long>(e.stream_version),
                     e.type.c_str(), e.actor.c_str());
       text << line;

@@ -1,0 +1,157 @@
+#include "domain/key_vault.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "eventstore/byte_io.h"
+
+namespace certsched::domain {
+namespace {
+
+constexpr char kMagic[4] = {'C', 'S', 'K', '1'};
+constexpr size_t kNonceBytes = 12;
+constexpr size_t kTagBytes = 16;
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Result<KeyVault> KeyVault::open(const std::string& store_dir) {
+  auto text = read_file(store_dir + "/store.key");
+  if (!text.ok()) {
+    return Status::NotFound("store " + store_dir + " has no store.key; was it made by `certsched init`?");
+  }
+  SecretBytes hex(std::move(text).value());
+  std::string raw;
+  for (size_t i = 0; i + 1 < hex.reveal().size() && raw.size() < 32; i += 2) {
+    const int hi = hex_value(hex.reveal()[i]), lo = hex_value(hex.reveal()[i + 1]);
+    if (hi < 0 || lo < 0) break;
+    raw.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  if (raw.size() != 32) {
+    secure_wipe(raw);
+    return Status::Corruption("store key " + store_dir + "/store.key is malformed");
+  }
+  return KeyVault(store_dir + "/keys", SecretBytes(std::move(raw)));
+}
+
+std::string KeyVault::path_for(const std::string& fingerprint) const {
+  std::string name;
+  for (char c : fingerprint) {
+    if (c != ':') name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return dir_ + "/" + name + ".key";
+}
+
+Status KeyVault::put(const std::string& fingerprint, const SealedKey& key) const {
+  std::string plain;
+  eventstore::put_bytes32(plain, key.pkcs8.reveal());
+  eventstore::put_bytes32(plain, key.password_protected.reveal());
+  SecretBytes plaintext(std::move(plain));
+
+  unsigned char nonce[kNonceBytes];
+  if (RAND_bytes(nonce, sizeof nonce) != 1) return Status::IOError("random generator failed");
+  std::string sealed(kMagic, sizeof kMagic);
+  sealed.append(reinterpret_cast<char*>(nonce), sizeof nonce);
+  sealed.append(kTagBytes, '\0');
+  const size_t body_at = sealed.size();
+  sealed.resize(body_at + plaintext.reveal().size());
+
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  const auto* k = reinterpret_cast<const unsigned char*>(store_key_.reveal().data());
+  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, k, nonce) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(fingerprint.data()),
+                        static_cast<int>(fingerprint.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(&sealed[body_at]), &len,
+                        reinterpret_cast<const unsigned char*>(plaintext.reveal().data()),
+                        static_cast<int>(plaintext.reveal().size())) != 1 ||
+      EVP_EncryptFinal_ex(ctx.get(), nullptr, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
+                          &sealed[sizeof kMagic + kNonceBytes]) != 1) {
+    return Status::IOError("cannot seal the private key");
+  }
+
+  ::mkdir(dir_.c_str(), 0700);
+  const std::string path = path_for(fingerprint);
+  const std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
+  const bool ok = ::write(fd, sealed.data(), sealed.size()) == static_cast<ssize_t>(sealed.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::IOError("cannot write " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Result<SealedKey> KeyVault::get(const std::string& fingerprint) const {
+  const std::string path = path_for(fingerprint);
+  auto file = read_file(path);
+  if (!file.ok()) return Status::NotFound("no private key is stored for certificate " + fingerprint);
+  const std::string& sealed = file.value();
+  const size_t body_at = sizeof kMagic + kNonceBytes + kTagBytes;
+  if (sealed.size() < body_at || std::memcmp(sealed.data(), kMagic, sizeof kMagic) != 0) {
+    return Status::Corruption("sealed key " + path + " is malformed");
+  }
+  std::string plain(sealed.size() - body_at, '\0');
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  const auto* k = reinterpret_cast<const unsigned char*>(store_key_.reveal().data());
+  const auto* nonce = reinterpret_cast<const unsigned char*>(sealed.data() + sizeof kMagic);
+  std::string tag = sealed.substr(sizeof kMagic + kNonceBytes, kTagBytes);
+  const bool ok =
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, k, nonce) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(fingerprint.data()),
+                        static_cast<int>(fingerprint.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len,
+                        reinterpret_cast<const unsigned char*>(sealed.data() + body_at),
+                        static_cast<int>(plain.size())) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag.data()) == 1 &&
+      EVP_DecryptFinal_ex(ctx.get(), nullptr, &len) == 1;
+  SecretBytes plaintext(std::move(plain));
+  if (!ok) {
+    return Status::Corruption("sealed key " + path +
+                              " does not open with this store's key (altered, or another store's)");
+  }
+  eventstore::ByteReader r(plaintext.reveal());
+  std::string a, b;
+  if (!r.bytes32(a) || !r.bytes32(b) || !r.at_end()) {
+    secure_wipe(a);
+    secure_wipe(b);
+    return Status::Corruption("sealed key " + path + " has a malformed body");
+  }
+  return SealedKey{SecretBytes(std::move(a)), SecretBytes(std::move(b))};
+}
+
+}  // namespace certsched::domain

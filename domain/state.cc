@@ -1,0 +1,297 @@
+#include "domain/state.h"
+
+#include "domain/event_codec.h"
+
+namespace certsched::domain {
+
+using statemachines::ListenerFacts;
+using statemachines::ListenerTrigger;
+using statemachines::ScheduleFacts;
+using statemachines::ScheduleState;
+using statemachines::ScheduleTrigger;
+
+std::string partner_stream(const std::string& id) { return "partner-" + id; }
+std::string certificate_stream(const std::string& alias) { return "cert-" + alias; }
+std::string schedule_stream(const std::string& id) { return "schedule-" + id; }
+std::string listener_stream(Listener l) { return std::string("listener-") + to_string(l); }
+
+namespace {
+
+Status refused(const eventstore::RecordedEvent& r, const std::string& why) {
+  return Status::Corruption("stream " + r.stream + " version " + std::to_string(r.stream_version) +
+                            " (position " + std::to_string(r.position) + "): " + r.type + " " + why);
+}
+
+template <class T>
+constexpr bool is_schedule_event =
+    std::is_same_v<T, ScheduleProposed> || std::is_same_v<T, ScheduleConfirmed> ||
+    std::is_same_v<T, ScheduleDeclined> || std::is_same_v<T, ScheduleQueued> ||
+    std::is_same_v<T, PartnerMailSent> || std::is_same_v<T, PartnerMailFailed> ||
+    std::is_same_v<T, EmailSkipped> || std::is_same_v<T, ScheduleCancelled> ||
+    std::is_same_v<T, ScheduleActivated>;
+
+template <class T>
+constexpr bool is_listener_event =
+    std::is_same_v<T, ListenerConfigured> || std::is_same_v<T, ListenerChangeProposed> ||
+    std::is_same_v<T, ListenerChangeWithdrawn> || std::is_same_v<T, ListenerCertificateInstalled> ||
+    std::is_same_v<T, ListenerInstallFailed>;
+
+std::optional<Listener> listener_of_stream(const std::string& stream) {
+  const std::string prefix = "listener-";
+  if (stream.rfind(prefix, 0) != 0) return std::nullopt;
+  return parse_listener(stream.substr(prefix.size()));
+}
+
+}  // namespace
+
+Status DomainState::apply(const eventstore::RecordedEvent& record) {
+  auto event = decode_event(record);
+  if (!event.ok()) return event.status();
+  return apply(record, event.value());
+}
+
+Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event) {
+  if (r.position != position_ + 1) {
+    return Status::Corruption("event at position " + std::to_string(r.position) +
+                              " applied after position " + std::to_string(position_));
+  }
+  Status st = std::visit(
+      [&](const auto& e) -> Status {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, SystemInitialized>) {
+          if (r.stream != kSystemStream || system_) return refused(r, "is out of place");
+          system_ = e;
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<T, CertificateImported>) {
+          if (r.stream != certificate_stream(e.alias) || certificates_.count(e.alias)) {
+            return refused(r, "repeats or misplaces certificate " + e.alias);
+          }
+          certificates_[e.alias] = CertificateRecord{e, r.time_ns, r.actor};
+          alias_by_fingerprint_[e.fingerprint] = e.alias;
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<T, PartnerAdded>) {
+          if (r.stream != partner_stream(e.id) || partners_.count(e.id)) {
+            return refused(r, "repeats or misplaces partner " + e.id);
+          }
+          PartnerRecord p;
+          p.id = e.id;
+          p.protocol = static_cast<Protocol>(e.protocol);
+          p.email = e.email;
+          p.cem = e.cem != 0;
+          for (const RoleAssignment& a : e.certificates) {
+            const CertificateRecord* c = certificate(a.alias);
+            p.current[a.role] = CertRef{a.alias, a.fingerprint, c ? c->cert.not_after_ns : 0};
+            p.current_since_ns[a.role] = r.time_ns;
+          }
+          p.version = r.stream_version;
+          partners_[e.id] = std::move(p);
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<T, PartnerCertificateActivated>) {
+          if (r.stream.rfind("partner-", 0) != 0) return refused(r, "is not on a partner stream");
+          auto it = partners_.find(r.stream.substr(8));
+          if (it == partners_.end()) return refused(r, "names an unknown partner");
+          Status a = activate(r, it->first, static_cast<Role>(e.role), e.alias, e.fingerprint,
+                              e.schedule_id);
+          it->second.version = r.stream_version;
+          return a;
+        } else if constexpr (is_listener_event<T>) {
+          return apply_listener_event(r, event);
+        } else if constexpr (is_schedule_event<T>) {
+          return apply_schedule_event(r, event);
+        }
+      },
+      event);
+  if (st.ok()) position_ = r.position;
+  return st;
+}
+
+Status DomainState::activate(const eventstore::RecordedEvent& r, const std::string& partner,
+                             Role role, const std::string& alias, const std::string& fingerprint,
+                             const std::string& schedule_id) {
+  PartnerRecord& p = partners_.at(partner);
+  const auto i = static_cast<size_t>(role);
+  if (p.current[i]) {
+    p.history.push_back({role, *p.current[i], p.current_since_ns[i], r.time_ns, schedule_id});
+  }
+  const CertificateRecord* c = certificate(alias);
+  if (!c) return refused(r, "activates unknown certificate " + alias);
+  p.current[i] = CertRef{alias, fingerprint, c->cert.not_after_ns};
+  p.current_since_ns[i] = r.time_ns;
+  return Status::Ok();
+}
+
+Status DomainState::apply_listener_event(const eventstore::RecordedEvent& r, const Event& event) {
+  const auto which = listener_of_stream(r.stream);
+  if (!which) return refused(r, "is not on a listener stream");
+  auto& slot = listeners_[static_cast<size_t>(*which)];
+  if (!slot) {
+    slot.emplace();
+    slot->listener = *which;
+  }
+  ListenerRecord& l = *slot;
+  ListenerFacts facts;
+  ListenerTrigger trigger;
+  if (const auto* e = std::get_if<ListenerConfigured>(&event)) {
+    if (e->listener != static_cast<uint8_t>(*which)) return refused(r, "names another listener");
+    facts.keeps_certificate = l.current && l.current->fingerprint == e->fingerprint;
+    trigger = ListenerTrigger::kConfigure;
+  } else if (const auto* e = std::get_if<ListenerChangeProposed>(&event)) {
+    facts.same_pending_certificate = l.pending && l.pending->fingerprint == e->fingerprint;
+    trigger = ListenerTrigger::kProposeChange;
+  } else if (std::holds_alternative<ListenerChangeWithdrawn>(event)) {
+    trigger = ListenerTrigger::kWithdrawChange;
+  } else if (const auto* e = std::get_if<ListenerCertificateInstalled>(&event)) {
+    facts.all_partners_ready = l.pending && l.pending->fingerprint == e->fingerprint;
+    trigger = ListenerTrigger::kInstall;
+  } else {
+    trigger = ListenerTrigger::kInstallFailed;
+  }
+  if (!l.machine.fire(trigger, facts)) {
+    return refused(r, std::string("is not allowed for listener ") + to_string(*which) + " in state " +
+                          statemachines::to_string(l.machine.state()));
+  }
+  l.version = r.stream_version;
+  auto ref = [&](const std::string& alias, const std::string& fp) {
+    const CertificateRecord* c = certificate(alias);
+    return CertRef{alias, fp, c ? c->cert.not_after_ns : 0};
+  };
+  if (const auto* e = std::get_if<ListenerConfigured>(&event)) {
+    l.current = ref(e->alias, e->fingerprint);
+    l.dir = e->dir;
+    l.reload_command = e->reload_command;
+  } else if (const auto* e = std::get_if<ListenerChangeProposed>(&event)) {
+    l.pending = ref(e->alias, e->fingerprint);
+    l.pending_proposal = e->proposal_id;
+  } else if (std::holds_alternative<ListenerChangeWithdrawn>(event)) {
+    l.pending.reset();
+    l.pending_proposal.clear();
+  } else if (const auto* e = std::get_if<ListenerCertificateInstalled>(&event)) {
+    l.current = ref(e->alias, e->fingerprint);
+    l.pending.reset();
+    l.pending_proposal.clear();
+    l.install_failures = 0;
+    l.last_error.clear();
+  } else if (const auto* e = std::get_if<ListenerInstallFailed>(&event)) {
+    l.install_failures = e->attempt;
+    l.last_error = e->error;
+  }
+  return Status::Ok();
+}
+
+Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, const Event& event) {
+  if (r.stream.rfind("schedule-", 0) != 0) return refused(r, "is not on a schedule stream");
+  const std::string id = r.stream.substr(9);
+
+  if (const auto* e = std::get_if<ScheduleProposed>(&event)) {
+    if (e->schedule_id != id || schedules_.count(id)) return refused(r, "repeats schedule " + id);
+    if (!partners_.count(e->partner) || !certificates_.count(e->alias)) {
+      return refused(r, "names an unknown partner or certificate");
+    }
+    ScheduleRecord s;
+    s.proposed = *e;
+    s.machine.set_facts({e->email_partner != 0, e->first_usage != 0});
+    if (!s.machine.fire(ScheduleTrigger::kPropose)) return refused(r, "cannot start a schedule");
+    s.version = r.stream_version;
+    s.proposed_at_ns = s.updated_at_ns = r.time_ns;
+    s.proposed_by = r.actor;
+    auto& in_proposal = schedules_by_proposal_[e->proposal_id];
+    if (in_proposal.empty()) ++proposal_count_;
+    in_proposal.push_back(id);
+    schedule_order_.push_back(id);
+    auto key = std::make_pair(e->partner, e->role);
+    if (open_by_partner_role_.count(key)) {
+      return refused(r, "opens a second schedule for partner " + e->partner + " and " +
+                            to_string(static_cast<Role>(e->role)));
+    }
+    open_by_partner_role_[key] = id;
+    schedules_.emplace(id, std::move(s));
+    return Status::Ok();
+  }
+
+  auto it = schedules_.find(id);
+  if (it == schedules_.end()) return refused(r, "names unknown schedule " + id);
+  ScheduleRecord& s = it->second;
+  ScheduleTrigger trigger;
+  if (std::holds_alternative<ScheduleConfirmed>(event)) {
+    trigger = ScheduleTrigger::kConfirm;
+  } else if (std::holds_alternative<ScheduleDeclined>(event)) {
+    trigger = ScheduleTrigger::kDecline;
+  } else if (std::holds_alternative<ScheduleQueued>(event)) {
+    trigger = ScheduleTrigger::kQueue;
+  } else if (std::holds_alternative<PartnerMailSent>(event)) {
+    trigger = ScheduleTrigger::kMailSent;
+  } else if (std::holds_alternative<PartnerMailFailed>(event)) {
+    trigger = ScheduleTrigger::kMailFailed;
+  } else if (std::holds_alternative<EmailSkipped>(event)) {
+    trigger = ScheduleTrigger::kSkipEmail;
+  } else if (std::holds_alternative<ScheduleCancelled>(event)) {
+    trigger = ScheduleTrigger::kCancel;
+  } else {
+    const auto& a = std::get<ScheduleActivated>(event);
+    trigger = static_cast<ActivationCause>(a.cause) == ActivationCause::kFirstUsage
+                  ? ScheduleTrigger::kFirstUsage
+                  : ScheduleTrigger::kActivate;
+  }
+  const ScheduleState before = s.machine.state();
+  if (!s.machine.fire(trigger)) {
+    return refused(r, std::string("is not allowed for schedule ") + id + " in state " +
+                          statemachines::to_string(before));
+  }
+  s.version = r.stream_version;
+  s.updated_at_ns = r.time_ns;
+  if (const auto* e = std::get_if<PartnerMailSent>(&event)) s.mail_message_id = e->message_id;
+  if (const auto* e = std::get_if<PartnerMailFailed>(&event)) {
+    s.mail_attempts = e->attempt;
+    s.last_mail_error = e->error;
+  }
+  if (const auto* e = std::get_if<EmailSkipped>(&event)) s.reason = e->reason;
+  if (const auto* e = std::get_if<ScheduleCancelled>(&event)) s.reason = e->reason;
+  if (const auto* e = std::get_if<ScheduleActivated>(&event)) {
+    s.activated_at_ns = r.time_ns;
+    s.activation_cause = static_cast<ActivationCause>(e->cause);
+  }
+  if (!statemachines::is_open(s.machine.state())) {
+    open_by_partner_role_.erase(std::make_pair(s.proposed.partner, s.proposed.role));
+  }
+  return Status::Ok();
+}
+
+const CertificateRecord* DomainState::certificate(const std::string& alias) const {
+  auto it = certificates_.find(alias);
+  return it == certificates_.end() ? nullptr : &it->second;
+}
+
+const CertificateRecord* DomainState::certificate_by_fingerprint(const std::string& fp) const {
+  auto it = alias_by_fingerprint_.find(fp);
+  return it == alias_by_fingerprint_.end() ? nullptr : certificate(it->second);
+}
+
+const PartnerRecord* DomainState::partner(const std::string& id) const {
+  auto it = partners_.find(id);
+  return it == partners_.end() ? nullptr : &it->second;
+}
+
+const ScheduleRecord* DomainState::schedule(const std::string& id) const {
+  auto it = schedules_.find(id);
+  return it == schedules_.end() ? nullptr : &it->second;
+}
+
+const ListenerRecord* DomainState::listener(Listener l) const {
+  const auto& slot = listeners_[static_cast<size_t>(l)];
+  return slot ? &*slot : nullptr;
+}
+
+const ScheduleRecord* DomainState::open_schedule(const std::string& partner, Role role) const {
+  auto it = open_by_partner_role_.find({partner, static_cast<uint8_t>(role)});
+  return it == open_by_partner_role_.end() ? nullptr : schedule(it->second);
+}
+
+std::vector<const ScheduleRecord*> DomainState::schedules_of_proposal(const std::string& p) const {
+  std::vector<const ScheduleRecord*> out;
+  auto it = schedules_by_proposal_.find(p);
+  if (it == schedules_by_proposal_.end()) return out;
+  for (const auto& id : it->second) out.push_back(schedule(id));
+  return out;
+}
+
+}  // namespace certsched::domain

@@ -1,0 +1,133 @@
+// The domain's current state, rebuilt by applying events in log order. Schedule and
+// listener events go through their state machines: an event the machine refuses is
+// corruption naming its stream and version, never silently applied.
+#pragma once
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "domain/events.h"
+#include "eventstore/event_store.h"
+#include "statemachines/listener_machine.h"
+#include "statemachines/schedule_machine.h"
+
+namespace certsched::domain {
+
+struct CertRef {
+  std::string alias;
+  std::string fingerprint;
+  int64_t not_after_ns = 0;
+};
+
+struct CertificateRecord {
+  CertificateImported cert;
+  int64_t imported_at_ns = 0;
+  std::string imported_by;
+};
+
+struct HistoryEntry {
+  Role role;
+  CertRef cert;
+  int64_t from_ns = 0;  // 0: current since the partner was added
+  int64_t until_ns = 0;
+  std::string replaced_by_schedule;
+};
+
+struct PartnerRecord {
+  std::string id;
+  Protocol protocol = Protocol::kAS2;
+  std::string email;
+  bool cem = false;
+  std::array<std::optional<CertRef>, kRoleCount> current;
+  std::array<int64_t, kRoleCount> current_since_ns{};
+  std::vector<HistoryEntry> history;  // certificates that are no longer current
+  uint64_t version = 0;
+};
+
+struct ScheduleRecord {
+  ScheduleProposed proposed;
+  statemachines::ScheduleMachine machine;
+  uint64_t version = 0;
+  int64_t proposed_at_ns = 0;
+  std::string proposed_by;
+  int64_t updated_at_ns = 0;
+  int64_t activated_at_ns = 0;
+  std::optional<ActivationCause> activation_cause;
+  uint32_t mail_attempts = 0;
+  std::string last_mail_error;
+  std::string mail_message_id;
+  std::string reason;  // cancel or skip-email reason
+  Role role() const { return static_cast<Role>(proposed.role); }
+  statemachines::ScheduleState state() const { return machine.state(); }
+};
+
+struct ListenerRecord {
+  Listener listener = Listener::kHTTP;
+  statemachines::ListenerMachine machine;
+  uint64_t version = 0;
+  std::optional<CertRef> current;
+  std::string dir;
+  std::string reload_command;
+  std::optional<CertRef> pending;
+  std::string pending_proposal;
+  uint32_t install_failures = 0;
+  std::string last_error;
+};
+
+class DomainState {
+ public:
+  // Applies the next record of the log. REQUIRES: record.position == position() + 1.
+  Status apply(const eventstore::RecordedEvent& record);
+  Status apply(const eventstore::RecordedEvent& record, const Event& event);
+
+  uint64_t position() const { return position_; }
+  bool initialized() const { return system_.has_value(); }
+  const SystemInitialized* system() const { return system_ ? &*system_ : nullptr; }
+
+  const CertificateRecord* certificate(const std::string& alias) const;
+  const CertificateRecord* certificate_by_fingerprint(const std::string& fingerprint) const;
+  const PartnerRecord* partner(const std::string& id) const;
+  const ScheduleRecord* schedule(const std::string& id) const;
+  const ListenerRecord* listener(Listener l) const;
+  // The open schedule for a partner and role, if any.
+  const ScheduleRecord* open_schedule(const std::string& partner, Role role) const;
+
+  const std::map<std::string, CertificateRecord>& certificates() const { return certificates_; }
+  const std::map<std::string, PartnerRecord>& partners() const { return partners_; }
+  // In the order they were proposed.
+  const std::vector<std::string>& schedule_ids() const { return schedule_order_; }
+  std::vector<const ScheduleRecord*> schedules_of_proposal(const std::string& proposal) const;
+  uint64_t proposal_count() const { return proposal_count_; }
+
+ private:
+  Status apply_schedule_event(const eventstore::RecordedEvent& r, const Event& e);
+  Status apply_listener_event(const eventstore::RecordedEvent& r, const Event& e);
+  Status activate(const eventstore::RecordedEvent& r, const std::string& partner, Role role,
+                  const std::string& alias, const std::string& fingerprint,
+                  const std::string& schedule_id);
+
+  uint64_t position_ = 0;
+  std::optional<SystemInitialized> system_;
+  std::map<std::string, CertificateRecord> certificates_;
+  std::unordered_map<std::string, std::string> alias_by_fingerprint_;
+  std::map<std::string, PartnerRecord> partners_;
+  std::unordered_map<std::string, ScheduleRecord> schedules_;
+  std::vector<std::string> schedule_order_;
+  std::map<std::string, std::vector<std::string>> schedules_by_proposal_;
+  std::map<std::pair<std::string, uint8_t>, std::string> open_by_partner_role_;
+  std::array<std::optional<ListenerRecord>, kListenerCount> listeners_;
+  uint64_t proposal_count_ = 0;
+};
+
+// Stream names.
+std::string partner_stream(const std::string& id);
+std::string certificate_stream(const std::string& alias);
+std::string schedule_stream(const std::string& id);
+std::string listener_stream(Listener l);
+inline const char* kSystemStream = "system";
+
+}  // namespace certsched::domain
