@@ -98,7 +98,10 @@ bool ListenerMachine::fire(ListenerTrigger t, const ListenerFacts& f) {
 }
 
 bool ListenerMachine::accepts(ListenerTrigger t, const ListenerFacts& f) const {
-  Backend probe = impl_->machine;
+  // Assignment, not copy construction: Boost 1.74's MSM copy constructor restarts the copy
+  // in the initial state, assignment copies the current one.
+  Backend probe;
+  probe = impl_->machine;
   return dispatch(probe, t, f);
 }
 

@@ -153,7 +153,10 @@ bool ScheduleMachine::fire(ScheduleTrigger trigger) { return dispatch(impl_->mac
 ScheduleState ScheduleMachine::state() const { return current(impl_->machine); }
 
 bool ScheduleMachine::accepts(ScheduleTrigger trigger) const {
-  Backend probe = impl_->machine;  // a copy: trying a trigger must not change this machine
+  // Try the trigger on a copy, so asking never changes this machine. Assignment, not copy
+  // construction: Boost 1.74's MSM copy constructor restarts the copy in its initial state.
+  Backend probe;
+  probe = impl_->machine;
   return dispatch(probe, trigger);
 }
 
