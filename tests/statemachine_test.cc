@@ -7,32 +7,14 @@
 
 #include "statemachines/listener_machine.h"
 #include "statemachines/schedule_machine.h"
+#include "tests/product_rules.h"
 
 namespace certsched::statemachines {
 namespace {
 
 using S = ScheduleState;
 using T = ScheduleTrigger;
-
-// PRODUCT.md, "State machine".
-std::optional<S> product_rule(S from, T t, const ScheduleFacts& f) {
-  const bool confirmed_like = from == S::kConfirmed || from == S::kEmailed || from == S::kPending;
-  switch (t) {
-    case T::kPropose: return from == S::kNone ? std::optional(S::kProposed) : std::nullopt;
-    case T::kConfirm: return from == S::kProposed ? std::optional(S::kConfirmed) : std::nullopt;
-    case T::kDecline: return from == S::kProposed ? std::optional(S::kWithdrawn) : std::nullopt;
-    case T::kMailSent: return from == S::kConfirmed && f.email_requested ? std::optional(S::kEmailed) : std::nullopt;
-    case T::kMailFailed: return from == S::kConfirmed && f.email_requested ? std::optional(S::kConfirmed) : std::nullopt;
-    case T::kSkipEmail: return from == S::kConfirmed && f.email_requested ? std::optional(S::kPending) : std::nullopt;
-    case T::kQueue:
-      if (from == S::kEmailed) return S::kPending;
-      return from == S::kConfirmed && !f.email_requested ? std::optional(S::kPending) : std::nullopt;
-    case T::kCancel: return confirmed_like ? std::optional(S::kCancelled) : std::nullopt;
-    case T::kActivate: return from == S::kPending ? std::optional(S::kActivated) : std::nullopt;
-    case T::kFirstUsage: return confirmed_like && f.first_usage_applies ? std::optional(S::kActivated) : std::nullopt;
-  }
-  return std::nullopt;
-}
+using testing::product_rule;
 
 // Drives a fresh machine to `target`, or returns nullopt when the facts make it unreachable.
 std::optional<ScheduleMachine> reach(S target, const ScheduleFacts& f) {
