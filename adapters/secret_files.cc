@@ -1,13 +1,11 @@
 #include "adapters/secret_files.h"
 
-#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <vector>
+
+#include "adapters/atomic_file.h"
 
 namespace certsched::adapters {
 
@@ -23,21 +21,10 @@ Status write_random_secret(const std::string& path, size_t bytes) {
     text.push_back(kDigits[b & 0xF]);
   }
   text.push_back('\n');
-  // Write to a temp file created 0600 from the start, so the secret is never readable by
-  // others, then rename it into place.
-  const std::string tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                       ::fchmod(fd, 0600) == 0 && ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::IOError("cannot write " + path + ": " + std::strerror(written ? errno : err));
-  }
-  return Status::Ok();
+  OPENSSL_cleanse(raw.data(), raw.size());
+  Status st = write_file_atomically(path, text, 0600);  // 0600 from creation on
+  OPENSSL_cleanse(text.data(), text.size());
+  return st;
 }
 
 }  // namespace certsched::adapters

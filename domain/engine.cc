@@ -296,7 +296,8 @@ Result<CommandResult> Engine::add_partner(const AddPartnerCommand& c, const Comm
   return commit(b.build(ctx, ""), std::move(result));
 }
 
-Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand& c, const CommandContext& ctx) {
+Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand& c, const CommandContext& ctx,
+                                                 ListenerInstaller* installer) {
   CERTSCHED_BEGIN_COMMAND(ctx);
   Problems p;
   if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised: run `certsched init` first");
@@ -321,6 +322,15 @@ Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand&
                "); its certificate cannot be changed until that installs, or is declined or cancelled");
   }
   if (!p.empty()) return p.status();
+  if (installer) {
+    auto request = install_request(c.listener, *cert, c.dir, c.reload_command);
+    if (!request.ok()) return request.status();
+    Status installed = installer->install(request.value());
+    if (!installed.ok()) {
+      return Status::InvalidArgument(std::string("listener ") + to_string(c.listener) + ": installing " + c.alias +
+                                     " failed, nothing was changed: " + installed.message());
+    }
+  }
   AppendBuilder b;
   b.add(listener_stream(c.listener), l ? ExpectedVersion::Exactly(l->version) : ExpectedVersion::NoStream(),
         ListenerConfigured{static_cast<uint8_t>(c.listener), c.alias, cert->cert.fingerprint, c.dir, c.reload_command});
@@ -790,6 +800,26 @@ ListenerReadiness Engine::readiness_locked(Listener lid, int64_t now_ns) const {
   return r;
 }
 
+Result<ListenerInstall> Engine::install_request(Listener lid, const CertificateRecord& cert, const std::string& dir,
+                                                const std::string& reload_command) {
+  auto vault = KeyVault::open(store_dir_);
+  if (!vault.ok()) return vault.status();
+  auto sealed = vault->get(cert.cert.fingerprint);
+  if (!sealed.ok()) return sealed.status();
+  auto key_pem = private_key_pem(sealed->pkcs8);
+  if (!key_pem.ok()) return key_pem.status();
+  ListenerInstall request;
+  request.listener = lid;
+  request.dir = dir;
+  request.reload_command = reload_command;
+  request.alias = cert.cert.alias;
+  request.fingerprint = cert.cert.fingerprint;
+  request.cert_pem = certificate_pem(cert.cert.der);
+  for (const auto& der : cert.cert.chain_der) request.cert_pem += certificate_pem(der);
+  request.key_pem = std::move(key_pem).value();
+  return request;
+}
+
 Result<ListenerReadiness> Engine::listener_readiness(Listener l, int64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   CERTSCHED_RETURN_IF_ERROR(catch_up());
@@ -810,22 +840,9 @@ Result<CommandResult> Engine::install_listener(Listener lid, ListenerInstaller& 
                             " yet: " + (why.empty() ? "no partner has a schedule for it" : why));
   }
   const CertificateRecord* cert = state_.certificate(l->pending->alias);
-  auto vault = KeyVault::open(store_dir_);
-  if (!vault.ok()) return vault.status();
-  auto sealed = vault->get(cert->cert.fingerprint);
-  if (!sealed.ok()) return sealed.status();
-  auto key_pem = private_key_pem(sealed->pkcs8);
-  if (!key_pem.ok()) return key_pem.status();
-
-  ListenerInstall request;
-  request.listener = lid;
-  request.dir = l->dir;
-  request.reload_command = l->reload_command;
-  request.alias = cert->cert.alias;
-  request.fingerprint = cert->cert.fingerprint;
-  request.cert_pem = certificate_pem(cert->cert.der);
-  for (const auto& der : cert->cert.chain_der) request.cert_pem += certificate_pem(der);
-  request.key_pem = std::move(key_pem).value();
+  auto prepared = install_request(lid, *cert, l->dir, l->reload_command);
+  if (!prepared.ok()) return prepared.status();
+  const ListenerInstall& request = prepared.value();
 
   AppendBuilder b;
   CommandResult result;

@@ -115,7 +115,10 @@ class Engine {
   Result<CommandResult> initialize(const InitCommand& c, const CommandContext& ctx);
   Result<CommandResult> import_certificate(const ImportCertificateCommand& c, const CommandContext& ctx);
   Result<CommandResult> add_partner(const AddPartnerCommand& c, const CommandContext& ctx);
-  Result<CommandResult> configure_listener(const ConfigureListenerCommand& c, const CommandContext& ctx);
+  // With an installer, the certificate's files are installed first; if that fails, the
+  // command is refused and nothing is recorded.
+  Result<CommandResult> configure_listener(const ConfigureListenerCommand& c, const CommandContext& ctx,
+                                           ListenerInstaller* installer = nullptr);
   Result<CommandResult> propose(const ProposeCommand& c, const CommandContext& ctx);
   Result<CommandResult> confirm(const std::string& proposal_id, const CommandContext& ctx);
   Result<CommandResult> decline(const std::string& proposal_id, const CommandContext& ctx);
@@ -145,6 +148,8 @@ class Engine {
   Result<CommandResult> commit(eventstore::AppendRequest request, CommandResult result);
   Result<std::optional<CommandResult>> previous_result(const CommandContext& ctx);
   Status verify_password(const std::string& alias, const std::string& password);
+  Result<ListenerInstall> install_request(Listener l, const CertificateRecord& cert, const std::string& dir,
+                                          const std::string& reload_command);
   ListenerReadiness readiness_locked(Listener l, int64_t now_ns) const;
   std::vector<std::string> withdrawn_listener_changes(const std::vector<std::string>& closing) const;
 

@@ -1,0 +1,28 @@
+// Installs a listener's server certificate as files, for servers such as nginx:
+// DIR/cert.pem (the certificate, then its chain) and DIR/key.pem (mode 0600), each replaced
+// atomically, then the listener's reload command through /bin/sh -c. If the reload fails
+// the previous files are put back, so the directory always matches what certsched records
+// as the listener's current certificate.
+#pragma once
+
+#include <chrono>
+
+#include "domain/engine.h"
+
+namespace certsched::adapters {
+
+class FileListenerInstaller : public domain::ListenerInstaller {
+ public:
+  explicit FileListenerInstaller(std::chrono::milliseconds reload_timeout = std::chrono::seconds(60))
+      : reload_timeout_(reload_timeout) {}
+  Status install(const domain::ListenerInstall& request) override;
+
+ private:
+  std::chrono::milliseconds reload_timeout_;
+};
+
+// Runs `command` through /bin/sh -c with stdin closed; kills it after `timeout`.
+// Ok on exit status 0; otherwise an error naming the status and the end of its output.
+Status run_shell_command(const std::string& command, std::chrono::milliseconds timeout);
+
+}  // namespace certsched::adapters

@@ -1,0 +1,127 @@
+// Listener installs into a real nginx serving TLS on loopback: a TLS client sees the old
+// certificate before the install and the new one after; a failed reload puts the old
+// files back and is recorded.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "adapters/listener_files.h"
+#include "tests/engine_fixture.h"
+#include "tests/servers.h"
+
+namespace certsched {
+namespace {
+
+using domain::Listener;
+using domain::Role;
+using testing::read_file;
+
+class ListenerInstallTest : public testing::EngineFixture {
+ protected:
+  void SetUp() override {
+    EngineFixture::SetUp();
+    www_ = store_dir_->sub("www");
+    nginx_ = std::make_unique<testing::NginxServer>(store_dir_->sub("nginx"), www_);
+    // Configuring the listener installs its current certificate's files; nginx is not
+    // running yet, so there is nothing to reload the first time.
+    auto configured = engine_->configure_listener({Listener::kHTTP, "srv-old", www_, ""}, ctx(), &installer_);
+    ASSERT_TRUE(configured.ok()) << configured.status().ToString();
+    nginx_->start();
+    configured = engine_->configure_listener({Listener::kHTTP, "srv-old", www_, nginx_->reload_command()}, ctx(),
+                                             &installer_);
+    ASSERT_TRUE(configured.ok()) << configured.status().ToString();
+  }
+  void TearDown() override {
+    nginx_.reset();
+    EngineFixture::TearDown();
+  }
+  std::string wait_for_fingerprint(const std::string& expected) {
+    std::string seen;
+    for (int i = 0; i < 100; ++i) {  // old workers finish gracefully after a reload
+      seen = testing::tls_fingerprint(nginx_->port());
+      if (seen == expected) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return seen;
+  }
+  std::string propose_and_confirm_new_server_cert() {
+    domain::ProposeCommand c;
+    c.partners = {"acme", "globex"};
+    c.roles = {{Role::kLocalSslServer, "srv-new"}};
+    c.password = "pw";
+    auto p = engine_->propose(c, ctx());
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_TRUE(engine_->confirm(p->proposal_id, ctx()).ok());
+    return p->proposal_id;
+  }
+
+  std::string www_;
+  std::unique_ptr<testing::NginxServer> nginx_;
+  adapters::FileListenerInstaller installer_;
+};
+
+TEST_F(ListenerInstallTest, NginxServesTheNewCertificateAfterTheInstall) {
+  EXPECT_EQ(testing::tls_fingerprint(nginx_->port()), fp("srv-old"));
+  propose_and_confirm_new_server_cert();
+  EXPECT_EQ(testing::tls_fingerprint(nginx_->port()), fp("srv-old"));  // confirmed is not installed
+
+  auto installed = engine_->install_listener(Listener::kHTTP, installer_, ctx(now_ + 1));
+  ASSERT_TRUE(installed.ok()) << installed.status().ToString();
+  EXPECT_EQ(wait_for_fingerprint(fp("srv-new")), fp("srv-new"));
+
+  struct stat st {};
+  ASSERT_EQ(stat((www_ + "/key.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_EQ(stat((www_ + "/cert.pem").c_str(), &st), 0);
+  EXPECT_EQ(read_file(www_ + "/cert.pem"), read_file((*certs_)["srv-new"].cert_pem));
+  for (const auto& e : std::filesystem::directory_iterator(www_)) {
+    EXPECT_EQ(e.path().string().find("certsched-tmp"), std::string::npos) << "left behind: " << e.path();
+  }
+}
+
+TEST_F(ListenerInstallTest, AFailedReloadRestoresTheOldFilesAndIsRecorded) {
+  propose_and_confirm_new_server_cert();
+  const std::string old_cert = read_file(www_ + "/cert.pem");
+  const std::string old_key = read_file(www_ + "/key.pem");
+  // The same listener, but its reload command fails this time.
+  struct FailingReload : domain::ListenerInstaller {
+    adapters::FileListenerInstaller files;
+    Status install(const domain::ListenerInstall& r) override {
+      domain::ListenerInstall copy;
+      copy.listener = r.listener;
+      copy.dir = r.dir;
+      copy.reload_command = "echo 'nginx: [emerg] cannot load certificate' >&2; exit 1";
+      copy.alias = r.alias;
+      copy.fingerprint = r.fingerprint;
+      copy.cert_pem = r.cert_pem;
+      copy.key_pem = domain::SecretBytes(std::string(r.key_pem.reveal()));
+      return files.install(copy);
+    }
+  } broken;
+  auto failed = engine_->install_listener(Listener::kHTTP, broken, ctx(now_ + 1));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("exited with status 1: nginx: [emerg] cannot load certificate"),
+            std::string::npos) << failed.status().message();
+  EXPECT_EQ(read_file(www_ + "/cert.pem"), old_cert);
+  EXPECT_EQ(read_file(www_ + "/key.pem"), old_key);
+  EXPECT_EQ(state().listener(Listener::kHTTP)->install_failures, 1u);
+  EXPECT_EQ(testing::tls_fingerprint(nginx_->port()), fp("srv-old"));
+
+  // The retry succeeds.
+  ASSERT_TRUE(engine_->install_listener(Listener::kHTTP, installer_, ctx(now_ + 2)).ok());
+  EXPECT_EQ(wait_for_fingerprint(fp("srv-new")), fp("srv-new"));
+}
+
+TEST(ShellCommandTest, ReportsStatusOutputAndTimeouts) {
+  EXPECT_TRUE(adapters::run_shell_command("true", std::chrono::seconds(5)).ok());
+  Status failed = adapters::run_shell_command("echo boom >&2; exit 7", std::chrono::seconds(5));
+  EXPECT_NE(failed.message().find("exited with status 7: boom"), std::string::npos) << failed.message();
+  Status slow = adapters::run_shell_command("sleep 10", std::chrono::milliseconds(200));
+  EXPECT_NE(slow.message().find("was killed"), std::string::npos) << slow.message();
+}
+
+}  // namespace
+}  // namespace certsched
