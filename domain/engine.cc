@@ -110,8 +110,10 @@ Role encryption_role_for(Role signing) {
 
 }  // namespace
 
-Result<std::unique_ptr<Engine>> Engine::open(eventstore::EventStore& store, std::string store_dir) {
+Result<std::unique_ptr<Engine>> Engine::open(eventstore::EventStore& store, std::string store_dir,
+                                             std::vector<EventObserver*> observers) {
   std::unique_ptr<Engine> engine(new Engine(store, std::move(store_dir)));
+  engine->observers_ = std::move(observers);
   CERTSCHED_RETURN_IF_ERROR(engine->catch_up());
   return engine;
 }
@@ -121,7 +123,12 @@ Status Engine::catch_up() {
     auto batch = store_.read_all(state_.position() + 1, 4096);
     if (!batch.ok()) return batch.status();
     if (batch->empty()) return Status::Ok();
-    for (const auto& record : batch.value()) CERTSCHED_RETURN_IF_ERROR(state_.apply(record));
+    for (const auto& record : batch.value()) {
+      auto event = decode_event(record);
+      if (!event.ok()) return event.status();
+      CERTSCHED_RETURN_IF_ERROR(state_.apply(record, event.value()));
+      for (EventObserver* o : observers_) CERTSCHED_RETURN_IF_ERROR(o->on_event(record, event.value(), state_));
+    }
   }
 }
 
@@ -682,6 +689,27 @@ Result<CommandResult> Engine::record_mail_failed(const std::string& schedule_id,
   result.proposal_id = s->proposed.proposal_id;
   result.schedule_ids = {schedule_id};
   return commit(b.build(ctx, s->proposed.proposal_id), std::move(result));
+}
+
+Result<CommandResult> Engine::record_notification_delivered(const std::string& id, const std::string& message_id,
+                                                            const CommandContext& ctx) {
+  CERTSCHED_BEGIN_COMMAND(ctx);
+  const DeliveryRecord* d = state_.delivery(id);
+  if (d && d->delivered) return Status::Conflict("notification " + id + " was already delivered");
+  AppendBuilder b;
+  b.add(kNotificationStream, ExpectedVersion::Any(), NotificationDelivered{id, message_id});
+  return commit(b.build(ctx, ""), {});
+}
+
+Result<CommandResult> Engine::record_notification_failed(const std::string& id, const std::string& error,
+                                                         const CommandContext& ctx) {
+  CERTSCHED_BEGIN_COMMAND(ctx);
+  const DeliveryRecord* d = state_.delivery(id);
+  if (d && d->delivered) return Status::Conflict("notification " + id + " was already delivered");
+  AppendBuilder b;
+  b.add(kNotificationStream, ExpectedVersion::Any(),
+        NotificationFailed{id, error.substr(0, 1000), d ? d->attempts + 1 : 1});
+  return commit(b.build(ctx, ""), {});
 }
 
 namespace {

@@ -107,10 +107,20 @@ class ListenerInstaller {
   virtual Status install(const ListenerInstall& request) = 0;
 };
 
+// Sees every event after the engine's state has applied it: read models such as the
+// notification outbox are fed this way, from the log only.
+class EventObserver {
+ public:
+  virtual ~EventObserver() = default;
+  virtual Status on_event(const eventstore::RecordedEvent& record, const Event& event, const DomainState& after) = 0;
+};
+
 class Engine {
  public:
-  // Replays the log into memory. `store_dir` holds the store key and the key vault.
-  static Result<std::unique_ptr<Engine>> open(eventstore::EventStore& store, std::string store_dir);
+  // Replays the log into memory (and into each observer). `store_dir` holds the store key
+  // and the key vault. Observers must outlive the engine.
+  static Result<std::unique_ptr<Engine>> open(eventstore::EventStore& store, std::string store_dir,
+                                              std::vector<EventObserver*> observers = {});
 
   Result<CommandResult> initialize(const InitCommand& c, const CommandContext& ctx);
   Result<CommandResult> import_certificate(const ImportCertificateCommand& c, const CommandContext& ctx);
@@ -126,6 +136,11 @@ class Engine {
   Result<CommandResult> skip_email(const std::string& schedule_id, const std::string& reason, const CommandContext& ctx);
   Result<CommandResult> record_mail_sent(const std::string& schedule_id, const std::string& message_id, const CommandContext& ctx);
   Result<CommandResult> record_mail_failed(const std::string& schedule_id, const std::string& error, const CommandContext& ctx);
+  // An admin notification was accepted by the SMTP server, or was not.
+  Result<CommandResult> record_notification_delivered(const std::string& notification_id,
+                                                      const std::string& message_id, const CommandContext& ctx);
+  Result<CommandResult> record_notification_failed(const std::string& notification_id, const std::string& error,
+                                                   const CommandContext& ctx);
   // Activates every pending schedule whose time has come, except server certificates,
   // which activate with their listener's install.
   Result<CommandResult> activate_due(const CommandContext& ctx);
@@ -157,6 +172,7 @@ class Engine {
   std::string store_dir_;
   std::mutex mu_;
   DomainState state_;
+  std::vector<EventObserver*> observers_;
 };
 
 }  // namespace certsched::domain

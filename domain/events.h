@@ -222,6 +222,24 @@ struct ScheduleActivated {
   bool valid() const { return cause <= static_cast<uint8_t>(ActivationCause::kListenerInstall); }
 };
 
+// Stream "notifications": an admin notification the SMTP server accepted, or refused.
+struct NotificationDelivered {
+  CERTSCHED_EVENT(NotificationDelivered, 1);
+  std::string notification_id;
+  std::string message_id;
+  template <class A> void serialize(A& ar) { ar(notification_id, message_id); }
+  bool valid() const { return !notification_id.empty(); }
+};
+
+struct NotificationFailed {
+  CERTSCHED_EVENT(NotificationFailed, 1);
+  std::string notification_id;
+  std::string error;
+  uint32_t attempt = 0;
+  template <class A> void serialize(A& ar) { ar(notification_id, error, attempt); }
+  bool valid() const { return !notification_id.empty(); }
+};
+
 #undef CERTSCHED_EVENT
 
 using Event = std::variant<SystemInitialized, CertificateImported, PartnerAdded,
@@ -229,6 +247,7 @@ using Event = std::variant<SystemInitialized, CertificateImported, PartnerAdded,
                            ListenerChangeWithdrawn, ListenerCertificateInstalled,
                            ListenerInstallFailed, ScheduleProposed, ScheduleConfirmed,
                            ScheduleDeclined, ScheduleQueued, PartnerMailSent, PartnerMailFailed,
-                           EmailSkipped, ScheduleCancelled, ScheduleActivated>;
+                           EmailSkipped, ScheduleCancelled, ScheduleActivated, NotificationDelivered,
+                           NotificationFailed>;
 
 }  // namespace certsched::domain

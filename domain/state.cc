@@ -94,6 +94,21 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
                               e.schedule_id);
           it->second.version = r.stream_version;
           return a;
+        } else if constexpr (std::is_same_v<T, NotificationDelivered>) {
+          if (r.stream != kNotificationStream) return refused(r, "is out of place");
+          DeliveryRecord& d = deliveries_[e.notification_id];
+          if (d.delivered) return refused(r, "repeats delivery of " + e.notification_id);
+          d.delivered = true;
+          d.message_id = e.message_id;
+          d.last_attempt_ns = r.time_ns;
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<T, NotificationFailed>) {
+          if (r.stream != kNotificationStream) return refused(r, "is out of place");
+          DeliveryRecord& d = deliveries_[e.notification_id];
+          d.attempts = e.attempt;
+          d.last_error = e.error;
+          d.last_attempt_ns = r.time_ns;
+          return Status::Ok();
         } else if constexpr (is_listener_event<T>) {
           return apply_listener_event(r, event);
         } else if constexpr (is_schedule_event<T>) {
@@ -243,6 +258,7 @@ Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, con
   if (const auto* e = std::get_if<PartnerMailFailed>(&event)) {
     s.mail_attempts = e->attempt;
     s.last_mail_error = e->error;
+    s.last_mail_attempt_ns = r.time_ns;
   }
   if (const auto* e = std::get_if<EmailSkipped>(&event)) s.reason = e->reason;
   if (const auto* e = std::get_if<ScheduleCancelled>(&event)) s.reason = e->reason;
@@ -284,6 +300,11 @@ const ListenerRecord* DomainState::listener(Listener l) const {
 const ScheduleRecord* DomainState::open_schedule(const std::string& partner, Role role) const {
   auto it = open_by_partner_role_.find({partner, static_cast<uint8_t>(role)});
   return it == open_by_partner_role_.end() ? nullptr : schedule(it->second);
+}
+
+const DeliveryRecord* DomainState::delivery(const std::string& id) const {
+  auto it = deliveries_.find(id);
+  return it == deliveries_.end() ? nullptr : &it->second;
 }
 
 std::vector<const ScheduleRecord*> DomainState::schedules_of_proposal(const std::string& p) const {

@@ -59,6 +59,7 @@ struct ScheduleRecord {
   std::optional<ActivationCause> activation_cause;
   uint32_t mail_attempts = 0;
   std::string last_mail_error;
+  int64_t last_mail_attempt_ns = 0;
   std::string mail_message_id;
   std::string reason;  // cancel or skip-email reason
   Role role() const { return static_cast<Role>(proposed.role); }
@@ -75,6 +76,14 @@ struct ListenerRecord {
   std::optional<CertRef> pending;
   std::string pending_proposal;
   uint32_t install_failures = 0;
+  std::string last_error;
+};
+
+struct DeliveryRecord {
+  bool delivered = false;
+  std::string message_id;
+  uint32_t attempts = 0;
+  int64_t last_attempt_ns = 0;
   std::string last_error;
 };
 
@@ -102,6 +111,8 @@ class DomainState {
   const std::vector<std::string>& schedule_ids() const { return schedule_order_; }
   std::vector<const ScheduleRecord*> schedules_of_proposal(const std::string& proposal) const;
   uint64_t proposal_count() const { return proposal_count_; }
+  // Admin notifications' delivery so far (absent: never tried).
+  const DeliveryRecord* delivery(const std::string& notification_id) const;
 
  private:
   Status apply_schedule_event(const eventstore::RecordedEvent& r, const Event& e);
@@ -121,6 +132,7 @@ class DomainState {
   std::map<std::pair<std::string, uint8_t>, std::string> open_by_partner_role_;
   std::array<std::optional<ListenerRecord>, kListenerCount> listeners_;
   uint64_t proposal_count_ = 0;
+  std::unordered_map<std::string, DeliveryRecord> deliveries_;
 };
 
 // Stream names.
@@ -129,5 +141,6 @@ std::string certificate_stream(const std::string& alias);
 std::string schedule_stream(const std::string& id);
 std::string listener_stream(Listener l);
 inline const char* kSystemStream = "system";
+inline const char* kNotificationStream = "notifications";
 
 }  // namespace certsched::domain

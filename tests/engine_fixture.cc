@@ -36,10 +36,10 @@ void EngineFixture::SetUp() {
   store_dir_ = std::make_unique<TempDir>();
   write_file(store_dir_->sub("store.key"), std::string(64, '7') + "\n");
   store_ = open_writer(store_dir_->path());
-  auto engine = domain::Engine::open(*store_, store_dir_->path());
+  auto engine = domain::Engine::open(*store_, store_dir_->path(), observers());
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   engine_ = std::move(engine).value();
-  ASSERT_TRUE(engine_->initialize({"pki@example.com", "smtp://127.0.0.1:2525", "certsched@example.com"}, ctx()).ok());
+  ASSERT_TRUE(engine_->initialize({"pki@example.com", smtp_url(), "certsched@example.com"}, ctx()).ok());
   for (const char* a : {"sign-old", "sign-new", "enc-new", "srv-old", "srv-new", "srv-other", "client-old",
                         "client-new", "sign-only"}) {
     import_local(a);

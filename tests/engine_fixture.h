@@ -34,6 +34,9 @@ class EngineFixture : public ::testing::Test {
   void import_partner(const std::string& alias);
   // Reopens the engine from the log alone.
   std::unique_ptr<domain::Engine> reopen();
+  // Hooks for suites that need a real SMTP server or read models fed by the engine.
+  virtual std::string smtp_url() { return "smtp://127.0.0.1:2525"; }
+  virtual std::vector<domain::EventObserver*> observers() { return {}; }
 
   static inline TempDir* cert_dir_ = nullptr;
   static inline std::map<std::string, CertFiles>* certs_ = nullptr;

@@ -1,0 +1,25 @@
+// Delivers the outbox: each due notification is sent, and only after the SMTP server has
+// accepted it is it recorded as delivered (partner mails: PartnerMailSent for each of its
+// schedules; admin mails: NotificationDelivered). A refusal is recorded too, which sets
+// the next retry time. Delivery is at least once: a crash between the server's "accepted"
+// and the record resends the same message with the same Message-ID.
+#pragma once
+
+#include "adapters/smtp_mailer.h"
+#include "projections/notification_outbox.h"
+
+namespace certsched::adapters {
+
+struct DeliveryReport {
+  int delivered = 0;
+  int failed = 0;
+  std::vector<std::string> errors;
+};
+
+Result<DeliveryReport> deliver_due(domain::Engine& engine, projections::NotificationOutbox& outbox,
+                                   const SmtpMailer& mailer, const domain::CommandContext& ctx);
+
+// The mailer for the store's configured SMTP server and sender.
+SmtpMailer mailer_for(const domain::DomainState& state);
+
+}  // namespace certsched::adapters

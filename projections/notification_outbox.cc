@@ -1,0 +1,209 @@
+#include "projections/notification_outbox.h"
+
+#include <algorithm>
+
+#include "domain/certificate.h"
+#include "domain/instant.h"
+
+namespace certsched::projections {
+
+using domain::format_instant;
+
+int64_t retry_delay_ns(uint32_t attempts) {
+  if (attempts == 0) return 0;
+  int64_t delay = 5'000'000'000LL << std::min<uint32_t>(attempts - 1, 10);
+  return std::min<int64_t>(delay, 15 * 60 * 1'000'000'000LL);
+}
+
+namespace {
+
+bool alert_worthy(uint32_t attempt) { return attempt == 1 || attempt % 5 == 0; }
+
+std::string cert_line(const domain::DomainState& s, const std::string& alias) {
+  const auto* c = s.certificate(alias);
+  if (!c) return alias;
+  return alias + " (" + c->cert.subject + ")\n      SHA-256 " + c->cert.fingerprint + "\n      valid " +
+         format_instant(c->cert.not_before_ns) + " to " + format_instant(c->cert.not_after_ns);
+}
+
+const char* cause_text(uint8_t cause) {
+  switch (static_cast<domain::ActivationCause>(cause)) {
+    case domain::ActivationCause::kScheduledTime: return "its scheduled time came";
+    case domain::ActivationCause::kFirstUsage: return "the partner first used it";
+    case domain::ActivationCause::kListenerInstall: return "its listener installed it";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+Status NotificationOutbox::on_event(const eventstore::RecordedEvent& r, const domain::Event& e,
+                                    const domain::DomainState& s) {
+  const domain::SystemInitialized* sys = s.system();
+  const std::string admin = sys ? sys->admin_email : "";
+  auto admin_mail = [&](std::string id, std::string subject, std::string body) {
+    if (admin.empty()) return;
+    Notification n;
+    n.id = std::move(id);
+    n.to = {admin};
+    n.subject = "certsched: " + subject;
+    n.body = std::move(body) + "\n\n-- certsched (event position " + std::to_string(r.position) + ", actor " + r.actor + ")\n";
+    add(std::move(n), s);
+  };
+  const std::string schedule_id = r.stream.rfind("schedule-", 0) == 0 ? r.stream.substr(9) : "";
+
+  if (std::holds_alternative<domain::ScheduleConfirmed>(e)) {
+    const domain::ScheduleRecord* sc = s.schedule(schedule_id);
+    if (!sc || !sc->proposed.email_partner) return Status::Ok();
+    const domain::PartnerRecord* p = s.partner(sc->proposed.partner);
+    const std::string id = "partner-mail/" + sc->proposed.proposal_id + "/" + p->id;
+    auto it = owed_.find(id);
+    if (it == owed_.end()) {
+      Notification n;
+      n.id = id;
+      n.to_partner = true;
+      n.to = {p->email};
+      n.subject = "New certificates for our exchanges with " + p->id;
+      n.body = "Hello " + p->id + ",\n\nwe have scheduled new certificates for our exchanges with you (" +
+               std::string(domain::to_string(p->protocol)) + ", proposal " + sc->proposed.proposal_id +
+               "). The certificates are attached as PEM files.\n";
+      add(std::move(n), s);
+      it = owed_.find(id);
+    }
+    Notification& n = it->second;
+    n.schedule_ids.push_back(schedule_id);
+    n.body += "\n  " + std::string(domain::to_string(sc->role())) + ": " + cert_line(s, sc->proposed.alias) +
+              "\n      takes effect " + format_instant(sc->proposed.activate_at_ns) +
+              (sc->proposed.first_usage ? ", or when you first use it" : "") + "\n";
+    const auto* c = s.certificate(sc->proposed.alias);
+    n.attachments.push_back({sc->proposed.alias + ".pem", "application/x-pem-file", domain::certificate_pem(c->cert.der)});
+    return Status::Ok();
+  }
+  if (const auto* a = std::get_if<domain::ScheduleActivated>(&e)) {
+    const domain::ScheduleRecord* sc = s.schedule(schedule_id);
+    admin_mail("activated/" + schedule_id,
+               std::string(domain::to_string(sc->role())) + " " + sc->proposed.alias + " is now current for " +
+                   sc->proposed.partner,
+               "Schedule " + schedule_id + " (proposal " + sc->proposed.proposal_id + ") activated at " +
+                   format_instant(r.time_ns) + " because " + cause_text(a->cause) + ".\n\n  partner: " +
+                   sc->proposed.partner + "\n  role:    " + domain::to_string(sc->role()) + "\n  new:     " +
+                   cert_line(s, sc->proposed.alias) + "\n  old:     " +
+                   (a->previous_alias.empty() ? std::string("(none)") : cert_line(s, a->previous_alias)));
+    return Status::Ok();
+  }
+  if (const auto* i = std::get_if<domain::ListenerCertificateInstalled>(&e)) {
+    const std::string listener = r.stream.substr(9);
+    const auto* previous = s.certificate_by_fingerprint(i->previous_fingerprint);
+    admin_mail("installed/" + listener + "/" + std::to_string(r.position),
+               "listener " + listener + " now serves " + i->alias,
+               "Listener " + listener + " installed its new server certificate at " + format_instant(r.time_ns) +
+                   ".\n\n  new: " + cert_line(s, i->alias) + "\n  old: " +
+                   (previous ? cert_line(s, previous->cert.alias) : std::string("(none)")));
+    return Status::Ok();
+  }
+  if (const auto* f = std::get_if<domain::PartnerMailFailed>(&e)) {
+    const domain::ScheduleRecord* sc = s.schedule(schedule_id);
+    if (!alert_worthy(f->attempt)) return Status::Ok();
+    admin_mail("mail-failed/" + schedule_id + "/" + std::to_string(f->attempt),
+               "mail to partner " + sc->proposed.partner + " failed (attempt " + std::to_string(f->attempt) + ")",
+               "The new certificates of schedule " + schedule_id + " could not be mailed to partner " +
+                   sc->proposed.partner + ": " + f->error +
+                   "\n\ncertsched retries with backoff. The schedule stays confirmed and does not activate until "
+                   "the mail is accepted, or until an operator runs\n  certsched schedule skip-email " +
+                   schedule_id + " --reason TEXT");
+    return Status::Ok();
+  }
+  if (const auto* f = std::get_if<domain::ListenerInstallFailed>(&e)) {
+    const std::string listener = r.stream.substr(9);
+    if (!alert_worthy(f->attempt)) return Status::Ok();
+    admin_mail("install-failed/" + listener + "/" + std::to_string(f->attempt),
+               "listener " + listener + " failed to install its new certificate (attempt " +
+                   std::to_string(f->attempt) + ")",
+               "Installing the new server certificate on listener " + listener + " failed: " + f->error +
+                   "\n\nThe previous certificate and key were left in place. certsched retries.");
+    return Status::Ok();
+  }
+  if (const auto* d = std::get_if<domain::NotificationDelivered>(&e)) {
+    owed_.erase(d->notification_id);
+    order_.erase(std::remove(order_.begin(), order_.end(), d->notification_id), order_.end());
+  }
+  return Status::Ok();
+}
+
+void NotificationOutbox::add(Notification n, const domain::DomainState& state) {
+  const domain::DeliveryRecord* d = state.delivery(n.id);
+  if ((d && d->delivered) || owed_.count(n.id)) return;
+  order_.push_back(n.id);
+  owed_.emplace(n.id, std::move(n));
+}
+
+bool NotificationOutbox::still_owed(const Notification& n, const domain::DomainState& s) const {
+  if (!n.to_partner) {
+    const domain::DeliveryRecord* d = s.delivery(n.id);
+    return !(d && d->delivered);
+  }
+  for (const auto& id : n.schedule_ids) {
+    const domain::ScheduleRecord* sc = s.schedule(id);
+    if (sc && sc->machine.accepts(statemachines::ScheduleTrigger::kMailSent)) return true;
+  }
+  return false;
+}
+
+int64_t NotificationOutbox::attempt_at(const Notification& n, const domain::DomainState& s) const {
+  uint32_t attempts = 0;
+  int64_t last = 0;
+  if (n.to_partner) {
+    for (const auto& id : n.schedule_ids) {
+      const domain::ScheduleRecord* sc = s.schedule(id);
+      if (sc && sc->mail_attempts >= attempts) {
+        attempts = sc->mail_attempts;
+        last = std::max(last, sc->last_mail_attempt_ns);
+      }
+    }
+  } else if (const domain::DeliveryRecord* d = s.delivery(n.id)) {
+    attempts = d->attempts;
+    last = d->last_attempt_ns;
+  }
+  return attempts == 0 ? 0 : last + retry_delay_ns(attempts);
+}
+
+void NotificationOutbox::prune(const domain::DomainState& s) {
+  std::vector<std::string> kept;
+  for (const auto& id : order_) {
+    auto it = owed_.find(id);
+    if (it == owed_.end()) continue;
+    if (still_owed(it->second, s)) {
+      kept.push_back(id);
+    } else {
+      owed_.erase(it);
+    }
+  }
+  order_ = std::move(kept);
+}
+
+std::vector<Notification> NotificationOutbox::due(const domain::DomainState& s, int64_t now_ns) {
+  prune(s);
+  std::vector<Notification> out;
+  for (const auto& id : order_) {
+    const Notification& n = owed_.at(id);
+    if (attempt_at(n, s) <= now_ns) out.push_back(n);
+  }
+  return out;
+}
+
+int64_t NotificationOutbox::next_attempt_ns(const domain::DomainState& s) {
+  prune(s);
+  int64_t next = 0;
+  for (const auto& id : order_) {
+    const int64_t at = std::max<int64_t>(attempt_at(owed_.at(id), s), 1);
+    if (next == 0 || at < next) next = at;
+  }
+  return next;
+}
+
+size_t NotificationOutbox::waiting(const domain::DomainState& s) {
+  prune(s);
+  return order_.size();
+}
+
+}  // namespace certsched::projections

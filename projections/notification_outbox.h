@@ -1,0 +1,61 @@
+// The notification outbox: every mail certsched owes, derived from the log only.
+//   partner mails  - the new public certificates of a confirmed proposal that asked for it,
+//                    one mail per partner and proposal, until the SMTP server accepts it;
+//   admin mails    - each activation, each listener install, delivery and install failures,
+//                    and (added by the scheduler) listeners blocked and schedules overdue.
+// A notification's id is stable, so a retry (or a resend after a crash) carries the same
+// Message-ID and a duplicate is recognisable.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "domain/engine.h"
+
+namespace certsched::projections {
+
+struct Attachment {
+  std::string filename;
+  std::string content_type;
+  std::string content;
+};
+
+struct Notification {
+  std::string id;
+  bool to_partner = false;
+  std::vector<std::string> schedule_ids;  // partner mails: the schedules it delivers for
+  std::vector<std::string> to;
+  std::string subject;
+  std::string body;
+  std::vector<Attachment> attachments;
+};
+
+// Retry delays grow from 5 s, doubling, up to 15 min.
+int64_t retry_delay_ns(uint32_t attempts);
+
+class NotificationOutbox : public domain::EventObserver {
+ public:
+  Status on_event(const eventstore::RecordedEvent& r, const domain::Event& e, const domain::DomainState& after) override;
+
+  // Adds a notification that does not come from a single event (blocked, overdue), unless
+  // it was delivered already.
+  void add(Notification n, const domain::DomainState& state);
+
+  // Undelivered notifications whose retry time has come, oldest first.
+  std::vector<Notification> due(const domain::DomainState& state, int64_t now_ns);
+  // The earliest instant a currently waiting notification may be retried (0: none waiting).
+  int64_t next_attempt_ns(const domain::DomainState& state);
+  size_t waiting(const domain::DomainState& state);
+
+ private:
+  bool still_owed(const Notification& n, const domain::DomainState& state) const;
+  int64_t attempt_at(const Notification& n, const domain::DomainState& state) const;
+  void prune(const domain::DomainState& state);
+
+  std::map<std::string, Notification> owed_;  // by id
+  std::vector<std::string> order_;            // ids, oldest first
+};
+
+}  // namespace certsched::projections
