@@ -189,6 +189,7 @@ Status DomainState::apply_listener_event(const eventstore::RecordedEvent& r, con
   } else if (const auto* e = std::get_if<ListenerInstallFailed>(&event)) {
     l.install_failures = e->attempt;
     l.last_error = e->error;
+    l.last_failure_ns = r.time_ns;
   }
   return Status::Ok();
 }

@@ -77,6 +77,7 @@ struct ListenerRecord {
   std::string pending_proposal;
   uint32_t install_failures = 0;
   std::string last_error;
+  int64_t last_failure_ns = 0;
 };
 
 struct DeliveryRecord {

@@ -42,7 +42,7 @@ Status NotificationOutbox::on_event(const eventstore::RecordedEvent& r, const do
   const domain::SystemInitialized* sys = s.system();
   const std::string admin = sys ? sys->admin_email : "";
   auto admin_mail = [&](std::string id, std::string subject, std::string body) {
-    if (admin.empty()) return;
+    if (admin.empty() || sys->smtp_url.empty()) return;  // without an SMTP server no mail is owed
     Notification n;
     n.id = std::move(id);
     n.to = {admin};

@@ -12,5 +12,10 @@ using CommandRunner = std::function<int()>;
 
 void add_init_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_replay_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+void add_cert_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+void add_partner_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+void add_listener_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+void add_schedule_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+void add_scheduler_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 
 }  // namespace certsched::cli

@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
 
   CommandRunner run;
   add_init_command(app, g, run);
+  add_cert_commands(app, g, run);
+  add_partner_commands(app, g, run);
+  add_listener_commands(app, g, run);
+  add_schedule_commands(app, g, run);
+  add_scheduler_commands(app, g, run);
   add_replay_command(app, g, run);
 
   try {

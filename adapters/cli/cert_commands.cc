@@ -1,0 +1,113 @@
+// certsched cert import | cert list
+#include <iostream>
+#include <sstream>
+
+#include "adapters/cli/commands.h"
+#include "adapters/cli/json_views.h"
+#include "adapters/cli/session.h"
+
+namespace certsched::cli {
+namespace {
+
+struct ImportArgs {
+  std::string alias, cert, key, pkcs12, password_file;
+  bool partner_cert = false;
+};
+
+void print_warnings(const GlobalOptions& g, const std::vector<std::string>& warnings) {
+  if (g.json) return;
+  for (const auto& w : warnings) std::cerr << "certsched: warning: " << w << "\n";
+}
+
+int run_import(const GlobalOptions& g, const ImportArgs& a) {
+  domain::ImportCertificateCommand c;
+  c.alias = a.alias;
+  c.partner_cert = a.partner_cert;
+  if (!a.pkcs12.empty()) {
+    if (!a.cert.empty() || !a.key.empty()) return fail(g, Status::InvalidArgument("give either --pkcs12 or --cert/--key, not both"));
+    auto bytes = read_input_file(a.pkcs12, "PKCS#12");
+    if (!bytes.ok()) return fail(g, bytes.status());
+    c.pkcs12_bytes = std::move(bytes).value();
+  } else {
+    if (a.cert.empty()) return fail(g, Status::InvalidArgument("give --cert FILE or --pkcs12 FILE"));
+    auto cert = read_input_file(a.cert, "certificate");
+    if (!cert.ok()) return fail(g, cert.status());
+    c.cert_bytes = std::move(cert).value();
+    if (!a.key.empty()) {
+      auto key = read_input_file(a.key, "key");
+      if (!key.ok()) return fail(g, key.status());
+      c.key_bytes = std::move(key).value();
+    }
+  }
+  domain::SecretBytes password;
+  if (!a.password_file.empty()) {
+    auto p = read_password_file(a.password_file);
+    if (!p.ok()) return fail(g, p.status());
+    password = std::move(p).value();
+  }
+  c.password = password.reveal();
+  auto session = open_session(g, true, "certsched cert import");
+  if (!session.ok()) return fail(g, session.status());
+  auto r = (*session)->engine->import_certificate(c, context(g));
+  domain::secure_wipe(c.password);
+  if (c.key_bytes) domain::secure_wipe(*c.key_bytes);
+  if (!r.ok()) return fail(g, r.status());
+  const auto* cert = (*session)->state().certificate(a.alias);
+  nlohmann::json j = certificate_json(*cert);
+  nlohmann::json fits = nlohmann::json::array();
+  for (const auto& n : r->notes) fits.push_back(n.substr(5));  // "fits ROLE"
+  j["fits"] = fits;
+  j["warnings"] = r->warnings;
+  j["duplicate"] = r->duplicate;
+  std::ostringstream t;
+  t << "Imported " << (cert->cert.local ? "local" : "partner") << " certificate " << a.alias << "\n"
+    << "  subject:     " << cert->cert.subject << "\n  fingerprint: " << cert->cert.fingerprint
+    << "\n  valid:       " << j["not_before"].get<std::string>() << " to " << j["not_after"].get<std::string>()
+    << "\n  key:         " << cert->cert.key_type << "\n  fits roles:  ";
+  for (size_t i = 0; i < fits.size(); ++i) t << (i ? ", " : "") << fits[i].get<std::string>();
+  t << "\n";
+  print_warnings(g, r->warnings);
+  print_result(g, j, t.str());
+  return kExitOk;
+}
+
+int run_list(const GlobalOptions& g) {
+  auto session = open_session(g, false, "");
+  if (!session.ok()) return fail(g, session.status());
+  nlohmann::json all = nlohmann::json::array();
+  std::ostringstream t;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-20s %-8s %-20s %s\n", "ALIAS", "STORE", "NOT AFTER", "SUBJECT");
+  t << line;
+  for (const auto& [alias, c] : (*session)->state().certificates()) {
+    all.push_back(certificate_json(c));
+    std::snprintf(line, sizeof line, "%-20s %-8s %-20s %s\n", alias.c_str(), c.cert.local ? "local" : "partner",
+                  all.back()["not_after"].get<std::string>().c_str(), c.cert.subject.c_str());
+    t << line;
+  }
+  print_result(g, all, t.str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_cert_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
+  CLI::App* cert = app.add_subcommand("cert", "import and list certificates");
+  cert->require_subcommand(1);
+  auto a = std::make_shared<ImportArgs>();
+  CLI::App* imp = cert->add_subcommand("import", "import a local (with key) or partner certificate");
+  imp->footer("Examples:\n  certsched cert import --alias acme-2027 --cert new.crt --key new.key --password-file pw.txt\n"
+              "  certsched cert import --alias acme-partner --cert partner.pem --partner-cert");
+  imp->add_option("--alias", a->alias, "unique name of the certificate")->required();
+  imp->add_option("--cert", a->cert, "certificate file, PEM (with chain) or DER")->option_text("FILE");
+  imp->add_option("--key", a->key, "private key file, PEM or DER")->option_text("FILE");
+  imp->add_option("--pkcs12", a->pkcs12, "PKCS#12 bundle instead of --cert/--key")->option_text("FILE");
+  imp->add_option("--password-file", a->password_file, "file holding the key or bundle password")->option_text("FILE");
+  imp->add_flag("--partner-cert", a->partner_cert, "a trading partner's public certificate");
+  imp->callback([&g, &run, a] { run = [&g, a] { return run_import(g, *a); }; });
+
+  CLI::App* list = cert->add_subcommand("list", "list certificates");
+  list->callback([&g, &run] { run = [&g] { return run_list(g); }; });
+}
+
+}  // namespace certsched::cli

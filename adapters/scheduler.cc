@@ -1,0 +1,120 @@
+#include "adapters/scheduler.h"
+
+#include <algorithm>
+
+#include "domain/instant.h"
+
+namespace certsched::adapters {
+
+using domain::Listener;
+using statemachines::ScheduleState;
+
+namespace {
+
+domain::CommandContext step(const domain::CommandContext& ctx, const std::string& what) {
+  return {ctx.command_id + "/" + what, ctx.actor, ctx.now_ns};
+}
+
+}  // namespace
+
+Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
+  TickReport report;
+  auto activated = engine_.activate_due(step(ctx, "activate"));
+  if (!activated.ok()) return activated.status();
+  report.activated = activated->schedule_ids;
+
+  for (uint8_t li = 0; li < domain::kListenerCount; ++li) {
+    const Listener lid = static_cast<Listener>(li);
+    auto state = engine_.state();
+    if (!state.ok()) return state.status();
+    const domain::ListenerRecord* l = state.value()->listener(lid);
+    if (!l || !l->pending) continue;
+    auto ready = engine_.listener_readiness(lid, ctx.now_ns);
+    if (!ready.ok()) return ready.status();
+    if (ready->ready) {
+      if (l->install_failures > 0 && ctx.now_ns < l->last_failure_ns + projections::retry_delay_ns(l->install_failures)) {
+        continue;  // backing off after a failed install
+      }
+      auto installed = engine_.install_listener(lid, installer_, step(ctx, std::string("install/") + to_string(lid)));
+      if (installed.ok()) {
+        report.installed.push_back(to_string(lid));
+        report.activated.insert(report.activated.end(), installed->schedule_ids.begin(), installed->schedule_ids.end());
+      } else if (installed.status().IsIOError()) {
+        report.install_errors.push_back(installed.status().message());  // recorded; retried later
+      } else {
+        return installed.status();
+      }
+      continue;
+    }
+    // Blocked: alert once per pending certificate when some schedule's time has passed.
+    bool overdue = false;
+    for (const auto& id : state.value()->schedule_ids()) {
+      const domain::ScheduleRecord* s = state.value()->schedule(id);
+      overdue |= statemachines::is_open(s->state()) && s->role() == domain::Role::kLocalSslServer &&
+                 s->proposed.fingerprint == l->pending->fingerprint && s->proposed.activate_at_ns <= ctx.now_ns;
+    }
+    if (!overdue || ready->blockers.empty() || state.value()->system()->smtp_url.empty()) continue;
+    projections::Notification n;
+    n.id = std::string("blocked/") + to_string(lid) + "/" + l->pending->alias;
+    n.to = {state.value()->system()->admin_email};
+    n.subject = std::string("certsched: listener ") + to_string(lid) + " cannot install " + l->pending->alias + " yet";
+    n.body = std::string("The new server certificate ") + l->pending->alias + " of listener " + to_string(lid) +
+             " (proposal " + l->pending_proposal + ") is due, but these partners block its install:\n";
+    for (const auto& b : ready->blockers) n.body += "\n  " + b.partner + ": " + b.reason;
+    n.body += "\n\nEvery partner using the listener needs a confirmed schedule for the same certificate whose time has passed.\n";
+    report.alerts.push_back(n.id);
+    outbox_.add(std::move(n), *state.value());
+  }
+
+  // Schedules past their time that still wait for their partner mail.
+  auto state = engine_.state();
+  if (!state.ok()) return state.status();
+  for (const auto& id : state.value()->schedule_ids()) {
+    const domain::ScheduleRecord* s = state.value()->schedule(id);
+    if (s->state() != ScheduleState::kConfirmed || !s->proposed.email_partner || s->proposed.activate_at_ns > ctx.now_ns ||
+        state.value()->system()->smtp_url.empty()) {
+      continue;
+    }
+    projections::Notification n;
+    n.id = "overdue/" + id;
+    n.to = {state.value()->system()->admin_email};
+    n.subject = "certsched: schedule " + id + " for " + s->proposed.partner + " is overdue";
+    n.body = "Schedule " + id + " (" + domain::to_string(s->role()) + " " + s->proposed.alias + " for partner " +
+             s->proposed.partner + ") was due at " + domain::format_instant(s->proposed.activate_at_ns) +
+             " but its partner mail has not been accepted" +
+             (s->last_mail_error.empty() ? std::string(".") : " (last error: " + s->last_mail_error + ").") +
+             "\nIt activates once the mail is accepted, or after\n  certsched schedule skip-email " + id +
+             " --reason TEXT\n";
+    report.alerts.push_back(n.id);
+    outbox_.add(std::move(n), *state.value());
+  }
+
+  auto mail = deliver_due(engine_, outbox_, mailer_for(*state.value()), step(ctx, "mail"));
+  if (!mail.ok()) return mail.status();
+  report.mail = mail.value();
+  return report;
+}
+
+Result<int64_t> Scheduler::next_due_ns(int64_t now_ns) {
+  auto state = engine_.state();
+  if (!state.ok()) return state.status();
+  const domain::DomainState& s = *state.value();
+  int64_t next = 0;
+  auto consider = [&](int64_t at) {
+    if (at > now_ns && (next == 0 || at < next)) next = at;
+  };
+  for (const auto& id : s.schedule_ids()) {
+    const domain::ScheduleRecord* r = s.schedule(id);
+    if (statemachines::is_open(r->state()) && r->state() != ScheduleState::kProposed) consider(r->proposed.activate_at_ns);
+  }
+  for (uint8_t li = 0; li < domain::kListenerCount; ++li) {
+    const domain::ListenerRecord* l = s.listener(static_cast<Listener>(li));
+    if (l && l->pending && l->install_failures > 0) {
+      consider(l->last_failure_ns + projections::retry_delay_ns(l->install_failures));
+    }
+  }
+  consider(outbox_.next_attempt_ns(s));
+  return next;
+}
+
+}  // namespace certsched::adapters

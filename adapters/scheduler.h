@@ -1,0 +1,43 @@
+// The scheduler: what `tick` runs once and `serve` runs whenever something falls due.
+//   1. activates pending schedules whose time has come;
+//   2. installs each listener's new server certificate once every partner using it is ready
+//      (retrying a failed install with backoff);
+//   3. raises admin alerts for listeners blocked past their time and schedules overdue;
+//   4. delivers the notification outbox.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "adapters/notifier.h"
+#include "domain/engine.h"
+#include "projections/notification_outbox.h"
+
+namespace certsched::adapters {
+
+struct TickReport {
+  std::vector<std::string> activated;        // schedule ids
+  std::vector<std::string> installed;        // listeners
+  std::vector<std::string> install_errors;
+  std::vector<std::string> alerts;           // notification ids raised this run
+  DeliveryReport mail;
+};
+
+class Scheduler {
+ public:
+  Scheduler(domain::Engine& engine, projections::NotificationOutbox& outbox, domain::ListenerInstaller& installer)
+      : engine_(engine), outbox_(outbox), installer_(installer) {}
+
+  // Runs everything due at ctx.now_ns once. Fails only if the store itself fails.
+  Result<TickReport> run_once(const domain::CommandContext& ctx);
+
+  // The earliest instant after `now_ns` at which run_once may have work; 0 if none is known.
+  Result<int64_t> next_due_ns(int64_t now_ns);
+
+ private:
+  domain::Engine& engine_;
+  projections::NotificationOutbox& outbox_;
+  domain::ListenerInstaller& installer_;
+};
+
+}  // namespace certsched::adapters
