@@ -1,0 +1,204 @@
+// The scheduling commands as users and scripts run them: JSON shapes, exit codes, refusals
+// that change nothing, `tick`, `observe`, and a real `serve` process.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "domain/instant.h"
+#include "tests/cert_factory.h"
+#include "tests/cli_runner.h"
+#include "tests/test_support.h"
+
+extern char** environ;
+
+namespace certsched {
+namespace {
+
+using nlohmann::json;
+using testing::CertSpec;
+using testing::run_cli;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+class CliSchedulingTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    testing::CertFactory f(dir_->path());
+    certs_ = new std::map<std::string, testing::CertFiles>();
+    for (const char* n : {"sign-old", "sign-new", "enc-new"}) (*certs_)[n] = f.make(CertSpec(n).password("pw"));
+    (*certs_)["psign-old"] = f.make(CertSpec("psign-old").password("pw"));
+    testing::write_file(dir_->sub("pw.txt"), "pw\n");
+    testing::write_file(dir_->sub("wrong.txt"), "not-it\n");
+  }
+  static void TearDownTestSuite() {
+    delete certs_;
+    delete dir_;
+  }
+  void SetUp() override {
+    store_ = std::make_unique<testing::TempDir>();
+    ok({"init", "--admin-email", "pki@example.com"});
+    for (const char* n : {"sign-old", "sign-new", "enc-new"}) {
+      ok({"cert", "import", "--alias", n, "--cert", (*certs_)[n].cert_pem, "--key", (*certs_)[n].key_pem,
+          "--password-file", dir_->sub("pw.txt")});
+    }
+    ok({"cert", "import", "--alias", "psign-old", "--cert", (*certs_)["psign-old"].cert_der, "--partner-cert"});
+    ok({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example", "--local-signing",
+        "sign-old", "--partner-signing", "psign-old"});
+  }
+  std::vector<std::string> with_store(std::vector<std::string> args, bool json) {
+    std::vector<std::string> all{"--store", store_->sub("s")};
+    if (json) all.push_back("--json");
+    all.insert(all.end(), args.begin(), args.end());
+    return all;
+  }
+  json ok(std::vector<std::string> args) {
+    auto r = run_cli(with_store(args, true));
+    EXPECT_EQ(r.exit_code, 0) << args[0] << " " << (args.size() > 1 ? args[1] : "") << ": " << r.err;
+    return r.out.empty() ? json() : json::parse(r.out);
+  }
+  testing::CliResult refused(std::vector<std::string> args, int code = 3) {
+    const json before = ok({"replay", "--verify"});
+    auto r = run_cli(with_store(args, true));
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    if (code == 3) {
+      const json err = json::parse(r.out);
+      EXPECT_FALSE(err["error"]["code"].get<std::string>().empty());
+      EXPECT_FALSE(err["error"]["message"].get<std::string>().empty());
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line on stderr: " << r.err;
+    }
+    EXPECT_EQ(ok({"replay", "--verify"}), before) << "a refused command changed the log";
+    return r;
+  }
+
+  static inline testing::TempDir* dir_ = nullptr;
+  static inline std::map<std::string, testing::CertFiles>* certs_ = nullptr;
+  std::unique_ptr<testing::TempDir> store_;
+};
+
+TEST_F(CliSchedulingTest, ProposeConfirmTickAndTheJsonShapes) {
+  json p = ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
+               "--password-file", dir_->sub("pw.txt")});
+  EXPECT_EQ(p["proposal"], "P1");
+  ASSERT_EQ(p["schedules"].size(), 1u);
+  for (const char* field : {"id", "proposal", "partner", "role", "alias", "fingerprint", "state", "activate_at", "first_usage"}) {
+    EXPECT_TRUE(p["schedules"][0].contains(field)) << field;
+  }
+  EXPECT_EQ(p["schedules"][0]["state"], "proposed");
+  EXPECT_EQ(p["schedules"][0]["fingerprint"], (*certs_)["sign-new"].fingerprint);
+
+  json shown = ok({"partner", "show", "acme"});
+  for (const char* field : {"id", "protocol", "cem", "email", "current", "pending"}) EXPECT_TRUE(shown.contains(field)) << field;
+  EXPECT_EQ(shown["current"]["local-signing"]["alias"], "sign-old");
+  EXPECT_TRUE(shown["current"]["local-signing"].contains("not_after"));
+  EXPECT_EQ(shown["pending"]["local-signing"]["id"], "S1");
+
+  ok({"schedule", "confirm", "P1"});
+  json t = ok({"tick"});
+  EXPECT_EQ(t["activated"], json::array({"S1"}));
+  EXPECT_EQ(ok({"partner", "show", "acme"})["current"]["local-signing"]["alias"], "sign-new");
+  EXPECT_EQ(ok({"schedule", "list", "--state", "activated"}).size(), 1u);
+  EXPECT_EQ(ok({"schedule", "list", "--partner", "acme", "--state", "pending"}).size(), 0u);
+  EXPECT_EQ(ok({"tick"})["activated"].size(), 0u);  // nothing twice
+}
+
+TEST_F(CliSchedulingTest, RefusalsNameTheProblemAndChangeNothing) {
+  auto wrong = refused({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
+                        "--password-file", dir_->sub("wrong.txt")});
+  EXPECT_NE(wrong.err.find("wrong private key password for certificate sign-new"), std::string::npos) << wrong.err;
+  EXPECT_EQ(wrong.err.find("not-it"), std::string::npos) << "the password was echoed";
+  EXPECT_NE(refused({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "tomorrow",
+                     "--password-file", dir_->sub("pw.txt")}).err.find("not an ISO 8601 instant"), std::string::npos);
+  EXPECT_NE(refused({"schedule", "propose", "--partners", "acme", "--role", "signing=sign-new", "--at", "now"})
+                .err.find("must be ROLE=ALIAS"), std::string::npos);
+  EXPECT_NE(refused({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at",
+                     "2020-01-01T00:00:00Z", "--password-file", dir_->sub("pw.txt")}).err.find("in the past"), std::string::npos);
+  refused({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new"}, 2);  // no --at: usage
+  EXPECT_NE(refused({"partner", "show", "nobody"}).err.find("no partner nobody"), std::string::npos);
+  EXPECT_NE(refused({"schedule", "list", "--state", "done"}).err.find("is not one of"), std::string::npos);
+  EXPECT_NE(refused({"schedule", "confirm", "P7"}).err.find("no proposal P7"), std::string::npos);
+  testing::write_file(dir_->sub("garbage.pem"), "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+  EXPECT_NE(refused({"cert", "import", "--alias", "junk", "--cert", dir_->sub("garbage.pem"), "--partner-cert"})
+                .err.find("certificate junk"), std::string::npos);
+  EXPECT_NE(refused({"cert", "import", "--alias", "x", "--cert", dir_->sub("missing.pem")}).err.find("cannot read"),
+            std::string::npos);
+  EXPECT_NE(refused({"partner", "add", "--id", "x", "--protocol", "SMTP", "--email", "a@b.example"}).err.find("--protocol"),
+            std::string::npos);
+}
+
+TEST_F(CliSchedulingTest, ObserveActivatesFirstUsageFromAnOpensslCmsMessage) {
+  ok({"schedule", "propose", "--partners", "acme", "--role", "local-encryption=enc-new", "--at",
+      domain::format_instant(now_ns() + 86400LL * 1'000'000'000), "--password-file", dir_->sub("pw.txt")});
+  ok({"schedule", "confirm", "P1"});
+  testing::write_file(store_->sub("payload.txt"), "hello from acme\n");
+  testing::shell("openssl cms -encrypt -aes256 -in " + store_->sub("payload.txt") + " -recip " +
+                 (*certs_)["enc-new"].cert_pem + " -out " + store_->sub("inbound.p7m"));
+  json r = ok({"observe", "--partner", "acme", "--message", store_->sub("inbound.p7m")});
+  ASSERT_EQ(r["activated"].size(), 1u);
+  EXPECT_EQ(r["activated"][0]["role"], "local-encryption");
+  EXPECT_EQ(ok({"partner", "show", "acme"})["current"]["local-encryption"]["alias"], "enc-new");
+  EXPECT_NE(refused({"observe", "--partner", "acme", "--message", store_->sub("payload.txt")}).err.find("not S/MIME"),
+            std::string::npos);
+}
+
+TEST_F(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
+  const int64_t at = (now_ns() / 1'000'000'000 + 3) * 1'000'000'000;  // a whole second, 2-3 s ahead
+  ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", domain::format_instant(at),
+      "--password-file", dir_->sub("pw.txt")});
+  ok({"schedule", "confirm", "P1"});
+
+  const std::string store = store_->sub("s");
+  const std::string log = store_->sub("serve.log");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  const char* argv[] = {CERTSCHED_BINARY, "--store", store.c_str(), "serve", nullptr};
+  pid_t pid;
+  ASSERT_EQ(posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, const_cast<char**>(argv), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+
+  // While serve runs: readers work, a second writer is told who holds the store.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto second = run_cli(with_store({"partner", "add", "--id", "x", "--protocol", "AS2", "--email", "x@y.example"}, false));
+  EXPECT_EQ(second.exit_code, 3);
+  EXPECT_NE(second.err.find("certsched serve"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("pid " + std::to_string(pid)), std::string::npos) << second.err;
+
+  json activated;
+  for (int i = 0; i < 100; ++i) {  // generous bound; the latency itself is printed, not asserted
+    activated = ok({"schedule", "list", "--state", "activated"});
+    if (!activated.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(activated.size(), 1u) << testing::read_file(log);
+  const int64_t when = domain::parse_instant(activated[0]["activated_at"].get<std::string>()).value();
+  EXPECT_GE(when, at) << "activated before its time";
+  for (const auto& e : ok({"replay"})) {
+    if (e["type"] == "ScheduleActivated") {
+      EXPECT_EQ(e["actor"], "scheduler");
+    }
+  }
+  std::cout << "[ serve    ] activation recorded at " << activated[0]["activated_at"].get<std::string>()
+            << " for a schedule due at " << domain::format_instant(at) << "\n";
+
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::read_file(log);
+  EXPECT_NE(testing::read_file(log).find("activated S1"), std::string::npos);
+  EXPECT_EQ(ok({"replay", "--verify"})["verified"], true);
+}
+
+}  // namespace
+}  // namespace certsched
