@@ -1,41 +1,116 @@
 #!/usr/bin/env bash
-# The main job: builds certsched and runs a realistic scenario on a fresh embedded store.
-# At this stage certsched has its foundation (the event store, `init`, `replay`); the
-# scheduling commands land with later issues and this scenario grows with them.
+# The main job: builds certsched and runs a realistic rotation on a fresh embedded store,
+# with real certificates (openssl), a real TLS listener (nginx) and a real SMTP server
+# (aiosmtpd) on loopback. Times are seconds ahead; nothing sleeps for long.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh release >/dev/null
 bin="$PWD/build/adapters/certsched"
 work="$(mktemp -d /tmp/certsched-main-job.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
-store="$work/store"
+export CERTSCHED_STORE="$work/store"
+smtp_pid=""
+cleanup() {
+  [ -f "$work/nginx/nginx.pid" ] && /usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" -s stop 2>/dev/null || true
+  [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
+cs() { echo "\$ certsched $*"; "$bin" "$@"; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+in_seconds() { date -u -d "@$(( $(date +%s) + $1 ))" +%Y-%m-%dT%H:%M:%SZ; }
+served_fingerprint() { echo | openssl s_client -connect "127.0.0.1:$https_port" 2>/dev/null | openssl x509 -noout -fingerprint -sha256 | cut -d= -f2; }
 
-step "1. Initialise a store"
-"$bin" --store "$store" init --admin-email pki-admin@example.com \
-  --smtp smtp://127.0.0.1:2525 --mail-from certsched@example.com
-ls -l "$store"
+step "1. Certificates, made with openssl (keys protected by a password)"
+mkdir -p "$work/certs" && cd "$work/certs"
+echo 'Rotate-2027!' > pw.txt
+make_cert() {  # name [extendedKeyUsage]
+  local eku=(); [ -n "${2:-}" ] && eku=(-addext "extendedKeyUsage=$2")
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -passout file:pw.txt -keyout "$1.key" -out "$1.crt" \
+    -days 400 -subj "/CN=$1/O=Example Corp" -addext "keyUsage=digitalSignature,keyEncipherment" "${eku[@]}" 2>/dev/null
+  echo "  $1: $(openssl x509 -in "$1.crt" -noout -fingerprint -sha256 | cut -d= -f2)"
+}
+for c in sign-2026 sign-2027 acme-sign-2026 acme-sign-2027; do make_cert "$c"; done
+for c in tls-2026 tls-2027; do make_cert "$c" serverAuth; done
 
-step "2. A retried init is refused and changes nothing (exit 3)"
-set +e; "$bin" --store "$store" init --admin-email someone@example.com; rc=$?; set -e
-echo "exit code $rc"
+step "2. A real SMTP server on loopback (aiosmtpd) and the store"
+smtp_port=$(free_port)
+/usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$work/maildir" &
+smtp_pid=$!
+for _ in $(seq 50); do (echo > "/dev/tcp/127.0.0.1/$smtp_port") 2>/dev/null && break; sleep 0.1; done
+cs init --admin-email pki-admin@example.com --smtp "smtp://127.0.0.1:$smtp_port" --mail-from certsched@example.com
 
-step "3. The event log, and its verified hash chain"
-"$bin" --store "$store" replay
-"$bin" --store "$store" --json replay --verify
+step "3. Import our certificates (with keys) and the partner's"
+for c in sign-2026 sign-2027 tls-2026 tls-2027; do
+  cs cert import --alias "$c" --cert "$c.crt" --key "$c.key" --password-file pw.txt | grep -E "^Imported"
+done
+for c in acme-sign-2026 acme-sign-2027; do cs cert import --alias "$c" --cert "$c.crt" --partner-cert | grep -E "^Imported"; done
 
-step "4. The event store at work: durable appends, group commit, idempotency, subscription"
-tour="$work/tour"
-build/tools/eventstore_tour "$tour"
+step "4. Partners over several protocols"
+cs partner add --id acme --protocol AS2 --email edi@acme.example --local-signing sign-2026 \
+   --local-ssl-server tls-2026 --partner-signing acme-sign-2026
+cs partner add --id globex --protocol AS2 --cem --email b2b@globex.example --local-signing sign-2026 --local-ssl-server tls-2026
+cs partner add --id initech --protocol FTP --email ops@initech.example --local-signing sign-2026
 
-step "5. An attacker edits one byte of record 100 in a copy, through RocksDB's own ldb tool"
-cp -r "$tour" "$work/tampered"
-key=0x0000000000000064
-value=$(ldb --db="$work/tampered/events" --column_family=log get --key_hex --value_hex "$key")
-forged=$(printf '%s' "$value" | sed 's/7878787878/7878797878/')
-ldb --db="$work/tampered/events" --column_family=log put --key_hex --value_hex "$key" "$forged" >/dev/null
-set +e; "$bin" --store "$work/tampered" replay --verify; rc=$?; set -e
-echo "exit code $rc (4 = integrity failure)"
-step "The untouched original still verifies"
-"$bin" --store "$tour" replay --verify
+step "5. The HTTP listener: a real nginx serving TLS from the listener directory"
+https_port=$(free_port)
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<NGINX
+daemon on; pid $work/nginx/nginx.pid; error_log $work/nginx/error.log;
+events { worker_connections 64; }
+http { access_log off; client_body_temp_path $work/nginx/tmp;
+  server { listen 127.0.0.1:$https_port ssl; ssl_certificate $work/www/cert.pem; ssl_certificate_key $work/www/key.pem;
+           location / { return 200 'AS2 endpoint\n'; } } }
+NGINX
+reload="/usr/sbin/nginx -p $work/nginx -c $work/nginx/nginx.conf -e $work/nginx/error.log -s reload"
+cs listener configure HTTP --cert tls-2026 --dir "$work/www"
+/usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log"
+cs listener configure HTTP --cert tls-2026 --reload-command "$reload" >/dev/null
+echo "  nginx on port $https_port serves $(served_fingerprint)"
+
+step "6. Propose a rotation, then decline it: nothing changes"
+cs schedule propose --partners acme,globex,initech --role local-signing=sign-2027 --at "$(in_seconds 4)" --password-file pw.txt
+cs schedule decline P1
+
+step "7. Propose again, using the signing certificate for encryption too, mailing the partners; confirm"
+at=$(in_seconds 4)
+cs schedule propose --partners acme,globex,initech --role local-signing=sign-2027 --use-signing-for-encryption \
+   --at "$at" --password-file pw.txt --email-partners
+cs schedule confirm P2
+cs tick
+echo "  mails delivered so far: $(ls "$work/maildir/new" | wc -l)"
+grep -h '^Subject:' "$work/maildir/new/"* | sed 's/^/  /'
+
+step "8. New server certificate for the HTTP listener: acme first, so globex blocks it"
+cs schedule propose --partners acme --role local-ssl-server=tls-2027 --at "$at" --password-file pw.txt
+cs schedule confirm P3
+cs listener show HTTP
+cs schedule propose --partners globex --role local-ssl-server=tls-2027 --at "$at" --password-file pw.txt
+cs schedule confirm P4
+
+step "9. First usage: acme will sign with a new certificate tomorrow, but starts today"
+cs schedule propose --partners acme --role partner-signing=acme-sign-2027 --at "$(in_seconds 86400)"
+cs schedule confirm P5
+echo "UNB+UNOC:3+ACME+EXAMPLE+261129:1000+42'" > order.edi
+openssl cms -sign -in order.edi -signer acme-sign-2027.crt -inkey acme-sign-2027.key -passin file:pw.txt -out inbound.smime
+cs observe --partner acme --message inbound.smime
+
+step "10. At the scheduled time the scheduler activates everything and installs the listener"
+while [ "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \< "$at" ]; do sleep 0.2; done
+cs tick
+for _ in $(seq 40); do [ "$(served_fingerprint)" = "$(openssl x509 -in tls-2027.crt -noout -fingerprint -sha256 | cut -d= -f2)" ] && break; sleep 0.1; done
+echo "  nginx now serves $(served_fingerprint) (tls-2027)"
+
+step "11. The partner and listener views"
+cs partner show acme
+cs partner show globex
+cs listener show
+cs schedule list
+
+step "12. Mail sent (aiosmtpd's Maildir)"
+grep -h '^Subject:' "$work/maildir/new/"* | sort | uniq -c | sed 's/^/  /'
+
+step "13. The event log, and a verified replay of its hash chain"
+cs replay
+cs replay --verify
