@@ -122,7 +122,10 @@ Status Engine::catch_up() {
   for (;;) {
     auto batch = store_.read_all(state_.position() + 1, 4096);
     if (!batch.ok()) return batch.status();
-    if (batch->empty()) return Status::Ok();
+    if (batch->empty()) {
+      for (EventObserver* o : observers_) CERTSCHED_RETURN_IF_ERROR(o->on_caught_up());
+      return Status::Ok();
+    }
     for (const auto& record : batch.value()) {
       auto event = decode_event(record);
       if (!event.ok()) return event.status();

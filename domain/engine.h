@@ -113,6 +113,8 @@ class EventObserver {
  public:
   virtual ~EventObserver() = default;
   virtual Status on_event(const eventstore::RecordedEvent& record, const Event& event, const DomainState& after) = 0;
+  // Called when the engine has caught up with the log: a moment to flush buffered work.
+  virtual Status on_caught_up() { return Status::Ok(); }
 };
 
 class Engine {

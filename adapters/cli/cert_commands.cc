@@ -3,11 +3,13 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
-#include "adapters/cli/json_views.h"
+#include "projections/views.h"
 #include "adapters/cli/session.h"
 
 namespace certsched::cli {
 namespace {
+
+using namespace projections;
 
 struct ImportArgs {
   std::string alias, cert, key, pkcs12, password_file;

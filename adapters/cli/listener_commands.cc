@@ -2,12 +2,14 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
-#include "adapters/cli/json_views.h"
+#include "projections/views.h"
 #include "adapters/cli/session.h"
 #include "adapters/listener_files.h"
 
 namespace certsched::cli {
 namespace {
+
+using namespace projections;
 
 struct ConfigureArgs {
   std::string listener, cert, dir, reload_command;
@@ -46,7 +48,7 @@ int run_configure(const GlobalOptions& g, const ConfigureArgs& a) {
   adapters::FileListenerInstaller installer;
   auto r = (*session)->engine->configure_listener(c, context(g), &installer);
   if (!r.ok()) return fail(g, r.status());
-  auto j = listener_json(*(*session)->engine, (*session)->state(), *(*session)->state().listener(*lid), now_ns());
+  auto j = listener_json((*session)->engine.get(), (*session)->state(), *(*session)->state().listener(*lid), now_ns());
   print_result(g, j, "Configured " + listener_text(j) + "  wrote cert.pem and key.pem (0600)" +
                          (c.reload_command.empty() ? "\n" : " and ran: " + c.reload_command + "\n"));
   return kExitOk;
@@ -62,7 +64,7 @@ int run_show(const GlobalOptions& g, const std::string& name) {
     if (!name.empty() && name != domain::to_string(lid)) continue;
     const auto* l = (*session)->state().listener(lid);
     if (!l) continue;
-    all.push_back(listener_json(*(*session)->engine, (*session)->state(), *l, now_ns()));
+    all.push_back(listener_json((*session)->engine.get(), (*session)->state(), *l, now_ns()));
     text += listener_text(all.back());
   }
   if (!name.empty() && all.empty()) {

@@ -2,11 +2,13 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
-#include "adapters/cli/json_views.h"
+#include "projections/views.h"
 #include "adapters/cli/session.h"
 
 namespace certsched::cli {
 namespace {
+
+using namespace projections;
 
 struct AddArgs {
   std::string id, protocol, email;
@@ -52,24 +54,37 @@ int run_add(const GlobalOptions& g, const AddArgs& a) {
   return kExitOk;
 }
 
-int run_show(const GlobalOptions& g, const std::string& id) {
+// The persisted projection when it is up to date; a replay of the log otherwise.
+Result<std::vector<nlohmann::json>> all_partners(const GlobalOptions& g) {
+  auto fresh = fresh_projection(g, "partners");
+  if (!fresh.ok()) return fresh.status();
+  if (fresh.value()) return std::move(*fresh.value());
   auto session = open_session(g, false, "");
-  if (!session.ok()) return fail(g, session.status());
-  const auto* p = (*session)->state().partner(id);
-  if (!p) return fail(g, Status::NotFound("no partner " + id + " (certsched partner list shows them)"));
-  auto j = partner_json((*session)->state(), *p);
-  print_result(g, j, partner_text(j));
-  return kExitOk;
+  if (!session.ok()) return session.status();
+  std::vector<nlohmann::json> out;
+  for (const auto& [id, p] : (*session)->state().partners()) out.push_back(partner_json((*session)->state(), p));
+  return out;
+}
+
+int run_show(const GlobalOptions& g, const std::string& id) {
+  auto partners = all_partners(g);
+  if (!partners.ok()) return fail(g, partners.status());
+  for (const auto& j : partners.value()) {
+    if (j["id"] != id) continue;
+    print_result(g, j, partner_text(j));
+    return kExitOk;
+  }
+  return fail(g, Status::NotFound("no partner " + id + " (certsched partner list shows them)"));
 }
 
 int run_list(const GlobalOptions& g) {
-  auto session = open_session(g, false, "");
-  if (!session.ok()) return fail(g, session.status());
+  auto partners = all_partners(g);
+  if (!partners.ok()) return fail(g, partners.status());
   nlohmann::json all = nlohmann::json::array();
   std::string text;
-  for (const auto& [id, p] : (*session)->state().partners()) {
-    all.push_back(partner_json((*session)->state(), p));
-    text += partner_text(all.back());
+  for (const auto& j : partners.value()) {
+    all.push_back(j);
+    text += partner_text(j);
   }
   print_result(g, all, text.empty() ? "No partners yet (certsched partner add).\n" : text);
   return kExitOk;

@@ -3,12 +3,14 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
-#include "adapters/cli/json_views.h"
+#include "projections/views.h"
 #include "adapters/cli/session.h"
 #include "domain/instant.h"
 
 namespace certsched::cli {
 namespace {
+
+using namespace projections;
 
 struct ProposeArgs {
   std::string partners, at, password_file;
@@ -109,17 +111,36 @@ int run_list(const GlobalOptions& g, const std::string& partner, const std::stri
     }
     if (!known) return fail(g, Status::InvalidArgument("--state '" + state + "' is not one of proposed, confirmed, emailed, pending, activated, withdrawn, cancelled"));
   }
-  auto session = open_session(g, false, "");
-  if (!session.ok()) return fail(g, session.status());
-  if (!partner.empty() && !(*session)->state().partner(partner)) return fail(g, Status::NotFound("no partner " + partner));
+  // The persisted projection when it is up to date; a replay of the log otherwise.
+  std::vector<nlohmann::json> schedules;
+  auto fresh = fresh_projection(g, "schedules");
+  if (!fresh.ok()) return fail(g, fresh.status());
+  if (fresh.value()) {
+    schedules = std::move(*fresh.value());
+  } else {
+    auto session = open_session(g, false, "");
+    if (!session.ok()) return fail(g, session.status());
+    for (const auto& id : (*session)->state().schedule_ids()) schedules.push_back(schedule_json(*(*session)->state().schedule(id)));
+  }
+  if (!partner.empty()) {
+    auto partners = fresh_projection(g, "partners");
+    bool known = false;
+    if (partners.ok() && partners.value()) {
+      for (const auto& p : *partners.value()) known |= p["id"] == partner;
+    } else {
+      auto session = open_session(g, false, "");
+      if (!session.ok()) return fail(g, session.status());
+      known = (*session)->state().partner(partner) != nullptr;
+    }
+    if (!known) return fail(g, Status::NotFound("no partner " + partner));
+  }
   nlohmann::json all = nlohmann::json::array();
   std::string text = kHeader;
-  for (const auto& id : (*session)->state().schedule_ids()) {
-    const auto* s = (*session)->state().schedule(id);
-    if (!partner.empty() && s->proposed.partner != partner) continue;
-    if (!state.empty() && state != statemachines::to_string(s->state())) continue;
-    all.push_back(schedule_json(*s));
-    text += schedule_line(all.back());
+  for (const auto& s : schedules) {
+    if (!partner.empty() && s["partner"] != partner) continue;
+    if (!state.empty() && s["state"] != state) continue;
+    all.push_back(s);
+    text += schedule_line(s);
   }
   print_result(g, all, text);
   return kExitOk;

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "adapters/cli/commands.h"
-#include "adapters/cli/json_views.h"
+#include "projections/views.h"
 #include "adapters/cli/session.h"
 #include "adapters/first_usage.h"
 #include "adapters/listener_files.h"
@@ -19,6 +19,8 @@
 
 namespace certsched::cli {
 namespace {
+
+using namespace projections;
 
 using Clock = std::chrono::system_clock;
 

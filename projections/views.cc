@@ -1,8 +1,8 @@
-#include "adapters/cli/json_views.h"
+#include "projections/views.h"
 
 #include "domain/instant.h"
 
-namespace certsched::cli {
+namespace certsched::projections {
 
 using nlohmann::json;
 using domain::format_instant;
@@ -12,7 +12,6 @@ json cert_json(const domain::CertRef& c) {
 }
 
 json certificate_json(const domain::CertificateRecord& c) {
-  json roles = json::array();
   return {{"alias", c.cert.alias},
           {"local", c.cert.local != 0},
           {"fingerprint", c.cert.fingerprint},
@@ -70,7 +69,7 @@ json partner_json(const domain::DomainState& state, const domain::PartnerRecord&
           {"history", history}};
 }
 
-json listener_json(domain::Engine& engine, const domain::DomainState& state, const domain::ListenerRecord& l,
+json listener_json(domain::Engine* engine, const domain::DomainState& state, const domain::ListenerRecord& l,
                    int64_t now_ns) {
   json j = {{"listener", domain::to_string(l.listener)},
             {"current", l.current ? cert_json(*l.current) : json(nullptr)},
@@ -91,10 +90,12 @@ json listener_json(domain::Engine& engine, const domain::DomainState& state, con
       }
     }
     json blocked_by = json::array(), reasons = json::array();
-    if (auto ready = engine.listener_readiness(l.listener, now_ns); ready.ok()) {
-      for (const auto& b : ready->blockers) {
-        blocked_by.push_back(b.partner);
-        reasons.push_back(b.partner + " " + b.reason);
+    if (engine) {
+      if (auto ready = engine->listener_readiness(l.listener, now_ns); ready.ok()) {
+        for (const auto& b : ready->blockers) {
+          blocked_by.push_back(b.partner);
+          reasons.push_back(b.partner + " " + b.reason);
+        }
       }
     }
     j["pending"] = {{"alias", l.pending->alias},
@@ -112,4 +113,4 @@ json result_json(const domain::CommandResult& r) {
           {"warnings", r.warnings},             {"notes", r.notes}};
 }
 
-}  // namespace certsched::cli
+}  // namespace certsched::projections

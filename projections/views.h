@@ -1,18 +1,20 @@
-// The JSON shapes of CLI.md (also the HTTP API's), built from the domain state.
+// The JSON shapes of CLI.md (also the HTTP API's), built from the domain state. The
+// persisted projections store these same documents.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include "domain/engine.h"
 
-namespace certsched::cli {
+namespace certsched::projections {
 
 nlohmann::json cert_json(const domain::CertRef& c);
 nlohmann::json certificate_json(const domain::CertificateRecord& c);
 nlohmann::json schedule_json(const domain::ScheduleRecord& s);
 nlohmann::json partner_json(const domain::DomainState& state, const domain::PartnerRecord& p);
-nlohmann::json listener_json(domain::Engine& engine, const domain::DomainState& state, const domain::ListenerRecord& l,
+// With `engine`, also the partners that block a pending certificate at `now_ns`.
+nlohmann::json listener_json(domain::Engine* engine, const domain::DomainState& state, const domain::ListenerRecord& l,
                              int64_t now_ns);
 nlohmann::json result_json(const domain::CommandResult& r);
 
-}  // namespace certsched::cli
+}  // namespace certsched::projections

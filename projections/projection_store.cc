@@ -1,0 +1,205 @@
+#include "projections/projection_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <map>
+
+#include "domain/instant.h"
+#include "eventstore/byte_io.h"
+#include "projections/views.h"
+
+namespace certsched::projections {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kCheckpoints = "checkpoints";
+constexpr size_t kEventsPerBatch = 512;
+
+Status from_rocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  return Status::IOError(what + ": " + s.ToString());
+}
+
+std::string due_key(int64_t at_ns, const std::string& schedule_id) {
+  std::string k = eventstore::encode_u64(static_cast<uint64_t>(at_ns));
+  return k + schedule_id;
+}
+
+}  // namespace
+
+std::string schedule_key(const std::string& id) {
+  // "S12" -> big-endian 12, so keys sort as schedules were proposed.
+  return eventstore::encode_u64(std::strtoull(id.c_str() + 1, nullptr, 10));
+}
+
+struct ProjectionStore::Impl {
+  rocksdb::DB* db = nullptr;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> cf;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::string secondary_dir;
+  bool read_only = false;
+  std::map<std::string, uint64_t> checkpoints;  // as last written (writer only)
+  rocksdb::WriteBatch pending;
+  size_t pending_events = 0;
+  uint64_t applied = 0;
+};
+
+ProjectionStore::ProjectionStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ProjectionStore::~ProjectionStore() {
+  if (!impl_->read_only) (void)flush();
+  for (auto* h : impl_->handles) impl_->db->DestroyColumnFamilyHandle(h);
+  delete impl_->db;
+  if (!impl_->secondary_dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(impl_->secondary_dir, ec);
+  }
+}
+
+Result<std::unique_ptr<ProjectionStore>> ProjectionStore::open(const std::string& store_dir, bool read_only) {
+  auto impl = std::make_unique<Impl>();
+  impl->read_only = read_only;
+  const std::string dir = store_dir + "/projections";
+  rocksdb::Options options;
+  options.create_if_missing = !read_only;
+  options.create_missing_column_families = !read_only;
+  options.max_open_files = -1;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  options.keep_log_file_num = 3;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, {}}, {kCheckpoints, {}}};
+  for (const auto& name : kProjections) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  rocksdb::Status s;
+  if (read_only) {
+    std::error_code ec;
+    if (!fs::exists(dir + "/CURRENT", ec)) return Status::NotFound("the store has no projections yet");
+    std::string tmpl = (fs::temp_directory_path() / "certsched-projections-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a scratch directory");
+    impl->secondary_dir = tmpl;
+    s = rocksdb::DB::OpenAsSecondary(options, dir, tmpl, cfs, &impl->handles, &impl->db);
+  } else {
+    s = rocksdb::DB::Open(options, dir, cfs, &impl->handles, &impl->db);
+  }
+  if (!s.ok()) {
+    if (!impl->secondary_dir.empty()) fs::remove_all(impl->secondary_dir);
+    return from_rocks(s, "cannot open projections in " + dir);
+  }
+  for (size_t i = 0; i < cfs.size(); ++i) impl->cf[cfs[i].name] = impl->handles[i];
+  std::unique_ptr<ProjectionStore> store(new ProjectionStore(std::move(impl)));
+  for (const auto& name : kProjections) {
+    auto cp = store->checkpoint(name);
+    if (!cp.ok()) return cp.status();
+    store->impl_->checkpoints[name] = cp.value();
+  }
+  return store;
+}
+
+Result<uint64_t> ProjectionStore::checkpoint(const std::string& projection) {
+  std::string v;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf.at(kCheckpoints), projection, &v);
+  if (s.IsNotFound()) return uint64_t{0};
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(s, "read checkpoint of " + projection));
+  if (v.size() != 8) return Status::Corruption("checkpoint of projection " + projection + " is malformed");
+  return eventstore::load_u64(v.data());
+}
+
+Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domain::Event& event,
+                                 const domain::DomainState& after) {
+  if (impl_->read_only) return Status::Ok();
+  rocksdb::WriteBatch& b = impl_->pending;
+  auto applies = [&](const std::string& projection) { return r.position > impl_->checkpoints[projection]; };
+  auto put_partner = [&](const std::string& id) {
+    if (const auto* p = after.partner(id)) b.Put(impl_->cf.at("partners"), id, partner_json(after, *p).dump());
+  };
+  if (r.stream.rfind("partner-", 0) == 0 && applies("partners")) put_partner(r.stream.substr(8));
+  if (r.stream.rfind("schedule-", 0) == 0) {
+    const std::string id = r.stream.substr(9);
+    const domain::ScheduleRecord* s = after.schedule(id);
+    if (s) {
+      if (applies("schedules")) b.Put(impl_->cf.at("schedules"), schedule_key(id), schedule_json(*s).dump());
+      if (applies("partners")) put_partner(s->proposed.partner);  // its pending view changed
+      if (applies("due")) {
+        const auto state = s->state();
+        const bool waiting = statemachines::is_open(state) && state != statemachines::ScheduleState::kProposed;
+        if (waiting) b.Put(impl_->cf.at("due"), due_key(s->proposed.activate_at_ns, id), id);
+        else b.Delete(impl_->cf.at("due"), due_key(s->proposed.activate_at_ns, id));
+      }
+    }
+  }
+  if (r.stream.rfind("listener-", 0) == 0 && applies("listeners")) {
+    if (auto lid = domain::parse_listener(r.stream.substr(9))) {
+      if (const auto* l = after.listener(*lid)) {
+        b.Put(impl_->cf.at("listeners"), domain::to_string(*lid), listener_json(nullptr, after, *l, 0).dump());
+      }
+    }
+  }
+  (void)event;
+  // Every projection's checkpoint moves with the updates it covers, in the same batch.
+  bool any = false;
+  for (const auto& name : kProjections) any |= applies(name);
+  if (!any) return Status::Ok();
+  ++impl_->applied;
+  for (const auto& name : kProjections) {
+    if (applies(name)) {
+      b.Put(impl_->cf.at(kCheckpoints), name, eventstore::encode_u64(r.position));
+      impl_->checkpoints[name] = r.position;
+    }
+  }
+  if (++impl_->pending_events >= kEventsPerBatch) return flush();
+  return Status::Ok();
+}
+
+Status ProjectionStore::on_caught_up() { return flush(); }
+
+uint64_t ProjectionStore::applied_events() const { return impl_->applied; }
+
+Status ProjectionStore::flush() {
+  if (impl_->pending.Count() == 0) return Status::Ok();
+  rocksdb::WriteOptions wo;  // unsynced: a lost suffix is replayed from the log on restart
+  Status st = from_rocks(impl_->db->Write(wo, &impl_->pending), "write projections");
+  impl_->pending.Clear();
+  impl_->pending_events = 0;
+  if (!st.ok()) {
+    // What was buffered is lost: go back to the checkpoints on disk so it is reapplied.
+    for (const auto& name : kProjections) {
+      auto cp = checkpoint(name);
+      impl_->checkpoints[name] = cp.ok() ? cp.value() : 0;
+    }
+  }
+  return st;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ProjectionStore::scan(const std::string& projection) {
+  if (impl_->read_only) {
+    CERTSCHED_RETURN_IF_ERROR(from_rocks(impl_->db->TryCatchUpWithPrimary(), "catch up with the writer"));
+  }
+  auto it = impl_->cf.find(projection);
+  if (it == impl_->cf.end()) return Status::InvalidArgument("no projection " + projection);
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> iter(impl_->db->NewIterator(rocksdb::ReadOptions(), it->second));
+  for (iter->SeekToFirst(); iter->Valid(); iter->Next()) out.emplace_back(iter->key().ToString(), iter->value().ToString());
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(iter->status(), "scan projection " + projection));
+  return out;
+}
+
+Result<std::string> ProjectionStore::dump() {
+  std::string out;
+  for (const auto& name : kProjections) {
+    auto cp = checkpoint(name);
+    if (!cp.ok()) return cp.status();
+    out += "== " + name + " @" + std::to_string(cp.value()) + "\n";
+    auto rows = scan(name);
+    if (!rows.ok()) return rows.status();
+    for (const auto& [k, v] : rows.value()) {
+      std::string printable;
+      for (unsigned char c : k) printable += std::isprint(c) ? std::string(1, c) : "\\x" + std::to_string(c);
+      out += printable + " = " + v + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace certsched::projections

@@ -1,0 +1,121 @@
+// Persisted projections: rebuilt from position 0 they equal the live ones; after the
+// projection writer stops while the log goes on, they resume from their checkpoints
+// without applying an event twice or skipping one; the due index is time-ordered.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "projections/projection_store.h"
+#include "tests/engine_fixture.h"
+
+namespace certsched {
+namespace {
+
+using domain::Role;
+
+class ProjectionTest : public testing::EngineFixture {
+ protected:
+  std::vector<domain::EventObserver*> observers() override {
+    if (!projections_) projections_ = projections::ProjectionStore::open(store_dir_->path(), false).value();
+    return {projections_.get()};
+  }
+  void TearDown() override {
+    engine_.reset();
+    projections_.reset();
+    EngineFixture::TearDown();
+  }
+  void scenario_part_one() {
+    domain::ProposeCommand c;
+    c.partners = {"acme", "globex"};
+    c.roles = {{Role::kLocalSigning, "sign-new"}, {Role::kLocalSslServer, "srv-new"}};
+    c.activate_at_ns = now_ + kHour;
+    c.password = "pw";
+    auto p = engine_->propose(c, ctx());
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    ASSERT_TRUE(engine_->confirm(p->proposal_id, ctx()).ok());
+    c.partners = {"initech"};
+    c.roles = {{Role::kLocalSigning, "sign-new"}};
+    c.activate_at_ns = now_ + 2 * kHour;
+    auto declined = engine_->propose(c, ctx());
+    ASSERT_TRUE(declined.ok());
+    ASSERT_TRUE(engine_->decline(declined->proposal_id, ctx()).ok());
+  }
+  void scenario_part_two() {
+    ASSERT_TRUE(engine_->activate_due(ctx(now_ + kHour)).ok());
+    testing::RecordingInstaller installer;
+    ASSERT_TRUE(engine_->install_listener(domain::Listener::kHTTP, installer, ctx(now_ + kHour)).ok());
+    domain::ProposeCommand c;
+    c.partners = {"umbrella"};
+    c.roles = {{Role::kLocalSigning, "sign-new"}};
+    c.activate_at_ns = now_ + 3 * kHour;
+    c.password = "pw";
+    auto p = engine_->propose(c, ctx());
+    ASSERT_TRUE(p.ok());
+    ASSERT_TRUE(engine_->confirm(p->proposal_id, ctx()).ok());
+  }
+  std::string live_dump() {
+    EXPECT_TRUE(engine_->state().ok());  // catches up and flushes the projections
+    return projections_->dump().value();
+  }
+  std::string rebuilt_dump() {
+    testing::TempDir other;
+    std::filesystem::copy(store_dir_->path() + "/events", other.sub("events"));
+    auto store = testing::open_reader(other.path());
+    auto fresh = projections::ProjectionStore::open(other.path(), false).value();
+    auto engine = domain::Engine::open(*store, other.path(), {fresh.get()}).value();
+    EXPECT_TRUE(engine->state().ok());
+    return fresh->dump().value();
+  }
+
+  std::unique_ptr<projections::ProjectionStore> projections_;
+};
+
+TEST_F(ProjectionTest, RebuildingFromZeroEqualsTheLiveProjections) {
+  scenario_part_one();
+  scenario_part_two();
+  const std::string live = live_dump();
+  EXPECT_NE(live.find("== partners @" + std::to_string(head().position)), std::string::npos) << live;
+  EXPECT_NE(live.find("\"alias\":\"srv-new\""), std::string::npos);
+  EXPECT_EQ(rebuilt_dump(), live);
+}
+
+TEST_F(ProjectionTest, ResumesFromItsCheckpointWithoutReapplyingOrSkipping) {
+  scenario_part_one();
+  const uint64_t covered = head().position;
+  ASSERT_TRUE(engine_->state().ok());
+  EXPECT_EQ(projections_->checkpoint("partners").value(), covered);
+
+  // The projection writer goes away while the log goes on.
+  engine_.reset();
+  projections_.reset();
+  engine_ = domain::Engine::open(*store_, store_dir_->path()).value();
+  scenario_part_two();
+  const uint64_t head_now = head().position;
+  ASSERT_GT(head_now, covered);
+
+  // Back with projections: only the events after the checkpoint are applied.
+  engine_.reset();
+  projections_ = projections::ProjectionStore::open(store_dir_->path(), false).value();
+  EXPECT_EQ(projections_->checkpoint("schedules").value(), covered);
+  engine_ = domain::Engine::open(*store_, store_dir_->path(), {projections_.get()}).value();
+  const std::string resumed = live_dump();
+  EXPECT_EQ(projections_->applied_events(), head_now - covered);
+  for (const auto& name : projections::kProjections) EXPECT_EQ(projections_->checkpoint(name).value(), head_now) << name;
+  EXPECT_EQ(resumed, rebuilt_dump());
+}
+
+TEST_F(ProjectionTest, DueActivationsAreOrderedByTimeAndLeaveWhenDone) {
+  scenario_part_one();
+  ASSERT_TRUE(engine_->state().ok());
+  auto due = projections_->scan("due").value();
+  ASSERT_EQ(due.size(), 4u);  // acme and globex, signing and server certificate
+  for (size_t i = 1; i < due.size(); ++i) EXPECT_LE(due[i - 1].first, due[i].first);
+  scenario_part_two();
+  ASSERT_TRUE(engine_->state().ok());
+  due = projections_->scan("due").value();
+  ASSERT_EQ(due.size(), 1u);  // only umbrella's, at +3h
+  EXPECT_EQ(due[0].second, state().schedule_ids().back());
+}
+
+}  // namespace
+}  // namespace certsched
