@@ -201,6 +201,13 @@ int64_t NotificationOutbox::next_attempt_ns(const domain::DomainState& s) {
   return next;
 }
 
+std::vector<const Notification*> NotificationOutbox::owed(const domain::DomainState& s) {
+  prune(s);
+  std::vector<const Notification*> out;
+  for (const auto& id : order_) out.push_back(&owed_.at(id));
+  return out;
+}
+
 size_t NotificationOutbox::waiting(const domain::DomainState& s) {
   prune(s);
   return order_.size();

@@ -48,6 +48,8 @@ class NotificationOutbox : public domain::EventObserver {
   // The earliest instant a currently waiting notification may be retried (0: none waiting).
   int64_t next_attempt_ns(const domain::DomainState& state);
   size_t waiting(const domain::DomainState& state);
+  // Every notification still owed, oldest first.
+  std::vector<const Notification*> owed(const domain::DomainState& state);
 
  private:
   bool still_owed(const Notification& n, const domain::DomainState& state) const;

@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "domain/instant.h"
 #include "eventstore/byte_io.h"
+#include "projections/notification_outbox.h"
 #include "projections/views.h"
 
 namespace certsched::projections {
@@ -46,6 +48,8 @@ struct ProjectionStore::Impl {
   rocksdb::WriteBatch pending;
   size_t pending_events = 0;
   uint64_t applied = 0;
+  NotificationOutbox* outbox = nullptr;
+  std::set<std::string> outbox_ids;  // what the outbox projection holds
 };
 
 ProjectionStore::ProjectionStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -60,9 +64,11 @@ ProjectionStore::~ProjectionStore() {
   }
 }
 
-Result<std::unique_ptr<ProjectionStore>> ProjectionStore::open(const std::string& store_dir, bool read_only) {
+Result<std::unique_ptr<ProjectionStore>> ProjectionStore::open(const std::string& store_dir, bool read_only,
+                                                               NotificationOutbox* outbox) {
   auto impl = std::make_unique<Impl>();
   impl->read_only = read_only;
+  impl->outbox = outbox;
   const std::string dir = store_dir + "/projections";
   rocksdb::Options options;
   options.create_if_missing = !read_only;
@@ -94,6 +100,9 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::open(const std::string
     if (!cp.ok()) return cp.status();
     store->impl_->checkpoints[name] = cp.value();
   }
+  auto rows = store->scan("outbox");
+  if (!rows.ok()) return rows.status();
+  for (const auto& row : rows.value()) store->impl_->outbox_ids.insert(row.first);
   return store;
 }
 
@@ -137,6 +146,22 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
     }
   }
   (void)event;
+  if (impl_->outbox && applies("outbox")) {
+    std::set<std::string> now;
+    for (const Notification* n : impl_->outbox->owed(after)) {
+      now.insert(n->id);
+      if (!impl_->outbox_ids.count(n->id)) {
+        b.Put(impl_->cf.at("outbox"), n->id,
+              nlohmann::json{{"id", n->id}, {"to", n->to}, {"subject", n->subject}, {"to_partner", n->to_partner},
+                             {"schedules", n->schedule_ids}, {"since", domain::format_instant(r.time_ns)}}
+                  .dump());
+      }
+    }
+    for (const auto& id : impl_->outbox_ids) {
+      if (!now.count(id)) b.Delete(impl_->cf.at("outbox"), id);
+    }
+    impl_->outbox_ids = std::move(now);
+  }
   // Every projection's checkpoint moves with the updates it covers, in the same batch.
   bool any = false;
   for (const auto& name : kProjections) any |= applies(name);

@@ -4,6 +4,7 @@
 //   schedules  - every schedule (schedule list, reports)
 //   listeners  - each listener's configuration and pending certificate
 //   due        - open, confirmed schedules ordered by activation instant
+//   outbox     - the notifications still owed (mirroring the NotificationOutbox)
 // Each projection has a checkpoint (the last log position it applied) written in the same
 // WriteBatch as the updates it covers, so after a crash it resumes exactly where it was:
 // no event applied twice, none skipped. Deleting the directory rebuilds them from 0.
@@ -17,13 +18,18 @@
 
 namespace certsched::projections {
 
-inline const std::vector<std::string> kProjections = {"partners", "schedules", "listeners", "due"};
+inline const std::vector<std::string> kProjections = {"partners", "schedules", "listeners", "due", "outbox"};
+
+class NotificationOutbox;
 
 class ProjectionStore : public domain::EventObserver {
  public:
   // The writer opens it for writing (while holding the store's writer lock); readers open
   // it read-only beside the writer.
-  static Result<std::unique_ptr<ProjectionStore>> open(const std::string& store_dir, bool read_only);
+  // With `outbox` (which must be fed before this store), the owed notifications are
+  // persisted too.
+  static Result<std::unique_ptr<ProjectionStore>> open(const std::string& store_dir, bool read_only,
+                                                       NotificationOutbox* outbox = nullptr);
   ~ProjectionStore() override;
 
   Status on_event(const eventstore::RecordedEvent& record, const domain::Event& event,

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "projections/notification_outbox.h"
 #include "projections/projection_store.h"
 #include "tests/engine_fixture.h"
 
@@ -16,8 +17,8 @@ using domain::Role;
 class ProjectionTest : public testing::EngineFixture {
  protected:
   std::vector<domain::EventObserver*> observers() override {
-    if (!projections_) projections_ = projections::ProjectionStore::open(store_dir_->path(), false).value();
-    return {projections_.get()};
+    if (!projections_) projections_ = projections::ProjectionStore::open(store_dir_->path(), false, &outbox_).value();
+    return {&outbox_, projections_.get()};
   }
   void TearDown() override {
     engine_.reset();
@@ -61,12 +62,14 @@ class ProjectionTest : public testing::EngineFixture {
     testing::TempDir other;
     std::filesystem::copy(store_dir_->path() + "/events", other.sub("events"));
     auto store = testing::open_reader(other.path());
-    auto fresh = projections::ProjectionStore::open(other.path(), false).value();
-    auto engine = domain::Engine::open(*store, other.path(), {fresh.get()}).value();
+    projections::NotificationOutbox outbox;
+    auto fresh = projections::ProjectionStore::open(other.path(), false, &outbox).value();
+    auto engine = domain::Engine::open(*store, other.path(), {&outbox, fresh.get()}).value();
     EXPECT_TRUE(engine->state().ok());
     return fresh->dump().value();
   }
 
+  projections::NotificationOutbox outbox_;
   std::unique_ptr<projections::ProjectionStore> projections_;
 };
 
@@ -76,6 +79,9 @@ TEST_F(ProjectionTest, RebuildingFromZeroEqualsTheLiveProjections) {
   const std::string live = live_dump();
   EXPECT_NE(live.find("== partners @" + std::to_string(head().position)), std::string::npos) << live;
   EXPECT_NE(live.find("\"alias\":\"srv-new\""), std::string::npos);
+  // The admin is owed mail for the activations and the install (no SMTP server took it yet).
+  EXPECT_NE(live.find("activated/S1 = "), std::string::npos) << live;
+  EXPECT_NE(live.find("installed/HTTP/"), std::string::npos) << live;
   EXPECT_EQ(rebuilt_dump(), live);
 }
 
@@ -88,16 +94,18 @@ TEST_F(ProjectionTest, ResumesFromItsCheckpointWithoutReapplyingOrSkipping) {
   // The projection writer goes away while the log goes on.
   engine_.reset();
   projections_.reset();
-  engine_ = domain::Engine::open(*store_, store_dir_->path()).value();
+  projections::NotificationOutbox detached;
+  engine_ = domain::Engine::open(*store_, store_dir_->path(), {&detached}).value();
   scenario_part_two();
   const uint64_t head_now = head().position;
   ASSERT_GT(head_now, covered);
 
   // Back with projections: only the events after the checkpoint are applied.
   engine_.reset();
-  projections_ = projections::ProjectionStore::open(store_dir_->path(), false).value();
+  projections::NotificationOutbox outbox;
+  projections_ = projections::ProjectionStore::open(store_dir_->path(), false, &outbox).value();
   EXPECT_EQ(projections_->checkpoint("schedules").value(), covered);
-  engine_ = domain::Engine::open(*store_, store_dir_->path(), {projections_.get()}).value();
+  engine_ = domain::Engine::open(*store_, store_dir_->path(), {&outbox, projections_.get()}).value();
   const std::string resumed = live_dump();
   EXPECT_EQ(projections_->applied_events(), head_now - covered);
   for (const auto& name : projections::kProjections) EXPECT_EQ(projections_->checkpoint(name).value(), head_now) << name;

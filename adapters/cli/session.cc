@@ -15,7 +15,7 @@ Result<std::unique_ptr<Session>> open_session(const GlobalOptions& g, bool write
   session->store = std::move(store).value();
   std::vector<domain::EventObserver*> observers{&session->outbox};
   if (write) {
-    auto projections = projections::ProjectionStore::open(g.store_dir, false);
+    auto projections = projections::ProjectionStore::open(g.store_dir, false, &session->outbox);
     if (!projections.ok()) return projections.status();
     session->projections = std::move(projections).value();
     observers.push_back(session->projections.get());
