@@ -165,6 +165,12 @@ TEST_F(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
   ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", domain::format_instant(at),
       "--password-file", dir_->sub("pw.txt")});
   ok({"schedule", "confirm", "P1"});
+  // And a new server certificate for the HTTP listener, which its only user is ready for.
+  ok({"partner", "add", "--id", "hooli", "--protocol", "AS4", "--email", "b2b@hooli.example", "--local-ssl-server", "sign-old"});
+  ok({"listener", "configure", "HTTP", "--cert", "sign-old", "--dir", store_->sub("www"), "--reload-command", "true"});
+  ok({"schedule", "propose", "--partners", "hooli", "--role", "local-ssl-server=sign-new", "--at", domain::format_instant(at),
+      "--password-file", dir_->sub("pw.txt")});
+  ok({"schedule", "confirm", "P2"});
 
   const std::string store = store_->sub("s");
   const std::string log = store_->sub("serve.log");
@@ -187,10 +193,12 @@ TEST_F(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
   json activated;
   for (int i = 0; i < 100; ++i) {  // generous bound; the latency itself is printed, not asserted
     activated = ok({"schedule", "list", "--state", "activated"});
-    if (!activated.empty()) break;
+    if (activated.size() == 2) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  ASSERT_EQ(activated.size(), 1u) << testing::read_file(log);
+  ASSERT_EQ(activated.size(), 2u) << testing::read_file(log);
+  EXPECT_EQ(ok({"listener", "show", "HTTP"})[0]["current"]["alias"], "sign-new");
+  EXPECT_EQ(testing::read_file(store_->sub("www") + "/cert.pem"), testing::read_file((*certs_)["sign-new"].cert_pem));
   const int64_t when = domain::parse_instant(activated[0]["activated_at"].get<std::string>()).value();
   EXPECT_GE(when, at) << "activated before its time";
   for (const auto& e : ok({"replay"})) {
@@ -206,6 +214,7 @@ TEST_F(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::read_file(log);
   EXPECT_NE(testing::read_file(log).find("activated S1"), std::string::npos);
+  EXPECT_NE(testing::read_file(log).find("installed the new server certificate on listener HTTP"), std::string::npos);
   EXPECT_EQ(ok({"replay", "--verify"})["verified"], true);
 }
 
