@@ -7,34 +7,24 @@
 
 #include <memory>
 
+#include "domain/openssl_util.h"
+
 namespace certsched::adapters {
 namespace {
 
-struct BioFree { void operator()(BIO* p) const { BIO_free_all(p); } };
+using domain::BioPtr;
+using domain::PkeyPtr;
+using domain::X509Ptr;
 struct CmsFree { void operator()(CMS_ContentInfo* p) const { CMS_ContentInfo_free(p); } };
-struct X509Free { void operator()(X509* p) const { X509_free(p); } };
-struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
-struct StackFree { void operator()(STACK_OF(X509)* p) const { sk_X509_free(p); } };
-using BioPtr = std::unique_ptr<BIO, BioFree>;
+// Does not free the certificates: they stay owned by their X509Ptr.
+struct BorrowedStackFree { void operator()(STACK_OF(X509)* p) const { sk_X509_free(p); } };
 using CmsPtr = std::unique_ptr<CMS_ContentInfo, CmsFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using StackPtr = std::unique_ptr<STACK_OF(X509), StackFree>;
+using StackPtr = std::unique_ptr<STACK_OF(X509), BorrowedStackFree>;
 
 constexpr size_t kMaxMessageBytes = 64 << 20;
 constexpr int kMaxNesting = 3;
 
-std::string openssl_reason() {
-  std::string first;
-  for (unsigned long e; (e = ERR_get_error()) != 0;) {
-    if (first.empty()) {
-      char buf[256];
-      ERR_error_string_n(e, buf, sizeof buf);
-      first = buf;
-    }
-  }
-  return first;
-}
+std::string openssl_reason() { return domain::drain_openssl_errors(); }
 
 Status bad(const std::string& what) {
   ERR_clear_error();

@@ -51,16 +51,6 @@ struct Tracking {
   size_t largest() const { return g_largest.load(); }
 };
 
-std::string frame_body(const std::string& body) {
-  using namespace eventstore;
-  std::string v;
-  put_u32(v, static_cast<uint32_t>(body.size()));
-  put_u8(v, kFrameVersion);
-  put_u32(v, crc32c(body, crc32c(std::string_view(v.data() + 4, 1))));
-  v += body;
-  v.append(32, '\0');
-  return v;
-}
 
 TEST(ForgedLengthTest, FramedPayloadLengthOfTwoGigabytes) {
   using namespace eventstore;
@@ -76,7 +66,7 @@ TEST(ForgedLengthTest, FramedPayloadLengthOfTwoGigabytes) {
   put_bytes16(body, "");
   put_u32(body, 0x7FFFFFFF);  // payload claims 2 GiB
   body += "tiny";
-  const std::string value = frame_body(body);
+  const std::string value = testing::forge_stored_value(body);
 
   Tracking t;
   StoredValue sv;

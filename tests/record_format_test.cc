@@ -4,6 +4,7 @@
 #include "eventstore/byte_io.h"
 #include "eventstore/crc32c.h"
 #include "eventstore/record_format.h"
+#include "tests/test_support.h"
 
 namespace certsched::eventstore {
 namespace {
@@ -21,17 +22,6 @@ RecordedEvent sample() {
   e.correlation_id = "proposal-1";
   e.payload = std::string("\x00\x01\x02", 3);
   return e;
-}
-
-// Frames `body` correctly (valid length and checksum), as a careful forger would.
-std::string frame_body(const std::string& body) {
-  std::string v;
-  put_u32(v, static_cast<uint32_t>(body.size()));
-  put_u8(v, kFrameVersion);
-  put_u32(v, crc32c(body, crc32c(std::string_view(v.data() + 4, 1))));
-  v += body;
-  v.append(32, '\0');
-  return v;
 }
 
 TEST(RecordFormatTest, RoundTripsEveryField) {
@@ -93,7 +83,7 @@ TEST(RecordFormatTest, ForgedFieldLengthInsideAValidFrameIsCorruption) {
   put_u16(body, 1);
   put_u16(body, 0xFFFF);  // stream name claims 65535 bytes; three follow
   body += "abc";
-  const std::string value = frame_body(body);
+  const std::string value = testing::forge_stored_value(body);
   StoredValue sv;
   ASSERT_TRUE(parse_stored_value(value, 42, &sv).ok());
   RecordedEvent e;

@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "eventstore/byte_io.h"
+#include "eventstore/crc32c.h"
+#include "eventstore/record_format.h"
 
 namespace certsched::testing {
 
@@ -70,6 +72,17 @@ eventstore::AppendRequest one_event(const std::string& stream, eventstore::Expec
   req.command_id = command_id;
   req.actor = "test";
   return req;
+}
+
+std::string forge_stored_value(const std::string& body) {
+  using namespace eventstore;
+  std::string v;
+  put_u32(v, static_cast<uint32_t>(body.size()));
+  put_u8(v, kFrameVersion);
+  put_u32(v, crc32c(body, crc32c(std::string_view(v.data() + 4, 1))));
+  v += body;
+  v.append(32, '\0');
+  return v;
 }
 
 std::unique_ptr<eventstore::EventStore> open_writer(const std::string& dir, bool sync) {

@@ -40,6 +40,10 @@ eventstore::AppendRequest one_event(const std::string& stream, eventstore::Expec
                                     const std::string& command_id,
                                     const std::string& payload = "payload");
 
+// Frames `body` as a stored record with a valid length and checksum (and a zero hash), as a
+// careful forger with file access would.
+std::string forge_stored_value(const std::string& body);
+
 std::unique_ptr<eventstore::EventStore> open_writer(const std::string& dir, bool sync = false);
 std::unique_ptr<eventstore::EventStore> open_reader(const std::string& dir);
 
