@@ -13,6 +13,7 @@
 #include "projections/views.h"
 #include "adapters/cli/session.h"
 #include "adapters/first_usage.h"
+#include "adapters/http/api_server.h"
 #include "adapters/listener_files.h"
 #include "adapters/scheduler.h"
 #include "domain/instant.h"
@@ -90,7 +91,21 @@ struct StopSignal {
   bool wake = false;
 };
 
-int run_serve(const GlobalOptions& g) {
+Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("--listen '" + listen + "' must be ADDRESS:PORT");
+  const std::string port = listen.substr(colon + 1);
+  char* end = nullptr;
+  const long n = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || n < 0 || n > 65535) {
+    return Status::InvalidArgument("--listen '" + listen + "': the port must be 0-65535");
+  }
+  return std::make_pair(listen.substr(0, colon), static_cast<uint16_t>(n));
+}
+
+int run_serve(const GlobalOptions& g, const std::string& listen) {
+  auto endpoint = parse_listen(listen);
+  if (!endpoint.ok()) return fail(g, endpoint.status());
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -120,13 +135,27 @@ int run_serve(const GlobalOptions& g) {
 
   adapters::FileListenerInstaller installer;
   adapters::Scheduler scheduler(*(*session)->engine, (*session)->outbox, installer);
-  log->info("serving store {} (pid {}); the HTTP API is not built yet", g.store_dir, getpid());
+  // The API and the scheduler take turns with the engine and the read models it feeds.
+  std::mutex engine_mu;
+  auto token = read_input_file(g.store_dir + "/api-token", "API token");
+  if (!token.ok()) return fail(g, token.status());
+  std::string token_text = token.value().substr(0, token.value().find_first_of("\r\n"));
+  auto api = http::ApiServer::start(
+      {endpoint->first, endpoint->second, token_text, g.store_dir},
+      [&](const std::function<void(domain::Engine&)>& work) {
+        std::lock_guard<std::mutex> l(engine_mu);
+        work(*(*session)->engine);
+      });
+  domain::secure_wipe(token_text);
+  if (!api.ok()) return fail(g, api.status());
+  log->info("serving store {} (pid {}), HTTP API on http://{}:{}", g.store_dir, getpid(), endpoint->first, (*api)->port());
   int exit_code = kExitOk;
   uint64_t run = 0;
   for (;;) {
     domain::CommandContext ctx = context(g);
     ctx.command_id = new_command_id();  // one per run: each run is a command of its own
     ctx.actor = "scheduler";
+    std::unique_lock<std::mutex> engine_lock(engine_mu);
     auto r = scheduler.run_once(ctx);
     if (!r.ok()) {
       log->error("{}", one_line(r.status().message()));
@@ -142,6 +171,7 @@ int run_serve(const GlobalOptions& g) {
     ++run;
 
     auto next = scheduler.next_due_ns(now_ns());
+    engine_lock.unlock();
     if (!next.ok()) {
       exit_code = report_error(g, next.status());
       break;
@@ -155,6 +185,7 @@ int run_serve(const GlobalOptions& g) {
     if (stop.stop) break;
   }
   log->info("stopping after {} scheduler runs", run);
+  api->reset();  // finishes requests in flight: no acknowledged command is lost
   subscription.reset();
   if (!stop.stop) kill(getpid(), SIGTERM);  // release the signal thread
   signal_thread.join();
@@ -176,9 +207,14 @@ void add_scheduler_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run)
   tick->footer("Example (cron): * * * * * certsched --store /var/lib/certsched tick");
   tick->callback([&g, &run] { run = [&g] { return run_tick(g); }; });
 
-  CLI::App* serve = app.add_subcommand("serve", "run the scheduler continuously until SIGTERM");
-  serve->footer("Example: certsched --store /var/lib/certsched serve");
-  serve->callback([&g, &run] { run = [&g] { return run_serve(g); }; });
+  auto listen = std::make_shared<std::string>("127.0.0.1:8640");
+  CLI::App* serve = app.add_subcommand("serve", "run the scheduler and the HTTP API until SIGTERM");
+  serve->footer("Example: certsched --store /var/lib/certsched serve --listen 127.0.0.1:8640\n"
+                "  curl -H \"Authorization: Bearer $(cat /var/lib/certsched/api-token)\" http://127.0.0.1:8640/v1/partners");
+  serve->add_option("--listen", *listen, "address and port of the HTTP API (loopback by default)")
+      ->capture_default_str()
+      ->option_text("ADDRESS:PORT");
+  serve->callback([&g, &run, listen] { run = [&g, listen] { return run_serve(g, *listen); }; });
 }
 
 }  // namespace certsched::cli

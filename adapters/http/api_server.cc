@@ -1,0 +1,360 @@
+#include "adapters/http/api_server.h"
+
+#include <openssl/crypto.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "adapters/cli/cli_output.h"
+#include "adapters/first_usage.h"
+#include "domain/engine.h"
+#include "domain/instant.h"
+#include "projections/views.h"
+
+namespace certsched::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+
+constexpr size_t kMaxBody = 1 << 20;
+constexpr int kMaxConnections = 64;
+constexpr int kIdleSeconds = 10;
+
+struct Reply {
+  unsigned status = 200;
+  json body;
+};
+
+Reply error(unsigned status, const std::string& code, const std::string& message) {
+  return {status, {{"error", {{"code", code}, {"message", message}}}}};
+}
+
+Reply from_status(const Status& st) {
+  switch (st.code()) {
+    case Status::Code::kInvalidArgument: return error(400, st.code_name(), st.message());
+    case Status::Code::kNotFound: return error(404, st.code_name(), st.message());
+    case Status::Code::kConflict:
+    case Status::Code::kBusy: return error(409, st.code_name(), st.message());
+    default: return error(500, st.code_name(), st.message());
+  }
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 1;
+  while (start <= path.size()) {
+    const size_t end = path.find('/', start);
+    parts.push_back(path.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+std::map<std::string, std::string> parse_query(const std::string& q) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start < q.size()) {
+    size_t end = q.find('&', start);
+    if (end == std::string::npos) end = q.size();
+    const std::string pair = q.substr(start, end - start);
+    const size_t eq = pair.find('=');
+    out[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+    start = end + 1;
+  }
+  return out;
+}
+
+// Reads an optional field of the expected JSON type; records a 400 otherwise.
+template <class T>
+bool field(const json& body, const char* name, T& out, std::string& problem, bool required = false) {
+  if (!body.contains(name)) {
+    if (required) problem = std::string("\"") + name + "\" is required";
+    return !required;
+  }
+  try {
+    out = body.at(name).get<T>();
+    return true;
+  } catch (const std::exception&) {
+    problem = std::string("\"") + name + "\" has the wrong type";
+    return false;
+  }
+}
+
+}  // namespace
+
+struct ApiServer::Impl {
+  ApiOptions options;
+  EngineAccess access;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::atomic<bool> stopping{false};
+  std::atomic<int> connections{0};
+  std::thread accept_thread;
+
+  Reply route(const std::string& method, const std::string& target, const std::string& idempotency_key,
+              const std::string& peer, const std::string& body_text);
+  void serve_connection(tcp::socket socket);
+  void accept_loop();
+};
+
+Reply ApiServer::Impl::route(const std::string& method, const std::string& target, const std::string& idempotency_key,
+                             const std::string& peer, const std::string& body_text) {
+  const size_t qmark = target.find('?');
+  const std::string path = target.substr(0, qmark);
+  const auto query = parse_query(qmark == std::string::npos ? "" : target.substr(qmark + 1));
+  const auto parts = split_path(path);
+  if (parts.size() < 2 || parts[0] != "v1") return error(404, "not_found", "no route " + method + " " + path);
+  const std::string& what = parts[1];
+  const bool get = method == "GET", post = method == "POST";
+
+  json body = json::object();
+  if (post && !body_text.empty()) {
+    body = json::parse(body_text, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return error(400, "invalid_argument", "the request body is not a JSON object");
+  }
+  domain::CommandContext ctx{idempotency_key.empty() ? cli::new_command_id() : "api:" + idempotency_key,
+                             "api:" + peer, now_ns()};
+  Reply reply = error(404, "not_found", "no route " + method + " " + path);
+  auto with_engine = [&](const std::function<Reply(domain::Engine&, const domain::DomainState&)>& f) {
+    access([&](domain::Engine& engine) {
+      auto state = engine.state();
+      reply = state.ok() ? f(engine, *state.value()) : from_status(state.status());
+    });
+    return reply;
+  };
+  auto schedules_reply = [](const domain::DomainState& s, const domain::CommandResult& r) {
+    json schedules = json::array();
+    for (const auto& id : r.schedule_ids) schedules.push_back(projections::schedule_json(*s.schedule(id)));
+    return Reply{200, {{"proposal", r.proposal_id}, {"schedules", schedules}, {"duplicate", r.duplicate},
+                       {"warnings", r.warnings}, {"notes", r.notes}}};
+  };
+
+  if (get && what == "health" && parts.size() == 2) {
+    return with_engine([](domain::Engine&, const domain::DomainState& s) {
+      return Reply{200, {{"status", "ok"}, {"events", s.position()}}};
+    });
+  }
+  if (get && what == "partners" && parts.size() <= 3) {
+    return with_engine([&](domain::Engine&, const domain::DomainState& s) {
+      if (parts.size() == 3) {
+        const auto* p = s.partner(parts[2]);
+        return p ? Reply{200, projections::partner_json(s, *p)} : error(404, "not_found", "no partner " + parts[2]);
+      }
+      json all = json::array();
+      for (const auto& [id, p] : s.partners()) all.push_back(projections::partner_json(s, p));
+      return Reply{200, all};
+    });
+  }
+  if (get && what == "listeners" && parts.size() == 2) {
+    return with_engine([&](domain::Engine& e, const domain::DomainState& s) {
+      json all = json::array();
+      for (uint8_t li = 0; li < domain::kListenerCount; ++li) {
+        if (const auto* l = s.listener(static_cast<domain::Listener>(li))) all.push_back(projections::listener_json(&e, s, *l, now_ns()));
+      }
+      return Reply{200, all};
+    });
+  }
+  if (get && what == "schedules" && parts.size() == 2) {
+    return with_engine([&](domain::Engine&, const domain::DomainState& s) {
+      const std::string partner = query.count("partner") ? query.at("partner") : "";
+      const std::string state = query.count("state") ? query.at("state") : "";
+      json all = json::array();
+      for (const auto& id : s.schedule_ids()) {
+        const auto* r = s.schedule(id);
+        if (!partner.empty() && r->proposed.partner != partner) continue;
+        if (!state.empty() && state != statemachines::to_string(r->state())) continue;
+        all.push_back(projections::schedule_json(*r));
+      }
+      return Reply{200, all};
+    });
+  }
+  if (post && what == "proposals" && parts.size() == 2) {
+    std::string problem, at = "now", password;
+    std::vector<std::string> partners;
+    std::map<std::string, std::string> roles;
+    domain::ProposeCommand c;
+    if (!field(body, "partners", partners, problem, true) || !field(body, "roles", roles, problem, true) ||
+        !field(body, "at", at, problem) || !field(body, "password", password, problem) ||
+        !field(body, "email_partners", c.email_partners, problem) ||
+        !field(body, "use_signing_for_encryption", c.use_signing_for_encryption, problem) ||
+        !field(body, "force_ssl_client", c.force_ssl_client, problem) ||
+        !field(body, "force_ssl_server", c.force_ssl_server, problem)) {
+      return error(400, "invalid_argument", problem);
+    }
+    c.partners = partners;
+    for (const auto& [role, alias] : roles) {
+      auto r = domain::parse_role(role);
+      if (!r) return error(400, "invalid_argument", "\"" + role + "\" is not a role");
+      c.roles.push_back({*r, alias});
+    }
+    if (at != "now") {
+      auto t = domain::parse_instant(at);
+      if (!t.ok()) return error(400, "invalid_argument", "\"at\": " + t.status().message());
+      c.activate_at_ns = t.value();
+    }
+    c.password = password;
+    domain::secure_wipe(password);
+    with_engine([&](domain::Engine& e, const domain::DomainState&) {
+      auto r = e.propose(c, ctx);
+      domain::secure_wipe(c.password);
+      return r.ok() ? schedules_reply(*e.state().value(), r.value()) : from_status(r.status());
+    });
+    return reply;
+  }
+  if (post && (what == "proposals" || what == "schedules") && parts.size() == 4) {
+    const std::string id = parts[2], verb = parts[3];
+    std::string reason, problem;
+    if (!field(body, "reason", reason, problem)) return error(400, "invalid_argument", problem);
+    return with_engine([&](domain::Engine& e, const domain::DomainState&) {
+      Result<domain::CommandResult> r = Status::NotFound("no route " + method + " " + path);
+      if (what == "proposals" && verb == "confirm") r = e.confirm(id, ctx);
+      else if (what == "proposals" && verb == "decline") r = e.decline(id, ctx);
+      else if (what == "schedules" && verb == "cancel") r = e.cancel(id, reason, ctx);
+      else if (what == "schedules" && verb == "skip-email") r = e.skip_email(id, reason, ctx);
+      return r.ok() ? schedules_reply(*e.state().value(), r.value()) : from_status(r.status());
+    });
+  }
+  if (post && what == "observations" && parts.size() == 2) {
+    std::string partner, message, problem;
+    if (!field(body, "partner", partner, problem, true) || !field(body, "message", message, problem, true)) {
+      return error(400, "invalid_argument", problem);
+    }
+    return with_engine([&](domain::Engine& e, const domain::DomainState&) {
+      auto r = adapters::observe_message(e, options.store_dir, partner, message, ctx);
+      if (!r.ok()) return from_status(r.status());
+      Reply out = schedules_reply(*e.state().value(), r.value());
+      out.body["activated"] = out.body["schedules"];
+      return out;
+    });
+  }
+  if (what == "reports" || what == "audit" || what == "replay") {
+    return error(404, "not_found", "/v1/" + what + " is not built yet");
+  }
+  if ((what == "health" || what == "partners" || what == "listeners" || what == "schedules" ||
+                        what == "proposals" || what == "observations")) {
+    return error(405, "method_not_allowed", method + " is not allowed on " + path);
+  }
+  return error(404, "not_found", "no route " + method + " " + path);
+}
+
+void ApiServer::Impl::serve_connection(tcp::socket socket) {
+  // A blocking read gives up after kIdleSeconds: a slow or silent client cannot hold a
+  // worker for ever.
+  timeval tv{kIdleSeconds, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  beast::error_code ec;
+  const std::string peer = socket.remote_endpoint(ec).address().to_string();
+  beast::flat_buffer buffer;
+  while (!stopping) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(kMaxBody);
+    parser.header_limit(16 * 1024);
+    bhttp::read(socket, buffer, parser, ec);
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) break;
+    Reply reply;
+    bool keep_alive = false;
+    if (ec == bhttp::error::body_limit) {
+      reply = error(413, "too_large", "the request body is larger than 1 MiB");
+    } else if (ec) {
+      if (ec == asio::error::would_block || ec == asio::error::timed_out || ec == asio::error::try_again) break;
+      reply = error(400, "bad_request", "the request is not valid HTTP: " + ec.message());
+    } else {
+      const auto& req = parser.get();
+      keep_alive = req.keep_alive();
+      const std::string auth(req[bhttp::field::authorization]);
+      const std::string expected = "Bearer " + options.token;
+      if (auth.size() != expected.size() || CRYPTO_memcmp(auth.data(), expected.data(), auth.size()) != 0) {
+        reply = error(401, "unauthorized", "missing or wrong bearer token (see DIR/api-token)");
+      } else {
+        try {
+          reply = route(std::string(req.method_string()), std::string(req.target()), std::string(req["Idempotency-Key"]),
+                        peer, req.body());
+        } catch (const std::exception& e) {
+          reply = error(500, "internal", std::string("the request failed: ") + e.what());
+        }
+      }
+    }
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), 11};
+    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::server, "certsched");
+    res.keep_alive(keep_alive && !stopping);
+    res.body() = reply.body.dump() + "\n";
+    res.prepare_payload();
+    bhttp::write(socket, res, ec);
+    if (ec || !res.keep_alive()) break;
+  }
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  --connections;
+}
+
+void ApiServer::Impl::accept_loop() {
+  while (!stopping) {
+    tcp::socket socket(io);
+    beast::error_code ec;
+    acceptor.accept(socket, ec);
+    if (stopping) break;
+    if (ec) continue;
+    if (connections >= kMaxConnections) {
+      socket.close(ec);  // too many at once: refuse rather than queue without bound
+      continue;
+    }
+    ++connections;
+    // Detached: the destructor waits for `connections` to drop to zero instead of joining.
+    std::thread([this, s = std::move(socket)]() mutable { serve_connection(std::move(s)); }).detach();
+  }
+}
+
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<ApiServer>> ApiServer::start(const ApiOptions& options, EngineAccess access) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->access = std::move(access);
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(options.address, ec);
+  if (ec) return Status::InvalidArgument("--listen address '" + options.address + "' is not an IP address");
+  const tcp::endpoint endpoint(address, options.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("cannot listen on " + options.address + ":" + std::to_string(options.port) + ": " + ec.message());
+  }
+  Impl* raw = impl.get();
+  impl->accept_thread = std::thread([raw] { raw->accept_loop(); });
+  return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+}
+
+uint16_t ApiServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+ApiServer::~ApiServer() {
+  impl_->stopping = true;
+  // Unblock the accept with a connection of our own, then let requests in flight finish.
+  beast::error_code ec;
+  tcp::socket poke(impl_->io);
+  poke.connect(impl_->acceptor.local_endpoint(), ec);
+  impl_->accept_thread.join();
+  impl_->acceptor.close(ec);
+  // Requests in flight finish; idle keep-alive connections end within kIdleSeconds.
+  while (impl_->connections > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+}  // namespace certsched::http

@@ -1,0 +1,44 @@
+// The HTTP JSON API of `certsched serve` (CLI.md, "HTTP API"), on Boost.Beast.
+// Loopback by default; every request needs the bearer token from DIR/api-token; a mutating
+// request's Idempotency-Key becomes its command id, so the same key applies once.
+// Bodies are limited to 1 MiB and a client that stalls for 10 s is dropped, so no request
+// can wedge the server. Boost.Beast stays inside api_server.cc.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "eventstore/status.h"
+
+namespace certsched::domain {
+class Engine;
+}
+
+namespace certsched::http {
+
+struct ApiOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  // 0: any free port (see ApiServer::port)
+  std::string token;
+  std::string store_dir;
+};
+
+// Runs every engine call of the API; `serve` passes one that holds the lock it shares with
+// the scheduler, so API commands and scheduler runs never interleave.
+using EngineAccess = std::function<void(const std::function<void(domain::Engine&)>&)>;
+
+class ApiServer {
+ public:
+  static Result<std::unique_ptr<ApiServer>> start(const ApiOptions& options, EngineAccess access);
+  ~ApiServer();  // stops accepting, waits for requests in flight
+  uint16_t port() const;
+
+ private:
+  struct Impl;
+  explicit ApiServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace certsched::http

@@ -1,0 +1,197 @@
+// The HTTP API of a real `certsched serve` process, over loopback: auth, idempotency, every
+// error class, requests that must not wedge the server, and the scheduler waking for
+// commands that arrive through the API.
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/cert_factory.h"
+#include "tests/cli_runner.h"
+#include "tests/servers.h"
+#include "tests/test_support.h"
+
+extern char** environ;
+
+namespace certsched {
+namespace {
+
+using nlohmann::json;
+
+struct HttpReply {
+  long status = 0;
+  json body;
+};
+
+size_t collect(char* p, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(p, size * n);
+  return size * n;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::CertFactory f(dir_.path());
+    for (const char* n : {"sign-old", "sign-new"}) certs_[n] = f.make(testing::CertSpec(n).password("pw"));
+    testing::write_file(dir_.sub("pw.txt"), "pw\n");
+    store_ = dir_.sub("store");
+    cli({"init", "--admin-email", "pki@example.com"});
+    for (const char* n : {"sign-old", "sign-new"}) {
+      cli({"cert", "import", "--alias", n, "--cert", certs_[n].cert_pem, "--key", certs_[n].key_pem, "--password-file",
+           dir_.sub("pw.txt")});
+    }
+    cli({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example", "--local-signing", "sign-old"});
+    token_ = testing::read_file(store_ + "/api-token").substr(0, 64);
+    port_ = testing::free_port();
+    const std::string listen = "127.0.0.1:" + std::to_string(port_);
+    const std::string log = dir_.sub("serve.log");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const char* argv[] = {CERTSCHED_BINARY, "--store", store_.c_str(), "serve", "--listen", listen.c_str(), nullptr};
+    ASSERT_EQ(posix_spawn(&pid_, CERTSCHED_BINARY, &actions, nullptr, const_cast<char**>(argv), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    for (int i = 0; i < 400 && call("GET", "/v1/health").status != 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  void cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--store", store_});
+    auto r = testing::run_cli(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  HttpReply call(const std::string& method, const std::string& path, const std::string& body = "",
+                 const std::string& idempotency_key = "", const std::string& token = "use-real") {
+    CURL* c = curl_easy_init();
+    std::string out;
+    curl_slist* headers = nullptr;
+    const std::string t = token == "use-real" ? token_ : token;
+    if (!t.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + t).c_str());
+    if (!idempotency_key.empty()) headers = curl_slist_append(headers, ("Idempotency-Key: " + idempotency_key).c_str());
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    const std::string url = "http://127.0.0.1:" + std::to_string(port_) + path;
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    if (method == "POST") {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    HttpReply r;
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    r.body = json::parse(out, nullptr, false);
+    return r;
+  }
+  json events() {
+    auto r = testing::run_cli({"--store", store_, "--json", "replay", "--verify"});
+    return json::parse(r.out)["events"];
+  }
+
+  testing::TempDir dir_;
+  std::map<std::string, testing::CertFiles> certs_;
+  std::string store_, token_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+const std::string kProposal = R"({"partners":["acme"],"roles":{"local-signing":"sign-new"},"at":"now","password":"pw"})";
+
+TEST_F(ApiTest, EveryRequestNeedsTheBearerToken) {
+  EXPECT_EQ(call("GET", "/v1/partners", "", "", "").status, 401);
+  auto wrong = call("GET", "/v1/partners", "", "", std::string(64, '0'));
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.body["error"]["code"], "unauthorized");
+  EXPECT_EQ(call("POST", "/v1/proposals", kProposal, "k", "").status, 401);
+  EXPECT_EQ(call("GET", "/v1/schedules").body.size(), 0u);  // the refused proposal changed nothing
+  auto ok = call("GET", "/v1/partners/acme");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body["current"]["local-signing"]["alias"], "sign-old");
+}
+
+TEST_F(ApiTest, TheSameIdempotencyKeyAppliesOnceAndTheSchedulerActsOnIt) {
+  auto first = call("POST", "/v1/proposals", kProposal, "rotation-1");
+  ASSERT_EQ(first.status, 200) << first.body.dump();
+  EXPECT_EQ(first.body["proposal"], "P1");
+  const json after_first = events();
+  auto again = call("POST", "/v1/proposals", kProposal, "rotation-1");
+  ASSERT_EQ(again.status, 200) << again.body.dump();
+  EXPECT_EQ(again.body["proposal"], "P1");
+  EXPECT_EQ(again.body["duplicate"], true);
+  EXPECT_EQ(events(), after_first);
+
+  ASSERT_EQ(call("POST", "/v1/proposals/P1/confirm", "", "confirm-1").status, 200);
+  // Due now: the scheduler wakes for the new events and activates it.
+  json activated;
+  for (int i = 0; i < 100; ++i) {
+    activated = call("GET", "/v1/schedules?state=activated").body;
+    if (!activated.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(activated.size(), 1u);
+  EXPECT_EQ(call("GET", "/v1/partners/acme").body["current"]["local-signing"]["alias"], "sign-new");
+}
+
+TEST_F(ApiTest, EachErrorClassHasItsStatusAndShape) {
+  auto check = [&](const HttpReply& r, long status, const std::string& needle) {
+    EXPECT_EQ(r.status, status) << r.body.dump();
+    ASSERT_TRUE(r.body.contains("error")) << r.body.dump();
+    EXPECT_NE(r.body["error"]["message"].get<std::string>().find(needle), std::string::npos) << r.body.dump();
+  };
+  const json before = events();
+  check(call("POST", "/v1/proposals", "{not json"), 400, "not a JSON object");
+  check(call("POST", "/v1/proposals", R"({"partners":"acme","roles":{}})"), 400, "\"partners\" has the wrong type");
+  check(call("POST", "/v1/proposals", R"({"partners":["acme"],"roles":{"signing":"x"}})"), 400, "not a role");
+  check(call("POST", "/v1/proposals", R"({"partners":["acme"],"roles":{"local-signing":"sign-new"},"at":"soon"})"), 400,
+        "ISO 8601");
+  check(call("POST", "/v1/proposals", R"({"partners":["acme"],"roles":{"local-signing":"sign-new"},"password":"nope"})"),
+        400, "wrong private key password");
+  check(call("GET", "/v1/partners/nobody"), 404, "no partner nobody");
+  check(call("POST", "/v1/proposals/P42/confirm"), 404, "no proposal P42");
+  check(call("GET", "/v1/elsewhere"), 404, "no route");
+  check(call("DELETE", "/v1/partners"), 405, "not allowed");
+  check(call("POST", "/v1/proposals", std::string(2 << 20, ' ')), 413, "larger than 1 MiB");
+  EXPECT_EQ(events(), before);
+
+  ASSERT_EQ(call("POST", "/v1/proposals", kProposal).status, 200);
+  check(call("POST", "/v1/proposals", kProposal), 409, "already has an open local-signing schedule");
+  check(call("POST", "/v1/schedules/S1/cancel", R"({"reason":"typo"})"), 409, "decline proposal P1 instead");
+}
+
+TEST_F(ApiTest, ASilentClientDoesNotWedgeTheServer) {
+  // A client that opens a connection, sends half a request and goes quiet.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port_));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const std::string partial = "POST /v1/proposals HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"par";
+  ASSERT_EQ(write(fd, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(call("GET", "/v1/health").status, 200);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace certsched
