@@ -109,6 +109,7 @@ void add_cert_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
   imp->callback([&g, &run, a] { run = [&g, a] { return run_import(g, *a); }; });
 
   CLI::App* list = cert->add_subcommand("list", "list certificates");
+  list->footer("Example: certsched --json cert list");
   list->callback([&g, &run] { run = [&g] { return run_list(g); }; });
 }
 

@@ -95,6 +95,7 @@ void add_listener_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run) 
   auto name = std::make_shared<std::string>();
   CLI::App* show = listener->add_subcommand("show", "current and pending server certificates, and who blocks them");
   show->add_option("LISTENER", *name, "HTTP|FTP|OFTP|SSHFTP");
+  show->footer("Example: certsched listener show HTTP");
   show->callback([&g, &run, name] { run = [&g, name] { return run_show(g, *name); }; });
 }
 

@@ -113,8 +113,10 @@ void add_partner_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
   auto id = std::make_shared<std::string>();
   CLI::App* show = partner->add_subcommand("show", "a partner's current and pending certificates");
   show->add_option("ID", *id, "partner id")->required();
+  show->footer("Example: certsched --json partner show acme");
   show->callback([&g, &run, id] { run = [&g, id] { return run_show(g, *id); }; });
   CLI::App* list = partner->add_subcommand("list", "all partners");
+  list->footer("Example: certsched partner list");
   list->callback([&g, &run] { run = [&g] { return run_list(g); }; });
 }
 

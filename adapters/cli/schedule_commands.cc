@@ -170,22 +170,26 @@ void add_schedule_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run) 
   auto reason = std::make_shared<std::string>();
   CLI::App* confirm = schedule->add_subcommand("confirm", "confirm a proposal: its schedules take effect");
   confirm->add_option("PROPOSAL", *id)->required();
+  confirm->footer("Example: certsched schedule confirm P3");
   confirm->callback([&g, &run, id] {
     run = [&g, id] { return run_decision(g, "Confirmed", [&](domain::Engine& e, const domain::CommandContext& c) { return e.confirm(*id, c); }); };
   });
   CLI::App* decline = schedule->add_subcommand("decline", "decline a proposal: nothing changes");
   decline->add_option("PROPOSAL", *id)->required();
+  decline->footer("Example: certsched schedule decline P3");
   decline->callback([&g, &run, id] {
     run = [&g, id] { return run_decision(g, "Declined", [&](domain::Engine& e, const domain::CommandContext& c) { return e.decline(*id, c); }); };
   });
   CLI::App* cancel = schedule->add_subcommand("cancel", "cancel a confirmed, emailed or pending schedule");
   cancel->add_option("SCHEDULE", *id)->required();
+  cancel->footer("Example: certsched schedule cancel S7 --reason 'partner postponed its go-live'");
   cancel->add_option("--reason", *reason, "why, for the audit trail")->required()->option_text("TEXT");
   cancel->callback([&g, &run, id, reason] {
     run = [&g, id, reason] { return run_decision(g, "Cancelled", [&](domain::Engine& e, const domain::CommandContext& c) { return e.cancel(*id, *reason, c); }); };
   });
   CLI::App* skip = schedule->add_subcommand("skip-email", "let a schedule activate without its partner mail");
   skip->add_option("SCHEDULE", *id)->required();
+  skip->footer("Example: certsched schedule skip-email S7 --reason 'sent through the partner portal'");
   skip->add_option("--reason", *reason, "why, for the audit trail")->required()->option_text("TEXT");
   skip->callback([&g, &run, id, reason] {
     run = [&g, id, reason] { return run_decision(g, "Skipped the partner email of", [&](domain::Engine& e, const domain::CommandContext& c) { return e.skip_email(*id, *reason, c); }); };
@@ -195,6 +199,7 @@ void add_schedule_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run) 
   auto state = std::make_shared<std::string>();
   CLI::App* list = schedule->add_subcommand("list", "schedules, optionally by partner and state");
   list->add_option("--partner", *partner)->option_text("ID");
+  list->footer("Example: certsched --json schedule list --partner acme --state pending");
   list->add_option("--state", *state)->option_text("STATE");
   list->callback([&g, &run, partner, state] { run = [&g, partner, state] { return run_list(g, *partner, *state); }; });
 }
