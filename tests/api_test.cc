@@ -179,6 +179,33 @@ TEST_F(ApiTest, EachErrorClassHasItsStatusAndShape) {
   check(call("POST", "/v1/schedules/S1/cancel", R"({"reason":"typo"})"), 409, "decline proposal P1 instead");
 }
 
+TEST_F(ApiTest, TheCliSendsCommandsToARunningServer) {
+  const std::string server = "http://127.0.0.1:" + std::to_string(port_);
+  auto cli_remote = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", server, "--json"});
+    return testing::run_cli(args, {"CERTSCHED_TOKEN=" + token_});
+  };
+  auto proposed = cli_remote({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at",
+                              "now", "--password-file", dir_.sub("pw.txt")});
+  ASSERT_EQ(proposed.exit_code, 0) << proposed.err;
+  EXPECT_EQ(json::parse(proposed.out)["proposal"], "P1");
+  auto confirmed = cli_remote({"schedule", "confirm", "P1"});
+  ASSERT_EQ(confirmed.exit_code, 0) << confirmed.err;
+  auto shown = cli_remote({"partner", "show", "acme"});
+  ASSERT_EQ(shown.exit_code, 0);
+  EXPECT_EQ(json::parse(shown.out), call("GET", "/v1/partners/acme").body);
+
+  auto refused = cli_remote({"schedule", "confirm", "P1"});
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_NE(refused.err.find("only a proposed proposal"), std::string::npos) << refused.err;
+  auto local_only = cli_remote({"tick"});
+  EXPECT_EQ(local_only.exit_code, 3);
+  EXPECT_NE(local_only.err.find("not available through --server"), std::string::npos);
+  auto no_token = testing::run_cli({"--server", server, "partner", "list"}, {"CERTSCHED_TOKEN=wrong"});
+  EXPECT_EQ(no_token.exit_code, 3);
+  EXPECT_NE(no_token.err.find("bearer token"), std::string::npos) << no_token.err;
+}
+
 TEST_F(ApiTest, ASilentClientDoesNotWedgeTheServer) {
   // A client that opens a connection, sends half a request and goes quiet.
   int fd = socket(AF_INET, SOCK_STREAM, 0);

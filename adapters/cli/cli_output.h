@@ -24,6 +24,7 @@ struct GlobalOptions {
   bool json = false;
   std::string command_id;  // --command-id, else a fresh random id per invocation
   std::string actor;       // "cli:<user>"
+  std::string server;      // --server URL: send the command to a running `certsched serve`
 };
 
 int exit_code_for(const Status& status);

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
+#include "adapters/cli/remote.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
 #include "adapters/listener_files.h"
@@ -55,6 +56,19 @@ int run_configure(const GlobalOptions& g, const ConfigureArgs& a) {
 }
 
 int run_show(const GlobalOptions& g, const std::string& name) {
+  if (!g.server.empty()) {
+    auto remote = remote_call(g, "GET", "/v1/listeners");
+    if (!remote.ok()) return fail(g, remote.status());
+    nlohmann::json all = nlohmann::json::array();
+    std::string text;
+    for (const auto& l : remote.value()) {
+      if (!name.empty() && l["listener"] != name) continue;
+      all.push_back(l);
+      text += listener_text(l);
+    }
+    print_result(g, all, text.empty() ? "No listener is configured.\n" : text);
+    return kExitOk;
+  }
   auto session = open_session(g, false, "");
   if (!session.ok()) return fail(g, session.status());
   nlohmann::json all = nlohmann::json::array();

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <set>
 
 #include "adapters/cli/cli_output.h"
 #include "adapters/cli/commands.h"
@@ -37,6 +38,9 @@ int main(int argc, char** argv) {
   app.add_option("--command-id", g.command_id,
                  "id that makes a retried command apply once (default: a fresh id)")
       ->option_text("ID");
+  app.add_option("--server", g.server,
+                 "send the command to a running `certsched serve` (token: $CERTSCHED_TOKEN or DIR/api-token)")
+      ->option_text("URL");
 
   CommandRunner run;
   add_init_command(app, g, run);
@@ -66,5 +70,21 @@ int main(int argc, char** argv) {
   }
   if (g.command_id.empty()) g.command_id = new_command_id();
   g.actor = "cli:" + current_user();
+  if (!g.server.empty()) {
+    // What the HTTP API serves can go through --server; the rest needs the store itself.
+    std::string path;
+    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+      sub = sub->get_subcommands().front();
+      path += (path.empty() ? "" : " ") + sub->get_name();
+    }
+    static const std::set<std::string> kRemote = {"partner show", "partner list", "listener show", "schedule list",
+                                                  "schedule propose", "schedule confirm", "schedule decline",
+                                                  "schedule cancel", "schedule skip-email", "observe"};
+    if (!kRemote.count(path)) {
+      return report_error(g, certsched::Status::InvalidArgument(
+                                 "`" + path + "` is not available through --server: run it on the store's host (stop serve first "
+                                 "for commands that write)"));
+    }
+  }
   return run();
 }

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
+#include "adapters/cli/remote.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
 
@@ -56,6 +57,11 @@ int run_add(const GlobalOptions& g, const AddArgs& a) {
 
 // The persisted projection when it is up to date; a replay of the log otherwise.
 Result<std::vector<nlohmann::json>> all_partners(const GlobalOptions& g) {
+  if (!g.server.empty()) {
+    auto remote = remote_call(g, "GET", "/v1/partners");
+    if (!remote.ok()) return remote.status();
+    return remote->get<std::vector<nlohmann::json>>();
+  }
   auto fresh = fresh_projection(g, "partners");
   if (!fresh.ok()) return fresh.status();
   if (fresh.value()) return std::move(*fresh.value());

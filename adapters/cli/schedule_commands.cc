@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
+#include "adapters/cli/remote.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
 #include "domain/instant.h"
@@ -39,23 +40,34 @@ std::string schedule_line(const nlohmann::json& s) {
 
 const char* kHeader = "ID     PROP.  PARTNER      ROLE               ALIAS                STATE      ACTIVATES\n";
 
+// Prints a command's answer, {"proposal", "schedules", "duplicate", "warnings", "notes"},
+// whether it came from the local engine or from a server.
+int print_reply(const GlobalOptions& g, const nlohmann::json& j, const std::string& verb) {
+  const std::string proposal = j.value("proposal", "");
+  std::string text = verb + (proposal.empty() ? "" : " proposal " + proposal) +
+                     (j.value("duplicate", false) ? " (already applied under this command id)" : "") + "\n" + kHeader;
+  for (const auto& s : j["schedules"]) text += schedule_line(s);
+  for (const auto& n : j.value("notes", nlohmann::json::array())) text += "note: " + n.get<std::string>() + "\n";
+  if (!g.json) {
+    for (const auto& w : j.value("warnings", nlohmann::json::array())) std::cerr << "certsched: warning: " << w.get<std::string>() << "\n";
+  }
+  print_result(g, j, text);
+  return kExitOk;
+}
+
 int print_schedules(const GlobalOptions& g, Session& s, const domain::CommandResult& r, const std::string& verb) {
   nlohmann::json schedules = nlohmann::json::array();
-  std::string text = verb + (r.proposal_id.empty() ? "" : " proposal " + r.proposal_id) +
-                     (r.duplicate ? " (already applied under this command id)" : "") + "\n" + kHeader;
-  for (const auto& id : r.schedule_ids) {
-    schedules.push_back(schedule_json(*s.state().schedule(id)));
-    text += schedule_line(schedules.back());
-  }
-  for (const auto& n : r.notes) text += "note: " + n + "\n";
-  if (!g.json) {
-    for (const auto& w : r.warnings) std::cerr << "certsched: warning: " << w << "\n";
-  }
+  for (const auto& id : r.schedule_ids) schedules.push_back(schedule_json(*s.state().schedule(id)));
   nlohmann::json j = result_json(r);
   j["proposal"] = r.proposal_id;
   j["schedules"] = schedules;
-  print_result(g, j, text);
-  return kExitOk;
+  return print_reply(g, j, verb);
+}
+
+int remote_reply(const GlobalOptions& g, const std::string& path, const nlohmann::json& body, const std::string& verb) {
+  auto r = remote_call(g, "POST", path, body);
+  if (!r.ok()) return fail(g, r.status());
+  return print_reply(g, r.value(), verb);
 }
 
 int run_propose(const GlobalOptions& g, const ProposeArgs& a) {
@@ -86,6 +98,17 @@ int run_propose(const GlobalOptions& g, const ProposeArgs& a) {
   c.force_ssl_client = a.force_ssl_client;
   c.force_ssl_server = a.force_ssl_server;
   c.email_partners = a.email_partners;
+  if (!g.server.empty()) {
+    nlohmann::json roles = nlohmann::json::object();
+    for (const auto& [role, alias] : c.roles) roles[domain::to_string(role)] = alias;
+    nlohmann::json body = {{"partners", c.partners}, {"roles", roles}, {"at", a.at}, {"password", c.password},
+                           {"email_partners", c.email_partners}, {"use_signing_for_encryption", c.use_signing_for_encryption},
+                           {"force_ssl_client", c.force_ssl_client}, {"force_ssl_server", c.force_ssl_server}};
+    domain::secure_wipe(c.password);
+    const int code = remote_reply(g, "/v1/proposals", body, "Proposed");
+    domain::secure_wipe(body["password"].get_ref<std::string&>());
+    return code;
+  }
   auto session = open_session(g, true, "certsched schedule propose");
   if (!session.ok()) return fail(g, session.status());
   auto r = (*session)->engine->propose(c, context(g));
@@ -111,8 +134,20 @@ int run_list(const GlobalOptions& g, const std::string& partner, const std::stri
     }
     if (!known) return fail(g, Status::InvalidArgument("--state '" + state + "' is not one of proposed, confirmed, emailed, pending, activated, withdrawn, cancelled"));
   }
-  // The persisted projection when it is up to date; a replay of the log otherwise.
+  // Through the server; else the persisted projection when it is up to date; else a replay.
   std::vector<nlohmann::json> schedules;
+  if (!g.server.empty()) {
+    auto remote = remote_call(g, "GET", "/v1/schedules?partner=" + url_encode(partner) + "&state=" + url_encode(state));
+    if (!remote.ok()) return fail(g, remote.status());
+    nlohmann::json all = nlohmann::json::array();
+    std::string text = kHeader;
+    for (const auto& s : remote.value()) {
+      all.push_back(s);
+      text += schedule_line(s);
+    }
+    print_result(g, all, text);
+    return kExitOk;
+  }
   auto fresh = fresh_projection(g, "schedules");
   if (!fresh.ok()) return fail(g, fresh.status());
   if (fresh.value()) {
@@ -172,27 +207,39 @@ void add_schedule_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run) 
   confirm->add_option("PROPOSAL", *id)->required();
   confirm->footer("Example: certsched schedule confirm P3");
   confirm->callback([&g, &run, id] {
-    run = [&g, id] { return run_decision(g, "Confirmed", [&](domain::Engine& e, const domain::CommandContext& c) { return e.confirm(*id, c); }); };
+    run = [&g, id] {
+      if (!g.server.empty()) return remote_reply(g, "/v1/proposals/" + url_encode(*id) + "/confirm", nlohmann::json::object(), "Confirmed");
+      return run_decision(g, "Confirmed", [&](domain::Engine& e, const domain::CommandContext& c) { return e.confirm(*id, c); });
+    };
   });
   CLI::App* decline = schedule->add_subcommand("decline", "decline a proposal: nothing changes");
   decline->add_option("PROPOSAL", *id)->required();
   decline->footer("Example: certsched schedule decline P3");
   decline->callback([&g, &run, id] {
-    run = [&g, id] { return run_decision(g, "Declined", [&](domain::Engine& e, const domain::CommandContext& c) { return e.decline(*id, c); }); };
+    run = [&g, id] {
+      if (!g.server.empty()) return remote_reply(g, "/v1/proposals/" + url_encode(*id) + "/decline", nlohmann::json::object(), "Declined");
+      return run_decision(g, "Declined", [&](domain::Engine& e, const domain::CommandContext& c) { return e.decline(*id, c); });
+    };
   });
   CLI::App* cancel = schedule->add_subcommand("cancel", "cancel a confirmed, emailed or pending schedule");
   cancel->add_option("SCHEDULE", *id)->required();
   cancel->footer("Example: certsched schedule cancel S7 --reason 'partner postponed its go-live'");
   cancel->add_option("--reason", *reason, "why, for the audit trail")->required()->option_text("TEXT");
   cancel->callback([&g, &run, id, reason] {
-    run = [&g, id, reason] { return run_decision(g, "Cancelled", [&](domain::Engine& e, const domain::CommandContext& c) { return e.cancel(*id, *reason, c); }); };
+    run = [&g, id, reason] {
+      if (!g.server.empty()) return remote_reply(g, "/v1/schedules/" + url_encode(*id) + "/cancel", {{"reason", *reason}}, "Cancelled");
+      return run_decision(g, "Cancelled", [&](domain::Engine& e, const domain::CommandContext& c) { return e.cancel(*id, *reason, c); });
+    };
   });
   CLI::App* skip = schedule->add_subcommand("skip-email", "let a schedule activate without its partner mail");
   skip->add_option("SCHEDULE", *id)->required();
   skip->footer("Example: certsched schedule skip-email S7 --reason 'sent through the partner portal'");
   skip->add_option("--reason", *reason, "why, for the audit trail")->required()->option_text("TEXT");
   skip->callback([&g, &run, id, reason] {
-    run = [&g, id, reason] { return run_decision(g, "Skipped the partner email of", [&](domain::Engine& e, const domain::CommandContext& c) { return e.skip_email(*id, *reason, c); }); };
+    run = [&g, id, reason] {
+      if (!g.server.empty()) return remote_reply(g, "/v1/schedules/" + url_encode(*id) + "/skip-email", {{"reason", *reason}}, "Skipped the partner email of");
+      return run_decision(g, "Skipped the partner email of", [&](domain::Engine& e, const domain::CommandContext& c) { return e.skip_email(*id, *reason, c); });
+    };
   });
 
   auto partner = std::make_shared<std::string>();

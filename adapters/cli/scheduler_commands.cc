@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "adapters/cli/commands.h"
+#include "adapters/cli/remote.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
 #include "adapters/first_usage.h"
@@ -47,6 +48,17 @@ nlohmann::json tick_json(const adapters::TickReport& r) {
 int run_observe(const GlobalOptions& g, const std::string& partner, const std::string& file) {
   auto message = read_input_file(file, "message");
   if (!message.ok()) return fail(g, message.status());
+  if (!g.server.empty()) {
+    auto r = remote_call(g, "POST", "/v1/observations", {{"partner", partner}, {"message", message.value()}});
+    if (!r.ok()) return fail(g, r.status());
+    std::string text = r->at("activated").empty() ? "The message activates no schedule.\n" : "";
+    for (const auto& s : r->at("activated")) {
+      text += "First usage activated " + s["id"].get<std::string>() + ": " + s["role"].get<std::string>() + " " +
+              s["alias"].get<std::string>() + " is now current for " + partner + "\n";
+    }
+    print_result(g, {{"activated", r->at("activated")}, {"notes", r->at("notes")}}, text);
+    return kExitOk;
+  }
   auto session = open_session(g, true, "certsched observe");
   if (!session.ok()) return fail(g, session.status());
   auto r = adapters::observe_message(*(*session)->engine, g.store_dir, partner, message.value(), context(g));

@@ -1,0 +1,87 @@
+#include "adapters/cli/remote.h"
+
+#include <curl/curl.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace certsched::cli {
+namespace {
+
+size_t collect(char* p, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(p, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+std::string url_encode(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 0xF]};
+    }
+  }
+  return out;
+}
+
+Result<std::string> api_token(const GlobalOptions& g) {
+  if (const char* t = std::getenv("CERTSCHED_TOKEN"); t && *t) return std::string(t);
+  std::ifstream in(g.store_dir + "/api-token");
+  std::string token;
+  if (!in || !std::getline(in, token) || token.empty()) {
+    return Status::InvalidArgument("no API token: set CERTSCHED_TOKEN, or --store DIR with its api-token");
+  }
+  return token;
+}
+
+Result<nlohmann::json> remote_call(const GlobalOptions& g, const std::string& method, const std::string& path,
+                                   const nlohmann::json& body) {
+  auto token = api_token(g);
+  if (!token.ok()) return token.status();
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
+  auto add = [&](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
+  add("Authorization: Bearer " + token.value());
+  add("Content-Type: application/json");
+  if (method == "POST") add("Idempotency-Key: " + g.command_id);
+  std::string url = g.server;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url += path;
+  const std::string payload = body.is_null() ? "" : body.dump();
+  std::string answer;
+  CURL* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  if (method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  }
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  char error[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+  if (curl_easy_perform(c) != CURLE_OK) {
+    return Status::IOError("cannot reach certsched serve at " + g.server + ": " + error);
+  }
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
+  if (j.is_discarded()) return Status::IOError("the server at " + g.server + " answered " + std::to_string(status) + " without JSON");
+  if (status < 400) return j;
+  const std::string message = j.contains("error") ? j["error"].value("message", "") : answer;
+  if (status == 404) return Status::NotFound(message);
+  if (status == 409) return Status::Conflict(message);
+  if (status >= 500) return Status::IOError("the server failed: " + message);
+  return Status::InvalidArgument(message);
+}
+
+}  // namespace certsched::cli
