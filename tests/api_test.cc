@@ -55,12 +55,20 @@ class ApiTest : public ::testing::Test {
     port_ = testing::free_port();
     const std::string listen = "127.0.0.1:" + std::to_string(port_);
     const std::string log = dir_.sub("serve.log");
+    std::vector<std::string> args{CERTSCHED_BINARY, "--store", store_, "serve", "--listen", listen};
+    if (tls_) {
+      testing::shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + dir_.sub("api.key") +
+                     " -out " + dir_.sub("api.crt") + " -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1");
+      args.insert(args.end(), {"--tls-cert", dir_.sub("api.crt"), "--tls-key", dir_.sub("api.key")});
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const char* argv[] = {CERTSCHED_BINARY, "--store", store_.c_str(), "serve", "--listen", listen.c_str(), nullptr};
-    ASSERT_EQ(posix_spawn(&pid_, CERTSCHED_BINARY, &actions, nullptr, const_cast<char**>(argv), environ), 0);
+    ASSERT_EQ(posix_spawn(&pid_, CERTSCHED_BINARY, &actions, nullptr, argv.data(), environ), 0);
     posix_spawn_file_actions_destroy(&actions);
     for (int i = 0; i < 400 && call("GET", "/v1/health").status != 200; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -86,8 +94,10 @@ class ApiTest : public ::testing::Test {
     if (!t.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + t).c_str());
     if (!idempotency_key.empty()) headers = curl_slist_append(headers, ("Idempotency-Key: " + idempotency_key).c_str());
     headers = curl_slist_append(headers, "Content-Type: application/json");
-    const std::string url = "http://127.0.0.1:" + std::to_string(port_) + path;
+    const std::string url = (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_) + path;
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    const std::string ca = dir_.sub("api.crt");
+    if (tls_) curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     if (method == "POST") {
@@ -109,6 +119,7 @@ class ApiTest : public ::testing::Test {
     return json::parse(r.out)["events"];
   }
 
+  bool tls_ = false;
   testing::TempDir dir_;
   std::map<std::string, testing::CertFiles> certs_;
   std::string store_, token_;
@@ -218,6 +229,27 @@ TEST_F(ApiTest, ASilentClientDoesNotWedgeTheServer) {
   ASSERT_EQ(write(fd, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
   for (int i = 0; i < 5; ++i) EXPECT_EQ(call("GET", "/v1/health").status, 200);
   close(fd);
+}
+
+class ApiTlsTest : public ApiTest {
+ protected:
+  ApiTlsTest() { tls_ = true; }
+};
+
+TEST_F(ApiTlsTest, TheApiServesHttpsWhenGivenACertificate) {
+  auto health = call("GET", "/v1/health");
+  EXPECT_EQ(health.status, 200);
+  auto proposed = call("POST", "/v1/proposals", kProposal, "over-tls");
+  EXPECT_EQ(proposed.status, 200) << proposed.body.dump();
+  // The CLI through --server, trusting the server's certificate.
+  auto cli_remote = testing::run_cli({"--server", "https://127.0.0.1:" + std::to_string(port_), "--json", "schedule", "list"},
+                                     {"CERTSCHED_TOKEN=" + token_, "CERTSCHED_SERVER_CA=" + dir_.sub("api.crt")});
+  ASSERT_EQ(cli_remote.exit_code, 0) << cli_remote.err;
+  EXPECT_EQ(json::parse(cli_remote.out).size(), 1u);
+  // Plain HTTP to the TLS port gets no answer.
+  tls_ = false;
+  EXPECT_EQ(call("GET", "/v1/health").status, 0);
+  tls_ = true;
 }
 
 }  // namespace

@@ -115,7 +115,13 @@ Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen)
   return std::make_pair(listen.substr(0, colon), static_cast<uint16_t>(n));
 }
 
-int run_serve(const GlobalOptions& g, const std::string& listen) {
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8640";
+  std::string tls_cert, tls_key;
+};
+
+int run_serve(const GlobalOptions& g, const ServeArgs& a) {
+  const std::string& listen = a.listen;
   auto endpoint = parse_listen(listen);
   if (!endpoint.ok()) return fail(g, endpoint.status());
   sigset_t signals;
@@ -126,8 +132,25 @@ int run_serve(const GlobalOptions& g, const std::string& listen) {
 
   auto session = open_session(g, true, "certsched serve");
   if (!session.ok()) return fail(g, session.status());
+  adapters::FileListenerInstaller installer;
+  adapters::Scheduler scheduler(*(*session)->engine, (*session)->outbox, installer);
+  // The API and the scheduler take turns with the engine and the read models it feeds.
+  std::mutex engine_mu;
+  auto token = read_input_file(g.store_dir + "/api-token", "API token");
+  if (!token.ok()) return fail(g, token.status());
+  std::string token_text = token.value().substr(0, token.value().find_first_of("\r\n"));
+  auto api = http::ApiServer::start(
+      {endpoint->first, endpoint->second, token_text, g.store_dir, a.tls_cert, a.tls_key},
+      [&](const std::function<void(domain::Engine&)>& work) {
+        std::lock_guard<std::mutex> l(engine_mu);
+        work(*(*session)->engine);
+      });
+  domain::secure_wipe(token_text);
+  if (!api.ok()) return fail(g, api.status());
   auto log = spdlog::default_logger();
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  log->info("serving store {} (pid {}), HTTP API on {}://{}:{}", g.store_dir, getpid(), a.tls_cert.empty() ? "http" : "https",
+            endpoint->first, (*api)->port());
   StopSignal stop;
   std::thread signal_thread([&] {
     int sig = 0;
@@ -145,22 +168,6 @@ int run_serve(const GlobalOptions& g, const std::string& listen) {
     return Status::Ok();
   });
 
-  adapters::FileListenerInstaller installer;
-  adapters::Scheduler scheduler(*(*session)->engine, (*session)->outbox, installer);
-  // The API and the scheduler take turns with the engine and the read models it feeds.
-  std::mutex engine_mu;
-  auto token = read_input_file(g.store_dir + "/api-token", "API token");
-  if (!token.ok()) return fail(g, token.status());
-  std::string token_text = token.value().substr(0, token.value().find_first_of("\r\n"));
-  auto api = http::ApiServer::start(
-      {endpoint->first, endpoint->second, token_text, g.store_dir},
-      [&](const std::function<void(domain::Engine&)>& work) {
-        std::lock_guard<std::mutex> l(engine_mu);
-        work(*(*session)->engine);
-      });
-  domain::secure_wipe(token_text);
-  if (!api.ok()) return fail(g, api.status());
-  log->info("serving store {} (pid {}), HTTP API on http://{}:{}", g.store_dir, getpid(), endpoint->first, (*api)->port());
   int exit_code = kExitOk;
   uint64_t run = 0;
   for (;;) {
@@ -219,14 +226,16 @@ void add_scheduler_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run)
   tick->footer("Example (cron): * * * * * certsched --store /var/lib/certsched tick");
   tick->callback([&g, &run] { run = [&g] { return run_tick(g); }; });
 
-  auto listen = std::make_shared<std::string>("127.0.0.1:8640");
+  auto sa = std::make_shared<ServeArgs>();
   CLI::App* serve = app.add_subcommand("serve", "run the scheduler and the HTTP API until SIGTERM");
   serve->footer("Example: certsched --store /var/lib/certsched serve --listen 127.0.0.1:8640\n"
                 "  curl -H \"Authorization: Bearer $(cat /var/lib/certsched/api-token)\" http://127.0.0.1:8640/v1/partners");
-  serve->add_option("--listen", *listen, "address and port of the HTTP API (loopback by default)")
+  serve->add_option("--listen", sa->listen, "address and port of the HTTP API (loopback by default)")
       ->capture_default_str()
       ->option_text("ADDRESS:PORT");
-  serve->callback([&g, &run, listen] { run = [&g, listen] { return run_serve(g, *listen); }; });
+  serve->add_option("--tls-cert", sa->tls_cert, "serve the API over HTTPS with this certificate (chain) file")->option_text("FILE");
+  serve->add_option("--tls-key", sa->tls_key, "the unencrypted PEM key of --tls-cert")->option_text("FILE");
+  serve->callback([&g, &run, sa] { run = [&g, sa] { return run_serve(g, *sa); }; });
 }
 
 }  // namespace certsched::cli

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -105,10 +107,13 @@ struct ApiServer::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<int> connections{0};
   std::thread accept_thread;
+  std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
 
   Reply route(const std::string& method, const std::string& target, const std::string& idempotency_key,
               const std::string& peer, const std::string& body_text);
   void serve_connection(tcp::socket socket);
+  template <class Stream>
+  void serve_requests(Stream& stream, const std::string& peer);
   void accept_loop();
 };
 
@@ -260,13 +265,31 @@ void ApiServer::Impl::serve_connection(tcp::socket socket) {
   setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   beast::error_code ec;
   const std::string peer = socket.remote_endpoint(ec).address().to_string();
+  if (tls) {
+    beast::ssl_stream<tcp::socket&> stream(socket, *tls);
+    stream.handshake(asio::ssl::stream_base::server, ec);
+    if (!ec) {
+      serve_requests(stream, peer);
+      stream.shutdown(ec);
+    }
+  } else {
+    serve_requests(socket, peer);
+  }
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  --connections;
+}
+
+template <class Stream>
+void ApiServer::Impl::serve_requests(Stream& stream, const std::string& peer) {
+  beast::error_code ec;
   beast::flat_buffer buffer;
   while (!stopping) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.body_limit(kMaxBody);
     parser.header_limit(16 * 1024);
-    bhttp::read(socket, buffer, parser, ec);
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof) break;
+    bhttp::read(stream, buffer, parser, ec);
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) break;
     Reply reply;
     bool keep_alive = false;
     if (ec == bhttp::error::body_limit) {
@@ -296,12 +319,9 @@ void ApiServer::Impl::serve_connection(tcp::socket socket) {
     res.keep_alive(keep_alive && !stopping);
     res.body() = reply.body.dump() + "\n";
     res.prepare_payload();
-    bhttp::write(socket, res, ec);
+    bhttp::write(stream, res, ec);
     if (ec || !res.keep_alive()) break;
   }
-  socket.shutdown(tcp::socket::shutdown_both, ec);
-  socket.close(ec);
-  --connections;
 }
 
 void ApiServer::Impl::accept_loop() {
@@ -328,6 +348,20 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ApiOptions& options, E
   impl->options = options;
   impl->access = std::move(access);
   beast::error_code ec;
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return Status::InvalidArgument("give both --tls-cert and --tls-key, or neither");
+  }
+  if (!options.tls_cert_file.empty()) {
+    impl->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    impl->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    impl->tls->use_certificate_chain_file(options.tls_cert_file, ec);
+    if (!ec) impl->tls->use_private_key_file(options.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) {
+      return Status::InvalidArgument("cannot use --tls-cert " + options.tls_cert_file + " / --tls-key " +
+                                     options.tls_key_file + ": " + ec.message());
+    }
+  }
   const auto address = asio::ip::make_address(options.address, ec);
   if (ec) return Status::InvalidArgument("--listen address '" + options.address + "' is not an IP address");
   const tcp::endpoint endpoint(address, options.port);

@@ -23,6 +23,10 @@ struct ApiOptions {
   uint16_t port = 0;  // 0: any free port (see ApiServer::port)
   std::string token;
   std::string store_dir;
+  // Both set: HTTPS with this certificate chain and unencrypted PEM key (proposals carry key
+  // passwords, so an API reachable beyond loopback should use it).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // Runs every engine call of the API; `serve` passes one that holds the lock it shares with
