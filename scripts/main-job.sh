@@ -108,9 +108,13 @@ cs partner show globex
 cs listener show
 cs schedule list
 
-step "12. Mail sent (aiosmtpd's Maildir)"
+step "12. The audit trail: who decided what, through which interface, and what it left"
+cs audit --partner acme
+cs audit --proposal P4
+
+step "13. Mail sent (aiosmtpd's Maildir)"
 grep -h '^Subject:' "$work/maildir/new/"* | sort | uniq -c | sed 's/^/  /'
 
-step "13. The event log, and a verified replay of its hash chain"
+step "14. The event log, and a verified replay of its hash chain"
 cs replay
 cs replay --verify

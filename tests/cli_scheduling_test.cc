@@ -112,6 +112,22 @@ TEST_F(CliSchedulingTest, ProposeConfirmTickAndTheJsonShapes) {
   EXPECT_EQ(ok({"schedule", "list", "--partner", "acme", "--state", "pending"}).size(), 0u);
   EXPECT_EQ(ok({"tick"})["activated"].size(), 0u);  // nothing twice
 
+  // The audit trail: who did what, through which interface, and what it left.
+  json trail = ok({"audit", "--partner", "acme"});
+  std::vector<std::string> events;
+  for (const auto& e : trail) {
+    events.push_back(e["event"]);
+    for (const char* field : {"time", "actor", "interface", "what", "state", "position"}) EXPECT_TRUE(e.contains(field)) << field;
+  }
+  EXPECT_EQ(events, (std::vector<std::string>{"PartnerAdded", "ScheduleProposed", "ScheduleConfirmed", "ScheduleQueued",
+                                              "ScheduleActivated", "PartnerCertificateActivated"}));
+  EXPECT_EQ(trail[4]["interface"], "cli");
+  EXPECT_EQ(trail[4]["state"], "activated");
+  EXPECT_NE(trail[4]["what"].get<std::string>().find("sign-new replaces sign-old"), std::string::npos);
+  EXPECT_EQ(ok({"audit", "--proposal", "P1"}).size(), 4u);
+  EXPECT_EQ(ok({"audit", "--cert", "sign-new"})[0]["event"], "CertificateImported");
+  EXPECT_NE(refused({"audit", "--proposal", "P9"}).err.find("no proposal P9"), std::string::npos);
+
   // Reads come from the persisted projections while they are current; without them, from a
   // replay of the log. Both answer the same.
   ASSERT_TRUE(std::filesystem::exists(store_->sub("s") + "/projections/CURRENT"));
