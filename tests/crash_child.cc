@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto store = open(argv[2], "crash_child append");
+  say("ready");  // the parent times its kill from here, however slow the open was
   const int threads = std::atoi(argv[3]);
   const std::string run = std::to_string(getpid()) + "-" + std::to_string(std::random_device{}());
   std::vector<std::thread> workers;
