@@ -217,6 +217,21 @@ TEST_F(ApiTest, TheCliSendsCommandsToARunningServer) {
   EXPECT_NE(no_token.err.find("bearer token"), std::string::npos) << no_token.err;
 }
 
+TEST_F(ApiTest, AuditTrailAndVerifiedReplay) {
+  ASSERT_EQ(call("POST", "/v1/proposals", kProposal, "p").status, 200);
+  auto trail = call("GET", "/v1/audit?proposal=P1");
+  ASSERT_EQ(trail.status, 200);
+  ASSERT_EQ(trail.body.size(), 1u);
+  EXPECT_EQ(trail.body[0]["event"], "ScheduleProposed");
+  EXPECT_EQ(trail.body[0]["interface"], "api");
+  EXPECT_EQ(call("GET", "/v1/audit?partner=nobody").status, 404);
+  auto verified = call("GET", "/v1/replay?verify=true");
+  ASSERT_EQ(verified.status, 200);
+  EXPECT_EQ(verified.body["verified"], true);
+  EXPECT_EQ(verified.body["events"], events());
+  EXPECT_EQ(verified.body["head_hash"].get<std::string>().size(), 64u);
+}
+
 TEST_F(ApiTest, ASilentClientDoesNotWedgeTheServer) {
   // A client that opens a connection, sends half a request and goes quiet.
   int fd = socket(AF_INET, SOCK_STREAM, 0);

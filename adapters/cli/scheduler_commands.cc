@@ -140,7 +140,7 @@ int run_serve(const GlobalOptions& g, const ServeArgs& a) {
   if (!token.ok()) return fail(g, token.status());
   std::string token_text = token.value().substr(0, token.value().find_first_of("\r\n"));
   auto api = http::ApiServer::start(
-      {endpoint->first, endpoint->second, token_text, g.store_dir, a.tls_cert, a.tls_key},
+      {endpoint->first, endpoint->second, token_text, g.store_dir, a.tls_cert, a.tls_key, (*session)->store.get()},
       [&](const std::function<void(domain::Engine&)>& work) {
         std::lock_guard<std::mutex> l(engine_mu);
         work(*(*session)->engine);

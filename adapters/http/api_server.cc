@@ -18,6 +18,7 @@
 #include "domain/engine.h"
 #include "domain/instant.h"
 #include "projections/views.h"
+#include "replay/audit_trail.h"
 
 namespace certsched::http {
 namespace {
@@ -247,11 +248,46 @@ Reply ApiServer::Impl::route(const std::string& method, const std::string& targe
       return out;
     });
   }
-  if (what == "reports" || what == "audit" || what == "replay") {
-    return error(404, "not_found", "/v1/" + what + " is not built yet");
+  if (get && what == "audit" && parts.size() == 2 && options.store) {
+    replay::AuditFilter f;
+    if (query.count("partner")) f.partner = query.at("partner");
+    if (query.count("proposal")) f.proposal = query.at("proposal");
+    if (query.count("cert")) f.cert = query.at("cert");
+    access([&](domain::Engine&) {
+      auto trail = replay::audit_trail(*options.store, f);
+      if (!trail.ok()) {
+        reply = from_status(trail.status());
+        return;
+      }
+      json all = json::array();
+      for (const auto& a : trail.value()) {
+        all.push_back({{"position", a.position}, {"time", domain::format_instant(a.time_ns)}, {"actor", a.actor},
+                       {"interface", a.interface}, {"stream", a.stream}, {"event", a.event}, {"what", a.what},
+                       {"state", a.state}, {"command_id", a.command_id}});
+      }
+      reply = {200, all};
+    });
+    return reply;
   }
+  if (get && what == "replay" && parts.size() == 2 && options.store) {
+    if (query.count("as_of") || query.count("position")) {
+      return error(404, "not_found", "replay as of a time or position is not built yet");
+    }
+    access([&](domain::Engine&) {
+      auto report = options.store->verify();
+      if (!report.ok()) {
+        reply = from_status(report.status());
+        return;
+      }
+      reply = {200, {{"events", report->events}, {"head_hash", report->head_hash_hex}, {"verified", report->verified},
+                     {"first_bad_position", report->first_bad_position ? json(*report->first_bad_position) : json(nullptr)}}};
+      if (!report->verified) reply.body["problem"] = report->problem;
+    });
+    return reply;
+  }
+  if (what == "reports") return error(404, "not_found", "/v1/reports is not built yet");
   if ((what == "health" || what == "partners" || what == "listeners" || what == "schedules" ||
-                        what == "proposals" || what == "observations")) {
+                        what == "proposals" || what == "observations" || what == "audit" || what == "replay")) {
     return error(405, "method_not_allowed", method + " is not allowed on " + path);
   }
   return error(404, "not_found", "no route " + method + " " + path);

@@ -15,6 +15,9 @@
 namespace certsched::domain {
 class Engine;
 }
+namespace certsched::eventstore {
+class EventStore;
+}
 
 namespace certsched::http {
 
@@ -27,6 +30,7 @@ struct ApiOptions {
   // passwords, so an API reachable beyond loopback should use it).
   std::string tls_cert_file;
   std::string tls_key_file;
+  eventstore::EventStore* store = nullptr;  // for /v1/audit and /v1/replay
 };
 
 // Runs every engine call of the API; `serve` passes one that holds the lock it shares with
