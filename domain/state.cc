@@ -255,6 +255,10 @@ Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, con
   }
   s.version = r.stream_version;
   s.updated_at_ns = r.time_ns;
+  if (std::holds_alternative<ScheduleConfirmed>(event)) {
+    s.confirmed_by = r.actor;
+    s.confirmed_at_ns = r.time_ns;
+  }
   if (const auto* e = std::get_if<PartnerMailSent>(&event)) s.mail_message_id = e->message_id;
   if (const auto* e = std::get_if<PartnerMailFailed>(&event)) {
     s.mail_attempts = e->attempt;

@@ -54,6 +54,8 @@ struct ScheduleRecord {
   uint64_t version = 0;
   int64_t proposed_at_ns = 0;
   std::string proposed_by;
+  std::string confirmed_by;  // the decision that made it take effect
+  int64_t confirmed_at_ns = 0;
   int64_t updated_at_ns = 0;
   int64_t activated_at_ns = 0;
   std::optional<ActivationCause> activation_cause;

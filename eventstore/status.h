@@ -62,7 +62,8 @@ class [[nodiscard]] Result {
   // REQUIRES: ok()
   T& value() & { assert(ok()); return *value_; }
   const T& value() const& { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  // By value, not T&&: `for (auto& x : f().value())` must not dangle when f() returns a temporary.
+  T value() && { assert(ok()); return std::move(*value_); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }

@@ -112,9 +112,15 @@ step "12. The audit trail: who decided what, through which interface, and what i
 cs audit --partner acme
 cs audit --proposal P4
 
-step "13. Mail sent (aiosmtpd's Maildir)"
+step "13. Compliance reports, and the auditor's question: what did acme use before the rotation?"
+cs report inventory
+cs report history --format csv
+cs report expiring --within 500
+cs replay --position 12
+
+step "14. Mail sent (aiosmtpd's Maildir)"
 grep -h '^Subject:' "$work/maildir/new/"* | sort | uniq -c | sed 's/^/  /'
 
-step "14. The event log, and a verified replay of its hash chain"
+step "15. The event log, and a verified replay of its hash chain"
 cs replay
 cs replay --verify

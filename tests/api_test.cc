@@ -225,6 +225,14 @@ TEST_F(ApiTest, AuditTrailAndVerifiedReplay) {
   EXPECT_EQ(trail.body[0]["event"], "ScheduleProposed");
   EXPECT_EQ(trail.body[0]["interface"], "api");
   EXPECT_EQ(call("GET", "/v1/audit?partner=nobody").status, 404);
+  auto inventory = call("GET", "/v1/reports/inventory");
+  ASSERT_EQ(inventory.status, 200);
+  ASSERT_EQ(inventory.body.size(), 1u);
+  EXPECT_EQ(inventory.body[0]["partner"], "acme");
+  EXPECT_EQ(inventory.body[0]["pending_alias"], "sign-new");
+  EXPECT_EQ(call("GET", "/v1/reports/expiring?within=400").body.size(), 0u);  // a replacement is scheduled
+  EXPECT_EQ(call("GET", "/v1/reports/nonsense").status, 404);
+  EXPECT_EQ(call("GET", "/v1/reports/history?from=yesterday").status, 400);
   auto verified = call("GET", "/v1/replay?verify=true");
   ASSERT_EQ(verified.status, 200);
   EXPECT_EQ(verified.body["verified"], true);

@@ -18,5 +18,6 @@ void add_listener_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_schedule_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_scheduler_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_audit_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+void add_report_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 
 }  // namespace certsched::cli

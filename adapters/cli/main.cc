@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   add_scheduler_commands(app, g, run);
   add_replay_command(app, g, run);
   add_audit_command(app, g, run);
+  add_report_command(app, g, run);
 
   try {
     app.parse(argc, argv);

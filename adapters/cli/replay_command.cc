@@ -7,12 +7,16 @@
 #include "adapters/cli/commands.h"
 #include "domain/event_codec.h"
 #include "domain/instant.h"
+#include "projections/views.h"
+#include "replay/point_in_time.h"
 
 namespace certsched::cli {
 namespace {
 
 struct ReplayArgs {
   bool verify = false;
+  std::string as_of;
+  uint64_t position = 0;
 };
 
 Result<std::unique_ptr<eventstore::EventStore>> open_reader(const GlobalOptions& g) {
@@ -77,6 +81,50 @@ int run_list(const GlobalOptions& g, eventstore::EventStore& store) {
   return kExitOk;
 }
 
+// Every partner's current and pending certificates as they were at a position or instant.
+int run_point_in_time(const GlobalOptions& g, eventstore::EventStore& store, const ReplayArgs& a) {
+  int64_t as_of = 0;
+  if (!a.as_of.empty()) {
+    auto t = domain::parse_instant(a.as_of);
+    if (!t.ok()) return report_error(g, Status::InvalidArgument("--as-of: " + t.status().message()));
+    as_of = t.value();
+  }
+  auto then = replay::state_at(store, a.position, as_of);
+  if (!then.ok()) return report_error(g, then.status());
+  nlohmann::json partners = nlohmann::json::array();
+  std::ostringstream text;
+  text << "As of " << (a.as_of.empty() ? "position " + std::to_string(a.position) : a.as_of) << " (after event "
+       << then->position << "):\n";
+  for (const auto& [id, p] : then->state->partners()) {
+    partners.push_back(projections::partner_json(*then->state, p));
+    text << "  " << id << "\n";
+    for (uint8_t r = 0; r < domain::kRoleCount; ++r) {
+      const std::string role = domain::to_string(static_cast<domain::Role>(r));
+      if (p.current[r]) text << "    " << role << ": " << p.current[r]->alias << " (" << p.current[r]->fingerprint << ")\n";
+      if (const auto* s = then->state->open_schedule(id, static_cast<domain::Role>(r))) {
+        text << "    " << role << " pending: " << s->proposed.alias << " (" << s->proposed.schedule_id << ", "
+             << statemachines::to_string(s->state()) << ")\n";
+      }
+    }
+  }
+  auto head = store.head();
+  if (!head.ok()) return report_error(g, head.status());
+  nlohmann::json j = {{"events", then->position}, {"head_hash", head->hash_hex}, {"position", then->position},
+                      {"as_of", a.as_of.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.as_of)},
+                      {"partners", partners}};
+  int code = kExitOk;
+  if (a.verify) {
+    auto report = store.verify();
+    if (!report.ok()) return report_error(g, report.status());
+    j["verified"] = report->verified;
+    j["first_bad_position"] = report->first_bad_position ? nlohmann::json(*report->first_bad_position) : nlohmann::json(nullptr);
+    text << (report->verified ? "The chain verifies.\n" : "NOT VERIFIED: " + report->problem + "\n");
+    if (!report->verified) code = kExitIntegrity;
+  }
+  print_result(g, j, text.str());
+  return code;
+}
+
 }  // namespace
 
 void add_replay_command(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
@@ -85,10 +133,16 @@ void add_replay_command(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
   cmd->footer("Example: certsched --store ./store replay --verify");
   cmd->add_flag("--verify", args->verify,
                 "verify checksums and the hash chain; exit 4 naming the first bad position");
+  auto* as_of = cmd->add_option("--as-of", args->as_of, "partners' certificates as they were at this instant")
+                    ->option_text("INSTANT");
+  cmd->add_option("--position", args->position, "partners' certificates as they were after this event")
+      ->option_text("N")
+      ->excludes(as_of);
   cmd->callback([&g, &run, args] {
     run = [&g, args] {
       auto store = open_reader(g);
       if (!store.ok()) return report_error(g, store.status());
+      if (!args->as_of.empty() || args->position != 0) return run_point_in_time(g, **store, *args);
       return args->verify ? run_verify(g, **store) : run_list(g, **store);
     };
   });

@@ -19,6 +19,7 @@
 #include "domain/instant.h"
 #include "projections/views.h"
 #include "replay/audit_trail.h"
+#include "replay/reports.h"
 
 namespace certsched::http {
 namespace {
@@ -285,9 +286,28 @@ Reply ApiServer::Impl::route(const std::string& method, const std::string& targe
     });
     return reply;
   }
-  if (what == "reports") return error(404, "not_found", "/v1/reports is not built yet");
+  if (get && what == "reports" && parts.size() == 3) {
+    replay::ReportOptions o;
+    o.now_ns = now_ns();
+    if (query.count("within")) {
+      char* end = nullptr;
+      o.within_days = static_cast<int>(std::strtol(query.at("within").c_str(), &end, 10));
+      if (*end != '\0' || o.within_days < 0) return error(400, "invalid_argument", "\"within\" must be a number of days");
+    }
+    for (auto [key, out] : {std::pair{"from", &o.from_ns}, std::pair{"to", &o.to_ns}}) {
+      if (!query.count(key)) continue;
+      auto t = domain::parse_instant(query.at(key));
+      if (!t.ok()) return error(400, "invalid_argument", std::string("\"") + key + "\": " + t.status().message());
+      *out = t.value();
+    }
+    return with_engine([&](domain::Engine& e, const domain::DomainState& s) {
+      auto table = replay::build_report(parts[2], e, s, o);
+      if (!table.ok()) return error(404, "not_found", table.status().message());
+      return Reply{200, json::parse(replay::format_json(table.value()))};
+    });
+  }
   if ((what == "health" || what == "partners" || what == "listeners" || what == "schedules" ||
-                        what == "proposals" || what == "observations" || what == "audit" || what == "replay")) {
+                        what == "proposals" || what == "observations" || what == "audit" || what == "replay" || what == "reports")) {
     return error(405, "method_not_allowed", method + " is not allowed on " + path);
   }
   return error(404, "not_found", "no route " + method + " " + path);
