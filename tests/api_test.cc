@@ -238,6 +238,13 @@ TEST_F(ApiTest, AuditTrailAndVerifiedReplay) {
   EXPECT_EQ(verified.body["verified"], true);
   EXPECT_EQ(verified.body["events"], events());
   EXPECT_EQ(verified.body["head_hash"].get<std::string>().size(), 64u);
+  auto then = call("GET", "/v1/replay?position=4");  // init, two imports, the partner: nothing pending yet
+  ASSERT_EQ(then.status, 200) << then.body.dump();
+  EXPECT_EQ(then.body["position"], 4);
+  EXPECT_EQ(then.body["partners"][0]["current"]["local-signing"]["alias"], "sign-old");
+  EXPECT_TRUE(then.body["partners"][0]["pending"].empty());
+  EXPECT_EQ(call("GET", "/v1/replay?as_of=soon").status, 400);
+  EXPECT_EQ(call("GET", "/v1/replay?position=99999").status, 400);
 }
 
 TEST_F(ApiTest, ASilentClientDoesNotWedgeTheServer) {

@@ -137,6 +137,31 @@ TEST_F(CliSchedulingTest, ProposeConfirmTickAndTheJsonShapes) {
   EXPECT_EQ(ok({"schedule", "list"}), schedules);
 }
 
+TEST_F(CliSchedulingTest, CertListListenerShowAndSkipEmailShapes) {
+  json certs = ok({"cert", "list"});
+  ASSERT_EQ(certs.size(), 4u);
+  for (const char* field : {"alias", "local", "fingerprint", "subject", "not_after"}) EXPECT_TRUE(certs[0].contains(field)) << field;
+  EXPECT_EQ(certs[0]["alias"], "enc-new");  // sorted by alias
+  EXPECT_EQ(certs[2]["alias"], "sign-new");
+  EXPECT_EQ(certs[2]["fingerprint"], (*certs_)["sign-new"].fingerprint);
+
+  EXPECT_EQ(ok({"listener", "show"}).size(), 0u);
+  ok({"listener", "configure", "FTP", "--cert", "sign-old", "--dir", store_->sub("ftp")});
+  json listeners = ok({"listener", "show"});
+  ASSERT_EQ(listeners.size(), 1u);
+  EXPECT_EQ(listeners[0]["listener"], "FTP");
+  EXPECT_EQ(listeners[0]["current"]["alias"], "sign-old");
+  EXPECT_TRUE(listeners[0]["pending"].is_null());
+  EXPECT_TRUE(std::filesystem::exists(store_->sub("ftp") + "/key.pem"));
+
+  ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now", "--password-file",
+      dir_->sub("pw.txt")});
+  ok({"schedule", "confirm", "P1"});
+  EXPECT_NE(refused({"schedule", "skip-email", "S1", "--reason", "by hand"}).err.find("no partner email was asked for"),
+            std::string::npos);
+  refused({"schedule", "skip-email", "S1"}, 2);  // --reason is required
+}
+
 TEST_F(CliSchedulingTest, RefusalsNameTheProblemAndChangeNothing) {
   auto wrong = refused({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
                         "--password-file", dir_->sub("wrong.txt")});

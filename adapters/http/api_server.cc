@@ -19,6 +19,7 @@
 #include "domain/instant.h"
 #include "projections/views.h"
 #include "replay/audit_trail.h"
+#include "replay/point_in_time.h"
 #include "replay/reports.h"
 
 namespace certsched::http {
@@ -271,18 +272,45 @@ Reply ApiServer::Impl::route(const std::string& method, const std::string& targe
     return reply;
   }
   if (get && what == "replay" && parts.size() == 2 && options.store) {
-    if (query.count("as_of") || query.count("position")) {
-      return error(404, "not_found", "replay as of a time or position is not built yet");
+    int64_t as_of = 0;
+    uint64_t position = 0;
+    if (query.count("as_of")) {
+      auto t = domain::parse_instant(query.at("as_of"));
+      if (!t.ok()) return error(400, "invalid_argument", "\"as_of\": " + t.status().message());
+      as_of = t.value();
     }
+    if (query.count("position")) {
+      char* end = nullptr;
+      position = std::strtoull(query.at("position").c_str(), &end, 10);
+      if (*end != '\0' || position == 0) return error(400, "invalid_argument", "\"position\" must be a positive number");
+    }
+    if (as_of && position) return error(400, "invalid_argument", "give as_of or position, not both");
     access([&](domain::Engine&) {
+      json body = json::object();
+      if (as_of || position) {
+        auto then = replay::state_at(*options.store, position, as_of);
+        if (!then.ok()) {
+          reply = from_status(then.status());
+          return;
+        }
+        json partners = json::array();
+        for (const auto& [id, p] : then->state->partners()) partners.push_back(projections::partner_json(*then->state, p));
+        body["position"] = then->position;
+        body["partners"] = partners;
+      }
       auto report = options.store->verify();
       if (!report.ok()) {
         reply = from_status(report.status());
         return;
       }
-      reply = {200, {{"events", report->events}, {"head_hash", report->head_hash_hex}, {"verified", report->verified},
-                     {"first_bad_position", report->first_bad_position ? json(*report->first_bad_position) : json(nullptr)}}};
-      if (!report->verified) reply.body["problem"] = report->problem;
+      body["events"] = report->events;
+      body["head_hash"] = report->head_hash_hex;
+      if (query.count("verify") && query.at("verify") == "true") {
+        body["verified"] = report->verified;
+        body["first_bad_position"] = report->first_bad_position ? json(*report->first_bad_position) : json(nullptr);
+        if (!report->verified) body["problem"] = report->problem;
+      }
+      reply = {200, body};
     });
     return reply;
   }
