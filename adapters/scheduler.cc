@@ -56,6 +56,7 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
     if (!overdue || ready->blockers.empty() || state.value()->system()->smtp_url.empty()) continue;
     projections::Notification n;
     n.id = std::string("blocked/") + to_string(lid) + "/" + l->pending->alias;
+    n.from_log = false;
     n.to = {state.value()->system()->admin_email};
     n.subject = std::string("certsched: listener ") + to_string(lid) + " cannot install " + l->pending->alias + " yet";
     n.body = std::string("The new server certificate ") + l->pending->alias + " of listener " + to_string(lid) +
@@ -77,6 +78,7 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
     }
     projections::Notification n;
     n.id = "overdue/" + id;
+    n.from_log = false;
     n.to = {state.value()->system()->admin_email};
     n.subject = "certsched: schedule " + id + " for " + s->proposed.partner + " is overdue";
     n.body = "Schedule " + id + " (" + domain::to_string(s->role()) + " " + s->proposed.alias + " for partner " +

@@ -30,6 +30,9 @@ struct Notification {
   std::string subject;
   std::string body;
   std::vector<Attachment> attachments;
+  // False for the scheduler's time-based alerts (blocked, overdue): they are not derived
+  // from the log, so the persisted outbox projection leaves them out.
+  bool from_log = true;
 };
 
 // Retry delays grow from 5 s, doubling, up to 15 min.

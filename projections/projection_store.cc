@@ -149,6 +149,7 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
   if (impl_->outbox && applies("outbox")) {
     std::set<std::string> now;
     for (const Notification* n : impl_->outbox->owed(after)) {
+      if (!n->from_log) continue;
       now.insert(n->id);
       if (!impl_->outbox_ids.count(n->id)) {
         b.Put(impl_->cf.at("outbox"), n->id,

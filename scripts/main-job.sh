@@ -122,5 +122,5 @@ step "14. Mail sent (aiosmtpd's Maildir)"
 grep -h '^Subject:' "$work/maildir/new/"* | sort | uniq -c | sed 's/^/  /'
 
 step "15. The event log, and a verified replay of its hash chain"
-cs replay
+cs replay --events
 cs replay --verify

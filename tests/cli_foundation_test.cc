@@ -69,7 +69,7 @@ TEST(CliFoundationTest, InitCreatesTheStoreWithPrivateSecretsAndRecordsTheOption
   EXPECT_EQ(file_mode(store + "/store.key"), 0600);
   EXPECT_EQ(file_mode(store + "/api-token"), 0600);
 
-  auto listed = run_cli({"--store", store, "--json", "replay"});
+  auto listed = run_cli({"--store", store, "--json", "replay", "--events"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   json events = json::parse(listed.out);
   ASSERT_EQ(events.size(), 1u);

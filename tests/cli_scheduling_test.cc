@@ -162,6 +162,46 @@ TEST_F(CliSchedulingTest, CertListListenerShowAndSkipEmailShapes) {
   refused({"schedule", "skip-email", "S1"}, 2);  // --reason is required
 }
 
+TEST_F(CliSchedulingTest, ReplayRebuildsProjectionsAndNamesTamperingWithExitFour) {
+  ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now", "--password-file",
+      dir_->sub("pw.txt")});
+  ok({"schedule", "confirm", "P1"});
+  json clean = ok({"replay"});
+  EXPECT_EQ(clean["deterministic"], true);
+  EXPECT_EQ(clean["projections"]["partners"], "equal");
+
+  // A live projection that no longer matches the log is a determinism failure, named.
+  testing::tamper_projection(store_->sub("s"), "partners", "acme", R"({"id":"acme","forged":true})");
+  auto drifted = run_cli(with_store({"replay"}, true));
+  EXPECT_EQ(drifted.exit_code, 4) << drifted.err;
+  json d = json::parse(drifted.out);
+  EXPECT_EQ(d["deterministic"], false);
+  EXPECT_NE(d["projections"]["partners"].get<std::string>().find("forged"), std::string::npos);
+  EXPECT_EQ(d["projections"]["schedules"], "equal");
+
+  // Records deleted or swapped in the log itself: --verify names the first bad position.
+  const std::string store = store_->sub("s");
+  const uint64_t events = ok({"replay", "--events"}).size();
+  {
+    testing::RawStore raw(store);
+    raw.delete_log(5);
+  }
+  auto deleted = run_cli(with_store({"replay", "--verify"}, true));
+  EXPECT_EQ(deleted.exit_code, 4);
+  EXPECT_EQ(json::parse(deleted.out)["first_bad_position"], 5);
+  {
+    testing::RawStore raw(store);
+    raw.put_log(5, raw.get_log(6));  // restore a record at 5, but the wrong one...
+    const std::string seven = raw.get_log(7), eight = raw.get_log(8);
+    raw.put_log(7, eight);  // ...and swap 7 and 8
+    raw.put_log(8, seven);
+  }
+  auto swapped = run_cli(with_store({"replay", "--verify"}, true));
+  EXPECT_EQ(swapped.exit_code, 4);
+  EXPECT_EQ(json::parse(swapped.out)["first_bad_position"], 5);
+  EXPECT_GT(events, 8u);
+}
+
 TEST_F(CliSchedulingTest, RefusalsNameTheProblemAndChangeNothing) {
   auto wrong = refused({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
                         "--password-file", dir_->sub("wrong.txt")});
@@ -244,7 +284,7 @@ TEST_F(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
   EXPECT_EQ(testing::read_file(store_->sub("www") + "/cert.pem"), testing::read_file((*certs_)["sign-new"].cert_pem));
   const int64_t when = domain::parse_instant(activated[0]["activated_at"].get<std::string>()).value();
   EXPECT_GE(when, at) << "activated before its time";
-  for (const auto& e : ok({"replay"})) {
+  for (const auto& e : ok({"replay", "--events"})) {
     if (e["type"] == "ScheduleActivated") {
       EXPECT_EQ(e["actor"], "scheduler");
     }

@@ -65,6 +65,24 @@ void RawStore::delete_log(uint64_t position) {
   if (!s.ok()) throw std::runtime_error("raw delete failed: " + s.ToString());
 }
 
+void tamper_projection(const std::string& store_dir, const std::string& projection, const std::string& key,
+                       const std::string& value) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : {"default", "checkpoints", "partners", "schedules", "listeners", "due", "outbox"}) {
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::Options(), store_dir + "/projections", cfs, &handles, &db);
+  if (!s.ok()) throw std::runtime_error("raw open of projections failed: " + s.ToString());
+  for (size_t i = 0; i < cfs.size(); ++i) {
+    if (cfs[i].name == projection) s = db->Put(rocksdb::WriteOptions(), handles[i], key, value);
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+  if (!s.ok()) throw std::runtime_error("raw put failed: " + s.ToString());
+}
+
 eventstore::AppendRequest one_event(const std::string& stream, eventstore::ExpectedVersion expected,
                                     const std::string& command_id, const std::string& payload) {
   eventstore::AppendRequest req;

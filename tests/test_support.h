@@ -36,6 +36,10 @@ class RawStore {
   std::unique_ptr<Impl> impl_;
 };
 
+// Overwrites one key of a live projection (DIR/projections), as an attacker or a bug would.
+void tamper_projection(const std::string& store_dir, const std::string& projection, const std::string& key,
+                       const std::string& value);
+
 eventstore::AppendRequest one_event(const std::string& stream, eventstore::ExpectedVersion expected,
                                     const std::string& command_id,
                                     const std::string& payload = "payload");

@@ -9,12 +9,19 @@
 #include "domain/instant.h"
 #include "projections/views.h"
 #include "replay/point_in_time.h"
+#include "replay/rebuild.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
 
 namespace certsched::cli {
 namespace {
 
 struct ReplayArgs {
   bool verify = false;
+  bool events = false;
   std::string as_of;
   uint64_t position = 0;
 };
@@ -125,12 +132,92 @@ int run_point_in_time(const GlobalOptions& g, eventstore::EventStore& store, con
   return code;
 }
 
+// On a terminal, a progress line with rate and ETA; elsewhere, silence.
+class ProgressMeter {
+ public:
+  ProgressMeter() : enabled_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {}
+  ~ProgressMeter() {
+    if (enabled_ && shown_) std::cerr << "\n";
+  }
+  void operator()(uint64_t done, uint64_t total) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(100) && done != total) return;
+    last_ = now;
+    shown_ = true;
+    const double secs = std::max(1e-3, std::chrono::duration<double>(now - start_).count());
+    const double rate = done / secs;
+    const int width = 30;
+    const int filled = total ? static_cast<int>(width * done / total) : width;
+    char line[160];
+    std::snprintf(line, sizeof line, "\rreplay [%s%s] %llu/%llu events  %.0f/s  ETA %.0fs ",
+                  std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), rate,
+                  rate > 0 ? (total - done) / rate : 0.0);
+    std::cerr << line << std::flush;
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_, last_{};
+};
+
+int run_rebuild(const GlobalOptions& g, eventstore::EventStore& store, bool verify);
+
+// --verify: the chain first (a broken chain makes the rebuild meaningless), then the rebuild.
+int run_verify_and_rebuild(const GlobalOptions& g, eventstore::EventStore& store) {
+  auto v = store.verify();
+  if (!v.ok()) return report_error(g, v.status());
+  if (!v->verified) return run_verify(g, store);
+  return run_rebuild(g, store, true);
+}
+
+// Rebuilds every projection from position 0 and compares it with the live ones.
+int run_rebuild(const GlobalOptions& g, eventstore::EventStore& store, bool verify) {
+  ProgressMeter meter;
+  auto report = replay::rebuild_and_compare(store, g.store_dir, [&](uint64_t d, uint64_t t) { meter(d, t); });
+  if (!report.ok()) return report_error(g, report.status());
+  auto head = store.head();
+  if (!head.ok()) return report_error(g, head.status());
+  nlohmann::json projections = nlohmann::json::object();
+  std::ostringstream text;
+  text << "Replayed " << report->events << " events into fresh projections";
+  if (!report->live_found) {
+    text << "; the store has no live projections to compare with yet\n";
+  } else {
+    text << " and compared them with the live ones (at position " << report->live_position << "):\n";
+    for (const auto& p : report->projections) {
+      projections[p.projection] = p.equal ? "equal" : "differs: " + p.first_difference;
+      text << "  " << p.projection << ": " << (p.equal ? "equal" : "DIFFERS: " + p.first_difference) << "\n";
+    }
+  }
+  nlohmann::json j = {{"events", report->events}, {"head_hash", head->hash_hex}, {"deterministic", report->deterministic()},
+                      {"projections", projections}};
+  int code = report->deterministic() ? kExitOk : kExitIntegrity;
+  if (!report->deterministic()) std::cerr << "certsched: determinism failure: the rebuilt projections differ from the live ones\n";
+  if (verify) {
+    auto v = store.verify();
+    if (!v.ok()) return report_error(g, v.status());
+    j["verified"] = v->verified;
+    j["first_bad_position"] = v->first_bad_position ? nlohmann::json(*v->first_bad_position) : nlohmann::json(nullptr);
+    text << (v->verified ? "Verified " + std::to_string(v->events) + " events; head hash " + v->head_hash_hex + "\n"
+                         : "NOT VERIFIED: first bad position " + std::to_string(*v->first_bad_position) + ": " + v->problem + "\n");
+    if (!v->verified) code = kExitIntegrity;
+  }
+  print_result(g, j, text.str());
+  return code;
+}
+
 }  // namespace
 
 void add_replay_command(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
   auto args = std::make_shared<ReplayArgs>();
-  CLI::App* cmd = app.add_subcommand("replay", "replay the event log; --verify checks its chain");
-  cmd->footer("Example: certsched --store ./store replay --verify");
+  CLI::App* cmd = app.add_subcommand(
+      "replay", "rebuild every projection from the log and compare with the live ones; --verify checks the chain");
+  cmd->footer("Examples:\n  certsched replay --verify\n  certsched replay --as-of 2027-01-15T00:00:00Z\n"
+              "  certsched replay --events");
+  cmd->add_flag("--events", args->events, "list the events in order instead");
   cmd->add_flag("--verify", args->verify,
                 "verify checksums and the hash chain; exit 4 naming the first bad position");
   auto* as_of = cmd->add_option("--as-of", args->as_of, "partners' certificates as they were at this instant")
@@ -143,7 +230,9 @@ void add_replay_command(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
       auto store = open_reader(g);
       if (!store.ok()) return report_error(g, store.status());
       if (!args->as_of.empty() || args->position != 0) return run_point_in_time(g, **store, *args);
-      return args->verify ? run_verify(g, **store) : run_list(g, **store);
+      if (args->events) return run_list(g, **store);
+      if (args->verify && !std::filesystem::exists(g.store_dir + "/projections/CURRENT")) return run_verify(g, **store);
+      return args->verify ? run_verify_and_rebuild(g, **store) : run_rebuild(g, **store, false);
     };
   });
 }
