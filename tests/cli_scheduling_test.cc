@@ -202,6 +202,29 @@ TEST_F(CliSchedulingTest, ReplayRebuildsProjectionsAndNamesTamperingWithExitFour
   EXPECT_GT(events, 8u);
 }
 
+TEST_F(CliSchedulingTest, DeclineCancelAndReports) {
+  ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now", "--password-file",
+      dir_->sub("pw.txt")});
+  EXPECT_EQ(ok({"schedule", "decline", "P1"})["schedules"][0]["state"], "withdrawn");
+  ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at",
+      domain::format_instant(now_ns() + 86400LL * 1'000'000'000), "--password-file", dir_->sub("pw.txt")});
+  ok({"schedule", "confirm", "P2"});
+  json inventory = ok({"report", "inventory"});
+  ASSERT_EQ(inventory.size(), 2u);  // acme's local-signing and partner-signing
+  EXPECT_EQ(inventory[0]["role"], "local-signing");
+  EXPECT_EQ(inventory[0]["pending_alias"], "sign-new");
+  EXPECT_EQ(inventory[0]["pending_state"], "pending");
+  auto csv = run_cli(with_store({"report", "expiring", "--within", "400", "--format", "csv"}, false));
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_EQ(csv.out.rfind("partner,role,alias,fingerprint,not_after,days_left\n", 0), 0u) << csv.out;
+  EXPECT_EQ(csv.out.find("local-signing"), std::string::npos) << "a replacement is scheduled for it";
+  EXPECT_NE(csv.out.find("acme,partner-signing,psign-old,"), std::string::npos) << csv.out;
+  EXPECT_EQ(ok({"schedule", "cancel", "S2", "--reason", "postponed"})["schedules"][0]["state"], "cancelled");
+  EXPECT_EQ(ok({"report", "inventory"})[0]["pending_alias"], "");
+  EXPECT_NE(refused({"report", "weekly"}).err.find("no report 'weekly'"), std::string::npos);
+  EXPECT_NE(refused({"report", "history", "--from", "last week"}).err.find("ISO 8601"), std::string::npos);
+}
+
 TEST_F(CliSchedulingTest, RefusalsNameTheProblemAndChangeNothing) {
   auto wrong = refused({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
                         "--password-file", dir_->sub("wrong.txt")});

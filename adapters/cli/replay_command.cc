@@ -136,8 +136,11 @@ int run_point_in_time(const GlobalOptions& g, eventstore::EventStore& store, con
 class ProgressMeter {
  public:
   ProgressMeter() : enabled_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {}
-  ~ProgressMeter() {
+  ~ProgressMeter() { finish(); }
+  // Ends the progress line, so that what is printed next starts on a line of its own.
+  void finish() {
     if (enabled_ && shown_) std::cerr << "\n";
+    shown_ = false;
   }
   void operator()(uint64_t done, uint64_t total) {
     if (!enabled_) return;
@@ -177,6 +180,7 @@ int run_verify_and_rebuild(const GlobalOptions& g, eventstore::EventStore& store
 int run_rebuild(const GlobalOptions& g, eventstore::EventStore& store, bool verify) {
   ProgressMeter meter;
   auto report = replay::rebuild_and_compare(store, g.store_dir, [&](uint64_t d, uint64_t t) { meter(d, t); });
+  meter.finish();
   if (!report.ok()) return report_error(g, report.status());
   auto head = store.head();
   if (!head.ok()) return report_error(g, head.status());
