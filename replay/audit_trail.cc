@@ -120,6 +120,11 @@ bool matches(const eventstore::RecordedEvent& r, const Event& e, const DomainSta
 
 }  // namespace
 
+nlohmann::json to_json(const AuditEntry& a) {
+  return {{"position", a.position}, {"time", format_instant(a.time_ns)}, {"actor", a.actor}, {"interface", a.interface},
+          {"stream", a.stream}, {"event", a.event}, {"what", a.what}, {"state", a.state}, {"command_id", a.command_id}};
+}
+
 Result<std::vector<AuditEntry>> audit_trail(eventstore::EventStore& store, const AuditFilter& filter) {
   DomainState state;
   std::vector<AuditEntry> out;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "eventstore/event_store.h"
 
 namespace certsched::replay {
@@ -31,6 +33,9 @@ struct AuditEntry {
 
 // Every matching event; with an empty filter, every event. NotFound if a named partner,
 // proposal or certificate never appears in the log.
+// The JSON shape of an entry, shared by `certsched audit --json` and GET /v1/audit.
+nlohmann::json to_json(const AuditEntry& a);
+
 Result<std::vector<AuditEntry>> audit_trail(eventstore::EventStore& store, const AuditFilter& filter);
 
 }  // namespace certsched::replay

@@ -18,9 +18,7 @@ int run_audit(const GlobalOptions& g, const replay::AuditFilter& f) {
   nlohmann::json all = nlohmann::json::array();
   std::ostringstream t;
   for (const auto& a : trail.value()) {
-    all.push_back({{"position", a.position}, {"time", domain::format_instant(a.time_ns)}, {"actor", a.actor},
-                   {"interface", a.interface}, {"stream", a.stream}, {"event", a.event}, {"what", a.what},
-                   {"state", a.state}, {"command_id", a.command_id}});
+    all.push_back(replay::to_json(a));
     t << domain::format_instant(a.time_ns) << "  #" << a.position << "  " << a.actor << "  " << a.stream << "\n    "
       << a.what << (a.state.empty() ? "" : "  ->  " + a.state) << "\n";
   }

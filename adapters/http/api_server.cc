@@ -262,11 +262,7 @@ Reply ApiServer::Impl::route(const std::string& method, const std::string& targe
         return;
       }
       json all = json::array();
-      for (const auto& a : trail.value()) {
-        all.push_back({{"position", a.position}, {"time", domain::format_instant(a.time_ns)}, {"actor", a.actor},
-                       {"interface", a.interface}, {"stream", a.stream}, {"event", a.event}, {"what", a.what},
-                       {"state", a.state}, {"command_id", a.command_id}});
-      }
+      for (const auto& a : trail.value()) all.push_back(replay::to_json(a));
       reply = {200, all};
     });
     return reply;
