@@ -1,0 +1,106 @@
+// certsched-bench: certsched's figures side by side with raw RocksDB, measured in one run.
+//   certsched-bench            the full run the targets are set for (several minutes)
+//   certsched-bench --smoke    tiny sizes: proves the program runs; the figures mean nothing
+//   certsched-bench --json     one JSON object instead of the table
+//   certsched-bench --only N   just the figures whose name contains N
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <thread>
+
+#include "benchmarks/figures.h"
+
+namespace fs = std::filesystem;
+using namespace certsched::bench;
+
+namespace {
+
+std::string machine() {
+  std::string cpu = "unknown CPU";
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; std::getline(info, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  utsname u{};
+  uname(&u);
+  return std::to_string(std::thread::hardware_concurrency()) + " cores, " + cpu + ", Linux " + u.release;
+}
+
+int usage() {
+  std::cerr << "usage: certsched-bench [--smoke] [--json] [--only NAME] [--dir DIR]\n"
+               "Example: certsched-bench --json > results.json\n";
+  return 2;
+}
+
+}  // namespace
+
+Scale Scale::smoke() {
+  Scale s;
+  s.synced_appends = 50;
+  s.synced_per_writer = 5;
+  s.unsynced_appends = 500;
+  s.batches = 10;
+  s.log_events = 3000;
+  s.log_partners = 100;
+  s.proposal_partners = 50;
+  s.serve_schedules = 10;
+  s.serve_spread_s = 1;
+  s.loaded_partners = 200;
+  return s;
+}
+
+int main(int argc, char** argv) {
+  bool json = false;
+  std::string only, base = fs::temp_directory_path().string();
+  Context c;
+  c.scale = Scale::full();
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--measure-memory" && i + 1 < argc) return measure_loaded_memory(argv[++i]);
+    if (a == "--smoke") c.scale = Scale::smoke();
+    else if (a == "--json") json = true;
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--dir" && i + 1 < argc) base = argv[++i];
+    else return usage();
+  }
+  c.self_binary = fs::read_symlink("/proc/self/exe").string();
+  c.certsched_binary = (fs::path(c.self_binary).parent_path().parent_path() / "adapters" / "certsched").string();
+  if (!fs::exists(c.certsched_binary)) {
+    std::cerr << "certsched-bench: the certsched binary is not at " << c.certsched_binary << "; build it first\n";
+    return 1;
+  }
+  c.work_dir = base + "/certsched-bench-" + std::to_string(getpid());
+  fs::create_directories(c.work_dir);
+
+  const std::vector<std::pair<std::string, std::function<std::vector<Figure>()>>> groups = {
+      {"append", [&] { return append_figures(c); }},
+      {"replay projection_rebuild", [&] { return log_figures(c); }},
+      {"propose_confirm", [&] { return std::vector<Figure>{proposal_figure(c)}; }},
+      {"serve_activation", [&] { return std::vector<Figure>{serve_latency_figure(c)}; }},
+      {"peak_rss", [&] { return std::vector<Figure>{memory_figure(c)}; }},
+  };
+  std::vector<Figure> figures;
+  int exit_code = 0;
+  for (const auto& [names, run] : groups) {
+    if (!only.empty() && names.find(only) == std::string::npos) continue;
+    try {
+      for (Figure& f : run()) figures.push_back(std::move(f));
+    } catch (const std::exception& e) {
+      std::cerr << "certsched-bench: " << names << ": " << e.what() << "\n";
+      exit_code = 1;
+    }
+    if (!json) std::cerr << "certsched-bench: " << names << " done\n";
+  }
+  fs::remove_all(c.work_dir);
+  if (json) print_json(figures);
+  else print_table(figures, machine());
+  return exit_code;
+}

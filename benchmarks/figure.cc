@@ -1,0 +1,76 @@
+#include "benchmarks/figure.h"
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace certsched::bench {
+
+std::optional<double> Figure::ratio() const {
+  if (!baseline || *baseline <= 0) return std::nullopt;
+  return value / *baseline;
+}
+
+bool Figure::met() const {
+  if (target_kind == Target::kValueAtMost) return value <= target;
+  auto r = ratio();
+  return r && *r >= target;
+}
+
+std::string Figure::target_text() const {
+  char buf[64];
+  if (target_kind == Target::kValueAtMost) {
+    std::snprintf(buf, sizeof buf, "<= %g %s", target, unit.c_str());
+  } else {
+    std::snprintf(buf, sizeof buf, ">= %gx", target);
+  }
+  return buf;
+}
+
+namespace {
+
+std::string number(double v) {
+  char buf[32];
+  if (v >= 100) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else if (v >= 1) std::snprintf(buf, sizeof buf, "%.2f", v);
+  else std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+}  // namespace
+
+void print_table(const std::vector<Figure>& figures, const std::string& machine) {
+  std::printf("certsched benchmarks (%s)\n\n", machine.c_str());
+  std::printf("%-34s %14s %-10s %14s %7s %-14s %s\n", "figure", "certsched", "unit", "raw RocksDB", "ratio",
+              "target", "");
+  for (const Figure& f : figures) {
+    auto r = f.ratio();
+    std::printf("%-34s %14s %-10s %14s %7s %-14s %s\n", f.name.c_str(), number(f.value).c_str(), f.unit.c_str(),
+                f.baseline ? number(*f.baseline).c_str() : "-", r ? (number(*r) + "x").c_str() : "-",
+                f.target_text().c_str(), f.met() ? "met" : "MISSED");
+  }
+  std::printf("\n");
+  for (const Figure& f : figures) {
+    std::printf("%s: %s", f.name.c_str(), f.what.c_str());
+    if (f.baseline) std::printf("; baseline: %s", f.baseline_what.c_str());
+    std::printf("\n");
+    for (const auto& n : f.notes) std::printf("    %s\n", n.c_str());
+  }
+  std::fflush(stdout);
+}
+
+void print_json(const std::vector<Figure>& figures) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const Figure& f : figures) {
+    auto r = f.ratio();
+    out[f.name] = {{"value", f.value},
+                   {"unit", f.unit},
+                   {"baseline", f.baseline ? nlohmann::json(*f.baseline) : nlohmann::json(nullptr)},
+                   {"ratio", r ? nlohmann::json(*r) : nlohmann::json(nullptr)},
+                   {"target", f.target_text()},
+                   {"met", f.met()}};
+  }
+  std::cout << out.dump() << std::endl;
+}
+
+}  // namespace certsched::bench

@@ -1,0 +1,46 @@
+// One measured figure of the benchmark program, and how the run reports them: a table side
+// by side with the raw RocksDB baseline measured in the same run, or one JSON object.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace certsched::bench {
+
+struct Figure {
+  std::string name;    // stable JSON key, e.g. "durable_append_1_writer"
+  std::string what;    // one line for the table
+  double value = 0;
+  std::string unit;    // e.g. "events/s"
+  std::optional<double> baseline;  // raw RocksDB, same run, same value sizes
+  std::string baseline_what;
+  // The target: a minimum ratio to the baseline, or a bound on the value itself.
+  enum class Target { kRatioAtLeast, kValueAtMost } target_kind = Target::kRatioAtLeast;
+  double target = 0;
+  std::vector<std::string> notes;  // extra figures worth printing (e.g. median, events/s)
+
+  std::optional<double> ratio() const;
+  bool met() const;
+  std::string target_text() const;
+};
+
+// Prints the figures as an aligned table, with a note on each missed target.
+void print_table(const std::vector<Figure>& figures, const std::string& machine);
+// Prints {NAME: {"value", "unit", "baseline", "ratio", "target", "met"}} on one line.
+void print_json(const std::vector<Figure>& figures);
+
+// Seconds elapsed since construction, on the monotonic clock.
+class Stopwatch {
+ public:
+  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace certsched::bench

@@ -1,0 +1,27 @@
+// The raw RocksDB baselines: the same machine, the same run, the same value sizes, with
+// nothing of certsched on top (no framing, hash chain, indexes or command ids). Each
+// returns operations per second. RocksDB types stay behind this header.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace certsched::bench::raw {
+
+// `threads` writers, each putting `puts_per_thread` values of `value_size` bytes, one
+// WriteBatch (a single Put) per write, synced or not. Returns puts/s.
+double single_puts(const std::string& dir, int threads, size_t puts_per_thread, size_t value_size, bool sync);
+
+// `batches` unsynced WriteBatches of `batch_size` puts each. Returns puts/s.
+double batched_puts(const std::string& dir, size_t batches, size_t batch_size, size_t value_size);
+
+// Iterates every key and value of column family `column_family` in the RocksDB database at
+// `db_dir` (read-only), touching every value byte. Returns entries/s; `entries` gets the count.
+double iterate(const std::string& db_dir, const std::string& column_family, size_t* entries);
+
+// The floor of a projection rebuild: iterates `column_family` of `db_dir` and writes every
+// value into a fresh database at `out_dir` in WriteBatches of `batch_size`. Returns entries/s.
+double copy_batched(const std::string& db_dir, const std::string& column_family, const std::string& out_dir,
+                    size_t batch_size);
+
+}  // namespace certsched::bench::raw
