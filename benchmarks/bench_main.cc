@@ -3,6 +3,7 @@
 //   certsched-bench --smoke    tiny sizes: proves the program runs; the figures mean nothing
 //   certsched-bench --json     one JSON object instead of the table
 //   certsched-bench --only N   just the figures whose name contains N
+//   certsched-bench --log-events N   figures 5 and 6 on a log of N events (for profiling)
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -35,7 +36,7 @@ std::string machine() {
 }
 
 int usage() {
-  std::cerr << "usage: certsched-bench [--smoke] [--json] [--only NAME] [--dir DIR]\n"
+  std::cerr << "usage: certsched-bench [--smoke] [--json] [--only NAME] [--dir DIR] [--log-events N]\n"
                "Example: certsched-bench --json > results.json\n";
   return 2;
 }
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
     else if (a == "--json") json = true;
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else if (a == "--dir" && i + 1 < argc) base = argv[++i];
+    else if (a == "--log-events" && i + 1 < argc) c.scale.log_events = std::stoul(argv[++i]);
     else return usage();
   }
   c.self_binary = fs::read_symlink("/proc/self/exe").string();

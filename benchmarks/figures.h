@@ -19,7 +19,7 @@ struct Scale {
   size_t unsynced_appends = 100000;  // figure 3
   size_t batches = 1000;             // figure 4, of 100 events each
   size_t log_events = 1000000;       // figures 5 and 6
-  size_t log_partners = 10000;
+  size_t log_partners = 50000;
   size_t proposal_partners = 10000;  // figure 7
   size_t serve_schedules = 1000;     // figure 8
   double serve_spread_s = 10;

@@ -141,7 +141,11 @@ class EventStore {
   // Walks the whole log: framing, checksums, positions, stream versions, hash chain and
   // the recorded head. Names the first bad position. Corruption is a report, not an error;
   // an error means the walk itself could not run.
-  virtual Result<VerifyReport> verify() = 0;
+  Result<VerifyReport> verify() { return verify(nullptr); }
+  // The same walk, handing each record to `each` once it has verified, so that a replay
+  // reads the log once. The tail is checked last: trust what `each` saw only if the report
+  // says verified. A non-ok Status from `each` stops the walk and is returned.
+  virtual Result<VerifyReport> verify(const std::function<Status(const RecordedEvent&)>& each) = 0;
 
   // Catches up from `after_position`, then follows new appends (from this process, or
   // from the writing process when opened read-only) until the subscription is destroyed.

@@ -18,7 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kCheckpoints = "checkpoints";
-constexpr size_t kEventsPerBatch = 512;
+// Events per projection batch while catching up; a command's events are flushed together.
+constexpr size_t kEventsPerBatch = 65536;
 
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
@@ -45,8 +46,12 @@ struct ProjectionStore::Impl {
   std::string secondary_dir;
   bool read_only = false;
   std::map<std::string, uint64_t> checkpoints;  // as last written (writer only)
+  // The batch being gathered: outbox rows, and the rows changed since the last flush.
   rocksdb::WriteBatch pending;
   size_t pending_events = 0;
+  const domain::DomainState* state = nullptr;  // the engine's state, as of the last event
+  std::set<std::string> dirty_partners, dirty_schedules, dirty_due;
+  std::set<domain::Listener> dirty_listeners;
   uint64_t applied = 0;
   NotificationOutbox* outbox = nullptr;
   std::set<std::string> outbox_ids;  // what the outbox projection holds
@@ -55,7 +60,8 @@ struct ProjectionStore::Impl {
 ProjectionStore::ProjectionStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 ProjectionStore::~ProjectionStore() {
-  if (!impl_->read_only) (void)flush();
+  // Nothing is flushed here: the engine flushes on catching up, and may already be gone.
+  // An unflushed batch's checkpoints were not written either, so it is reapplied on open.
   for (auto* h : impl_->handles) impl_->db->DestroyColumnFamilyHandle(h);
   delete impl_->db;
   if (!impl_->secondary_dir.empty()) {
@@ -118,63 +124,52 @@ Result<uint64_t> ProjectionStore::checkpoint(const std::string& projection) {
 Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domain::Event& event,
                                  const domain::DomainState& after) {
   if (impl_->read_only) return Status::Ok();
-  rocksdb::WriteBatch& b = impl_->pending;
-  auto applies = [&](const std::string& projection) { return r.position > impl_->checkpoints[projection]; };
-  auto put_partner = [&](const std::string& id) {
-    if (const auto* p = after.partner(id)) b.Put(impl_->cf.at("partners"), id, partner_json(after, *p).dump());
-  };
-  if (r.stream.rfind("partner-", 0) == 0 && applies("partners")) put_partner(r.stream.substr(8));
+  (void)event;
+  Impl& m = *impl_;
+  m.state = &after;
+  auto applies = [&](const std::string& projection) { return r.position > m.checkpoints[projection]; };
+  // Only which rows changed is noted here; each changed row is written once, from the state
+  // as of the batch's last event, when the batch is flushed.
+  if (r.stream.rfind("partner-", 0) == 0 && applies("partners")) m.dirty_partners.insert(r.stream.substr(8));
   if (r.stream.rfind("schedule-", 0) == 0) {
     const std::string id = r.stream.substr(9);
-    const domain::ScheduleRecord* s = after.schedule(id);
-    if (s) {
-      if (applies("schedules")) b.Put(impl_->cf.at("schedules"), schedule_key(id), schedule_json(*s).dump());
-      if (applies("partners")) put_partner(s->proposed.partner);  // its pending view changed
-      if (applies("due")) {
-        const auto state = s->state();
-        const bool waiting = statemachines::is_open(state) && state != statemachines::ScheduleState::kProposed;
-        if (waiting) b.Put(impl_->cf.at("due"), due_key(s->proposed.activate_at_ns, id), id);
-        else b.Delete(impl_->cf.at("due"), due_key(s->proposed.activate_at_ns, id));
-      }
+    if (const domain::ScheduleRecord* s = after.schedule(id)) {
+      if (applies("schedules")) m.dirty_schedules.insert(id);
+      if (applies("partners")) m.dirty_partners.insert(s->proposed.partner);  // its pending view changed
+      if (applies("due")) m.dirty_due.insert(id);
     }
   }
   if (r.stream.rfind("listener-", 0) == 0 && applies("listeners")) {
-    if (auto lid = domain::parse_listener(r.stream.substr(9))) {
-      if (const auto* l = after.listener(*lid)) {
-        b.Put(impl_->cf.at("listeners"), domain::to_string(*lid), listener_json(nullptr, after, *l, 0).dump());
-      }
-    }
+    if (auto lid = domain::parse_listener(r.stream.substr(9))) m.dirty_listeners.insert(*lid);
   }
-  (void)event;
-  if (impl_->outbox && applies("outbox")) {
+  // The outbox rows carry the time the notification became owed, so they follow each event.
+  if (m.outbox && applies("outbox")) {
     std::set<std::string> now;
-    for (const Notification* n : impl_->outbox->owed(after)) {
+    for (const Notification* n : m.outbox->owed(after)) {
       if (!n->from_log) continue;
       now.insert(n->id);
-      if (!impl_->outbox_ids.count(n->id)) {
-        b.Put(impl_->cf.at("outbox"), n->id,
-              nlohmann::json{{"id", n->id}, {"to", n->to}, {"subject", n->subject}, {"to_partner", n->to_partner},
-                             {"schedules", n->schedule_ids}, {"since", domain::format_instant(r.time_ns)}}
-                  .dump());
+      if (!m.outbox_ids.count(n->id)) {
+        m.pending.Put(m.cf.at("outbox"), n->id,
+                      nlohmann::json{{"id", n->id}, {"to", n->to}, {"subject", n->subject}, {"to_partner", n->to_partner},
+                                     {"schedules", n->schedule_ids}, {"since", domain::format_instant(r.time_ns)}}
+                          .dump());
       }
     }
-    for (const auto& id : impl_->outbox_ids) {
-      if (!now.count(id)) b.Delete(impl_->cf.at("outbox"), id);
+    for (const auto& id : m.outbox_ids) {
+      if (!now.count(id)) m.pending.Delete(m.cf.at("outbox"), id);
     }
-    impl_->outbox_ids = std::move(now);
+    m.outbox_ids = std::move(now);
   }
-  // Every projection's checkpoint moves with the updates it covers, in the same batch.
   bool any = false;
-  for (const auto& name : kProjections) any |= applies(name);
-  if (!any) return Status::Ok();
-  ++impl_->applied;
   for (const auto& name : kProjections) {
     if (applies(name)) {
-      b.Put(impl_->cf.at(kCheckpoints), name, eventstore::encode_u64(r.position));
-      impl_->checkpoints[name] = r.position;
+      m.checkpoints[name] = r.position;
+      any = true;
     }
   }
-  if (++impl_->pending_events >= kEventsPerBatch) return flush();
+  if (!any) return Status::Ok();
+  ++m.applied;
+  if (++m.pending_events >= kEventsPerBatch) return flush();
   return Status::Ok();
 }
 
@@ -183,16 +178,48 @@ Status ProjectionStore::on_caught_up() { return flush(); }
 uint64_t ProjectionStore::applied_events() const { return impl_->applied; }
 
 Status ProjectionStore::flush() {
-  if (impl_->pending.Count() == 0) return Status::Ok();
+  Impl& m = *impl_;
+  if (m.pending_events == 0 && m.pending.Count() == 0) return Status::Ok();
+  const domain::DomainState& state = *m.state;
+  rocksdb::WriteBatch& b = m.pending;
+  for (const auto& id : m.dirty_partners) {
+    if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, partner_json(state, *p).dump());
+  }
+  for (const auto& id : m.dirty_schedules) {
+    b.Put(m.cf.at("schedules"), schedule_key(id), schedule_json(*state.schedule(id)).dump());
+  }
+  for (const auto& id : m.dirty_due) {
+    const domain::ScheduleRecord* s = state.schedule(id);
+    const auto st = s->state();
+    const bool waiting = statemachines::is_open(st) && st != statemachines::ScheduleState::kProposed;
+    if (waiting) b.Put(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id), id);
+    else b.Delete(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id));
+  }
+  for (domain::Listener lid : m.dirty_listeners) {
+    if (const auto* l = state.listener(lid)) {
+      b.Put(m.cf.at("listeners"), domain::to_string(lid), listener_json(nullptr, state, *l, 0).dump());
+    }
+  }
+  // Every projection's checkpoint moves with the updates it covers, in the same batch.
+  for (const auto& name : kProjections) b.Put(m.cf.at(kCheckpoints), name, eventstore::encode_u64(m.checkpoints[name]));
   rocksdb::WriteOptions wo;  // unsynced: a lost suffix is replayed from the log on restart
-  Status st = from_rocks(impl_->db->Write(wo, &impl_->pending), "write projections");
-  impl_->pending.Clear();
-  impl_->pending_events = 0;
+  Status st = from_rocks(m.db->Write(wo, &b), "write projections");
+  b.Clear();
+  m.pending_events = 0;
+  m.dirty_partners.clear();
+  m.dirty_schedules.clear();
+  m.dirty_due.clear();
+  m.dirty_listeners.clear();
   if (!st.ok()) {
     // What was buffered is lost: go back to the checkpoints on disk so it is reapplied.
     for (const auto& name : kProjections) {
       auto cp = checkpoint(name);
-      impl_->checkpoints[name] = cp.ok() ? cp.value() : 0;
+      m.checkpoints[name] = cp.ok() ? cp.value() : 0;
+    }
+    auto rows = scan("outbox");
+    m.outbox_ids.clear();
+    if (rows.ok()) {
+      for (const auto& row : rows.value()) m.outbox_ids.insert(row.first);
     }
   }
   return st;

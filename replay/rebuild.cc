@@ -49,7 +49,7 @@ bool RebuildReport::deterministic() const {
 }
 
 Result<RebuildReport> rebuild_and_compare(eventstore::EventStore& store, const std::string& store_dir,
-                                          const Progress& progress) {
+                                          const Progress& progress, bool verify) {
   RebuildReport report;
   auto head = store.head();
   if (!head.ok()) return head.status();
@@ -86,21 +86,31 @@ Result<RebuildReport> rebuild_and_compare(eventstore::EventStore& store, const s
     projections::NotificationOutbox outbox;
     auto rebuilt = projections::ProjectionStore::open(scratch, false, &outbox);
     if (!rebuilt.ok()) return rebuilt.status();
-    for (uint64_t next = 1; next <= target;) {
-      auto batch = store.read_all(next, std::min<uint64_t>(4096, target - next + 1));
-      if (!batch.ok()) return batch.status();
-      if (batch->empty()) break;
-      for (const auto& r : batch.value()) {
-        auto event = domain::decode_event(r);
-        if (!event.ok()) return event.status();
-        CERTSCHED_RETURN_IF_ERROR(state.apply(r, event.value()));
-        CERTSCHED_RETURN_IF_ERROR(outbox.on_event(r, event.value(), state));
-        CERTSCHED_RETURN_IF_ERROR((*rebuilt)->on_event(r, event.value(), state));
-        ++report.events;
+    auto feed = [&](const eventstore::RecordedEvent& r) -> Status {
+      if (r.position > target) return Status::Ok();  // appended after the live checkpoint
+      auto event = domain::decode_event(r);
+      if (!event.ok()) return event.status();
+      CERTSCHED_RETURN_IF_ERROR(state.apply(r, event.value()));
+      CERTSCHED_RETURN_IF_ERROR(outbox.on_event(r, event.value(), state));
+      CERTSCHED_RETURN_IF_ERROR((*rebuilt)->on_event(r, event.value(), state));
+      if (++report.events % 4096 == 0 && progress) progress(report.events, target);
+      return Status::Ok();
+    };
+    if (verify) {
+      auto walk = store.verify(feed);
+      if (!walk.ok()) return walk.status();
+      report.verification = walk.value();
+      if (!walk->verified) return report;  // a rebuild from a broken log means nothing
+    } else {
+      for (uint64_t next = 1; next <= target;) {
+        auto batch = store.read_all(next, std::min<uint64_t>(4096, target - next + 1));
+        if (!batch.ok()) return batch.status();
+        if (batch->empty()) break;
+        for (const auto& r : batch.value()) CERTSCHED_RETURN_IF_ERROR(feed(r));
+        next = batch->back().position + 1;
       }
-      next = batch->back().position + 1;
-      if (progress) progress(report.events, target);
     }
+    if (progress) progress(report.events, target);
     CERTSCHED_RETURN_IF_ERROR((*rebuilt)->on_caught_up());
     auto dump = (*rebuilt)->dump();
     if (!dump.ok()) return dump.status();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,13 +23,16 @@ struct RebuildReport {
   bool live_found = false;   // false: the store has no live projections to compare with
   uint64_t live_position = 0;
   std::vector<ProjectionComparison> projections;
+  // With verify: the walk's report. When it is not verified nothing was compared.
+  std::optional<eventstore::VerifyReport> verification;
   bool deterministic() const;
 };
 
 // Called now and then with (events replayed, events to replay).
 using Progress = std::function<void(uint64_t done, uint64_t total)>;
 
+// With `verify`, the same single walk of the log also verifies it (EventStore::verify).
 Result<RebuildReport> rebuild_and_compare(eventstore::EventStore& store, const std::string& store_dir,
-                                          const Progress& progress = nullptr);
+                                          const Progress& progress = nullptr, bool verify = false);
 
 }  // namespace certsched::replay

@@ -166,22 +166,14 @@ class ProgressMeter {
   std::chrono::steady_clock::time_point start_, last_{};
 };
 
-int run_rebuild(const GlobalOptions& g, eventstore::EventStore& store, bool verify);
-
-// --verify: the chain first (a broken chain makes the rebuild meaningless), then the rebuild.
-int run_verify_and_rebuild(const GlobalOptions& g, eventstore::EventStore& store) {
-  auto v = store.verify();
-  if (!v.ok()) return report_error(g, v.status());
-  if (!v->verified) return run_verify(g, store);
-  return run_rebuild(g, store, true);
-}
-
-// Rebuilds every projection from position 0 and compares it with the live ones.
+// Rebuilds every projection from position 0 and compares it with the live ones. With
+// --verify the same walk checks the chain; a broken chain is reported instead.
 int run_rebuild(const GlobalOptions& g, eventstore::EventStore& store, bool verify) {
   ProgressMeter meter;
-  auto report = replay::rebuild_and_compare(store, g.store_dir, [&](uint64_t d, uint64_t t) { meter(d, t); });
+  auto report = replay::rebuild_and_compare(store, g.store_dir, [&](uint64_t d, uint64_t t) { meter(d, t); }, verify);
   meter.finish();
   if (!report.ok()) return report_error(g, report.status());
+  if (verify && !report->verification->verified) return run_verify(g, store);
   auto head = store.head();
   if (!head.ok()) return report_error(g, head.status());
   nlohmann::json projections = nlohmann::json::object();
@@ -201,8 +193,7 @@ int run_rebuild(const GlobalOptions& g, eventstore::EventStore& store, bool veri
   int code = report->deterministic() ? kExitOk : kExitIntegrity;
   if (!report->deterministic()) std::cerr << "certsched: determinism failure: the rebuilt projections differ from the live ones\n";
   if (verify) {
-    auto v = store.verify();
-    if (!v.ok()) return report_error(g, v.status());
+    const eventstore::VerifyReport* v = &*report->verification;
     j["verified"] = v->verified;
     j["first_bad_position"] = v->first_bad_position ? nlohmann::json(*v->first_bad_position) : nlohmann::json(nullptr);
     text << (v->verified ? "Verified " + std::to_string(v->events) + " events; head hash " + v->head_hash_hex + "\n"
@@ -236,7 +227,7 @@ void add_replay_command(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
       if (!args->as_of.empty() || args->position != 0) return run_point_in_time(g, **store, *args);
       if (args->events) return run_list(g, **store);
       if (args->verify && !std::filesystem::exists(g.store_dir + "/projections/CURRENT")) return run_verify(g, **store);
-      return args->verify ? run_verify_and_rebuild(g, **store) : run_rebuild(g, **store, false);
+      return run_rebuild(g, **store, args->verify);
     };
   });
 }
