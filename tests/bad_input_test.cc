@@ -401,20 +401,7 @@ TEST_F(BadInputTest, EveryApiCaseGetsItsStatusAndChangesNothing) {
 
 TEST_F(BadInputTest, TheStoreLockedByAnotherWriterNamesIt) {
   // `serve` holds the writer lock; a second writer is refused and told who holds it.
-  std::string listen = "127.0.0.1:" + std::to_string(testing::free_port());
-  std::vector<std::string> args{CERTSCHED_BINARY, "--store", *store_, "serve", "--listen", listen};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  for (int i = 0; i < 200 && !fs::exists(*store_ + "/writer.lock"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const pid_t pid = start_serve(*store_, testing::free_port());
   expect_refused({"locked by serve", {"partner", "add", "--id", "initech", "--protocol", "FTP", "--email", "ops@initech.example"},
                   3, "held for writing by pid"},
                  *store_);
