@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,30 +67,118 @@ Status run_shell_command(const std::string& command, std::chrono::milliseconds t
   return Status::IOError("command `" + command + "` died of signal " + std::to_string(WTERMSIG(status)) + said);
 }
 
-Status FileListenerInstaller::install(const domain::ListenerInstall& r) {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The layout that lets the certificate and key change together, in one rename:
+//   DIR/cert.pem -> .certsched/current/cert.pem
+//   DIR/key.pem  -> .certsched/current/key.pem
+//   DIR/.certsched/current -> g-<ns>          (the pair in use)
+//   DIR/.certsched/g-<ns>/{cert.pem,key.pem}  (each pair ever written, the last two kept)
+// Replacing `current` switches both files at once, so a crash or a reader never sees the
+// new certificate with the old key.
+constexpr const char* kPairs = ".certsched";
+
+void fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// Points the symlink `link` at `target`, atomically, whatever `link` was before.
+Status replace_symlink(const std::string& target, const std::string& link) {
+  const std::string tmp = link + ".certsched-tmp";
+  ::unlink(tmp.c_str());
+  if (::symlink(target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), link.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Status::IOError("cannot point " + link + " at " + target + ": " + std::strerror(err));
+  }
+  fsync_dir(fs::path(link).parent_path().string());
+  return Status::Ok();
+}
+
+std::string link_target(const std::string& link) {
   std::error_code ec;
-  std::filesystem::create_directories(r.dir, ec);
-  if (ec) return Status::IOError("cannot create listener directory " + r.dir + ": " + ec.message());
-  const std::string cert_path = r.dir + "/cert.pem";
-  const std::string key_path = r.dir + "/key.pem";
-  auto old_cert = read_file_if_exists(cert_path);
-  if (!old_cert.ok()) return old_cert.status();
-  auto old_key = read_file_if_exists(key_path);
-  if (!old_key.ok()) return old_key.status();
-  const bool had_key = old_key->has_value();
-  domain::SecretBytes previous_key(had_key ? std::move(**old_key) : std::string());
+  const fs::path target = fs::read_symlink(link, ec);
+  return ec ? std::string() : target.string();
+}
 
-  CERTSCHED_RETURN_IF_ERROR(write_file_atomically(cert_path, r.cert_pem, 0644));
-  Status st = write_file_atomically(key_path, r.key_pem.reveal(), 0600);
+// Writes a pair into a new generation directory and returns its name.
+Result<std::string> write_pair(const std::string& pairs_dir, const std::string& cert, const std::string& key) {
+  const auto ns = std::chrono::system_clock::now().time_since_epoch().count();
+  const std::string name = "g-" + std::to_string(ns);
+  const std::string dir = pairs_dir + "/" + name;
+  if (::mkdir(dir.c_str(), 0755) != 0) return Status::IOError("cannot create " + dir + ": " + std::strerror(errno));
+  CERTSCHED_RETURN_IF_ERROR(write_file_atomically(dir + "/cert.pem", cert, 0644));
+  CERTSCHED_RETURN_IF_ERROR(write_file_atomically(dir + "/key.pem", key, 0600));
+  fsync_dir(pairs_dir);
+  return name;
+}
+
+// Makes DIR/cert.pem and DIR/key.pem the links into `current`. Files from before certsched
+// (or from an older certsched) become the first generation, so that every step leaves a
+// matching pair in place.
+Status adopt_layout(const std::string& dir, const std::string& pairs_dir) {
+  const std::string cert_link = std::string(kPairs) + "/current/cert.pem";
+  const std::string key_link = std::string(kPairs) + "/current/key.pem";
+  if (link_target(dir + "/cert.pem") == cert_link && link_target(dir + "/key.pem") == key_link) return Status::Ok();
+  if (link_target(pairs_dir + "/current").empty()) {
+    auto cert = read_file_if_exists(dir + "/cert.pem");
+    if (!cert.ok()) return cert.status();
+    auto key = read_file_if_exists(dir + "/key.pem");
+    if (!key.ok()) return key.status();
+    if (!cert->has_value() || !key->has_value()) return Status::Ok();  // nothing to keep
+    domain::SecretBytes old_key(std::move(**key));
+    auto first = write_pair(pairs_dir, **cert, old_key.reveal());
+    if (!first.ok()) return first.status();
+    CERTSCHED_RETURN_IF_ERROR(replace_symlink(*first, pairs_dir + "/current"));
+  }
+  CERTSCHED_RETURN_IF_ERROR(replace_symlink(cert_link, dir + "/cert.pem"));
+  return replace_symlink(key_link, dir + "/key.pem");
+}
+
+// Removes the generations other than `keep_a` and `keep_b` (left by earlier installs, or by
+// a crash before a switch).
+void prune_pairs(const std::string& pairs_dir, const std::string& keep_a, const std::string& keep_b) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(pairs_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("g-", 0) == 0 && name != keep_a && name != keep_b) fs::remove_all(e.path(), ec);
+  }
+}
+
+}  // namespace
+
+Status FileListenerInstaller::install(const domain::ListenerInstall& r) {
+  const std::string pairs_dir = r.dir + "/" + kPairs;
+  std::error_code ec;
+  fs::create_directories(pairs_dir, ec);
+  if (ec) return Status::IOError("cannot create listener directory " + pairs_dir + ": " + ec.message());
+  CERTSCHED_RETURN_IF_ERROR(adopt_layout(r.dir, pairs_dir));
+  const std::string previous = link_target(pairs_dir + "/current");
+  auto next = write_pair(pairs_dir, r.cert_pem, r.key_pem.reveal());
+  if (!next.ok()) return next.status();
+  Status st = replace_symlink(*next, pairs_dir + "/current");
+  if (st.ok() && previous.empty()) st = adopt_layout(r.dir, pairs_dir);  // the first install: make the links
   if (st.ok() && !r.reload_command.empty()) st = run_shell_command(r.reload_command, reload_timeout_);
-  if (st.ok()) return st;
-
+  if (st.ok()) {
+    prune_pairs(pairs_dir, *next, previous);
+    return st;
+  }
   // Put the previous pair back (or remove the new one), so the files match the certificate
   // certsched still records as current.
-  if (old_cert->has_value()) (void)write_file_atomically(cert_path, **old_cert, 0644);
-  else ::unlink(cert_path.c_str());
-  if (had_key) (void)write_file_atomically(key_path, previous_key.reveal(), 0600);
-  else ::unlink(key_path.c_str());
+  if (!previous.empty()) {
+    (void)replace_symlink(previous, pairs_dir + "/current");
+  } else {
+    ::unlink((r.dir + "/cert.pem").c_str());
+    ::unlink((r.dir + "/key.pem").c_str());
+    ::unlink((pairs_dir + "/current").c_str());
+  }
+  fs::remove_all(pairs_dir + "/" + *next, ec);
   return st;
 }
 

@@ -1,8 +1,10 @@
 // Installs a listener's server certificate as files, for servers such as nginx:
-// DIR/cert.pem (the certificate, then its chain) and DIR/key.pem (mode 0600), each replaced
-// atomically, then the listener's reload command through /bin/sh -c. If the reload fails
-// the previous files are put back, so the directory always matches what certsched records
-// as the listener's current certificate.
+// DIR/cert.pem (the certificate, then its chain) and DIR/key.pem (mode 0600), then the
+// listener's reload command through /bin/sh -c. The two names are symlinks into
+// DIR/.certsched/current, which one rename switches to the new pair, so the certificate and
+// key change together: a crash or a reader never sees one without the other. If the reload
+// fails the previous pair is switched back, so the directory always matches what certsched
+// records as the listener's current certificate.
 #pragma once
 
 #include <chrono>

@@ -80,6 +80,13 @@ TEST_F(ListenerInstallTest, NginxServesTheNewCertificateAfterTheInstall) {
   for (const auto& e : std::filesystem::directory_iterator(www_)) {
     EXPECT_EQ(e.path().string().find("certsched-tmp"), std::string::npos) << "left behind: " << e.path();
   }
+  // Both names lead through one `current` link, which switched to the new pair in one rename;
+  // the previous pair is kept beside it, and no more.
+  EXPECT_EQ(std::filesystem::read_symlink(www_ + "/cert.pem"), ".certsched/current/cert.pem");
+  EXPECT_EQ(std::filesystem::read_symlink(www_ + "/key.pem"), ".certsched/current/key.pem");
+  int pairs = 0;
+  for (const auto& e : std::filesystem::directory_iterator(www_ + "/.certsched")) pairs += e.is_directory() && !e.is_symlink();
+  EXPECT_EQ(pairs, 2);
 }
 
 TEST_F(ListenerInstallTest, AFailedReloadRestoresTheOldFilesAndIsRecorded) {
@@ -113,6 +120,34 @@ TEST_F(ListenerInstallTest, AFailedReloadRestoresTheOldFilesAndIsRecorded) {
   // The retry succeeds.
   ASSERT_TRUE(engine_->install_listener(Listener::kHTTP, installer_, ctx(now_ + 2)).ok());
   EXPECT_EQ(wait_for_fingerprint(fp("srv-new")), fp("srv-new"));
+}
+
+// A directory that already holds a server's own cert.pem and key.pem (from before certsched)
+// is taken over without a moment where the two do not match: the old pair becomes the first
+// generation, and the reload command, which sees the files as the server would, checks them.
+TEST(FileListenerInstallerTest, TakesOverFilesFromBeforeAndSwitchesThePairTogether) {
+  testing::TempDir dir;
+  const std::string www = dir.sub("www");
+  std::filesystem::create_directories(www);
+  testing::write_file(www + "/cert.pem", "old certificate\n");
+  testing::write_file(www + "/key.pem", "old key\n");
+  const std::string seen = dir.sub("seen");
+  domain::ListenerInstall r;
+  r.dir = www;
+  r.cert_pem = "new certificate\n";
+  r.key_pem = domain::SecretBytes(std::string("new key\n"));
+  r.reload_command = "cat " + www + "/cert.pem " + www + "/key.pem > " + seen;
+  adapters::FileListenerInstaller installer;
+  ASSERT_TRUE(installer.install(r).ok());
+  EXPECT_EQ(read_file(seen), "new certificate\nnew key\n");
+  EXPECT_TRUE(std::filesystem::is_symlink(www + "/key.pem"));
+
+  // A failed reload switches back to the old pair, which is still whole.
+  r.cert_pem = "third certificate\n";
+  r.key_pem = domain::SecretBytes(std::string("third key\n"));
+  r.reload_command = "exit 3";
+  EXPECT_FALSE(installer.install(r).ok());
+  EXPECT_EQ(read_file(www + "/cert.pem") + read_file(www + "/key.pem"), "new certificate\nnew key\n");
 }
 
 TEST(ShellCommandTest, ReportsStatusOutputAndTimeouts) {
