@@ -2,17 +2,22 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <stdexcept>
 
 extern char** environ;
 
 namespace certsched::testing {
 
-CliResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+namespace {
+
+// kill_after_ms < 0: wait for the process however long it takes.
+CliResult run(const std::vector<std::string>& args, const std::vector<std::string>& env, int kill_after_ms) {
   int out_pipe[2], err_pipe[2];
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe");
   posix_spawn_file_actions_t actions;
@@ -48,8 +53,19 @@ CliResult run_cli(const std::vector<std::string>& args, const std::vector<std::s
   std::string* sinks[2] = {&r.out, &r.err};
   int open_count = 2;
   char buf[4096];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kill_after_ms);
   while (open_count > 0) {
-    if (poll(fds, 2, -1) < 0) break;
+    int timeout_ms = -1;
+    if (kill_after_ms >= 0 && !r.killed) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        kill(pid, SIGKILL);
+        r.killed = true;
+      } else {
+        timeout_ms = static_cast<int>(left.count());
+      }
+    }
+    if (poll(fds, 2, timeout_ms) < 0) break;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP))) {
         ssize_t n = read(fds[i].fd, buf, sizeof buf);
@@ -66,7 +82,19 @@ CliResult run_cli(const std::vector<std::string>& args, const std::vector<std::s
   int status = 0;
   waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // It may have finished by itself just as the deadline came.
+  r.killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
   return r;
+}
+
+}  // namespace
+
+CliResult run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  return run(args, env, -1);
+}
+
+CliResult run_cli_killed_after(const std::vector<std::string>& args, int kill_after_ms) {
+  return run(args, {}, kill_after_ms);
 }
 
 }  // namespace certsched::testing

@@ -21,6 +21,16 @@ extern char** environ;
 namespace certsched::testing {
 namespace {
 
+void wait_for_port(int port, bool open) {
+  for (int i = 0; i < 200; ++i) {
+    if (port_open(port) == open) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  throw std::runtime_error("port " + std::to_string(port) + (open ? " never opened" : " never closed"));
+}
+
+}  // namespace
+
 bool port_open(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -31,16 +41,6 @@ bool port_open(int port) {
   close(fd);
   return ok;
 }
-
-void wait_for_port(int port, bool open) {
-  for (int i = 0; i < 200; ++i) {
-    if (port_open(port) == open) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  throw std::runtime_error("port " + std::to_string(port) + (open ? " never opened" : " never closed"));
-}
-
-}  // namespace
 
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

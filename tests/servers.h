@@ -10,6 +10,8 @@ namespace certsched::testing {
 
 // A free TCP port on 127.0.0.1 (bound once by the kernel, then released).
 int free_port();
+// Whether something accepts TCP connections on 127.0.0.1:port.
+bool port_open(int port);
 
 // nginx serving TLS on 127.0.0.1:port from cert_dir/cert.pem and cert_dir/key.pem.
 class NginxServer {
