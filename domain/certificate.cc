@@ -49,7 +49,7 @@ std::string name_text(X509_NAME* name) {
 int64_t asn1_time_ns(const ASN1_TIME* t) {
   std::tm tm{};
   if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000;
+  return instant_from_seconds(static_cast<int64_t>(timegm(&tm)));
 }
 
 std::string der_of(X509* cert) {

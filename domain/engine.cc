@@ -77,6 +77,39 @@ bool valid_name(const std::string& s) {
   return std::regex_match(s, kName);
 }
 
+// Text that goes into the log, and from there into JSON, mail and reports: well-formed UTF-8
+// without control characters, so that every reader can show it as it was typed.
+bool valid_text(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // Lead byte: the sequence length and the smallest code point it may encode (no overlongs).
+    const int len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    uint32_t cp = c & (0xff >> (len + 1));
+    for (int k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (cc & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// Adds a problem naming `what` when `value` is not valid_text. The value is not echoed: it
+// is what cannot be shown.
+void check_text(Problems& p, const std::string& what, const std::string& value) {
+  if (!valid_text(value)) p.add(what + " must be UTF-8 text without control characters");
+}
+
 bool valid_email(const std::string& s) {
   static const std::regex kEmail(R"(^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$|^[^@\s<>,;]+@localhost$)");
   return s.size() <= 254 && std::regex_match(s, kEmail);
@@ -189,6 +222,10 @@ Result<CommandResult> Engine::initialize(const InitCommand& c, const CommandCont
   CERTSCHED_BEGIN_COMMAND(ctx);
   Problems p;
   if (state_.initialized()) p.conflict("the store is already initialised");
+  check_text(p, "the admin email", c.admin_email);
+  check_text(p, "the sender (--mail-from)", c.mail_from);
+  check_text(p, "the SMTP URL", c.smtp_url);
+  if (!p.empty()) return p.status();
   if (!valid_email(c.admin_email)) p.add("admin email '" + c.admin_email + "' is not an email address (like pki@example.com)");
   if (!c.mail_from.empty() && !valid_email(c.mail_from)) p.add("sender '" + c.mail_from + "' is not an email address");
   if (!c.smtp_url.empty() && c.smtp_url.rfind("smtp://", 0) != 0 && c.smtp_url.rfind("smtps://", 0) != 0) {
@@ -267,7 +304,8 @@ Result<CommandResult> Engine::add_partner(const AddPartnerCommand& c, const Comm
   if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised: run `certsched init` first");
   if (!valid_name(c.id)) p.add("partner id '" + c.id + "' must be 1-64 letters, digits, '.', '_' or '-'");
   else if (state_.partner(c.id)) p.conflict("partner " + c.id + " already exists");
-  if (!valid_email(c.email)) p.add("partner email '" + c.email + "' is not an email address");
+  check_text(p, "the partner email", c.email);
+  if (valid_text(c.email) && !valid_email(c.email)) p.add("partner email '" + c.email + "' is not an email address");
   PartnerAdded e;
   e.id = c.id;
   e.protocol = static_cast<uint8_t>(c.protocol);
@@ -324,7 +362,11 @@ Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand&
     }
     for (const Finding& f : check_validity(info_of(cert->cert), ctx.now_ns, true)) p.add(f.message);
   }
-  if (c.dir.empty() || c.dir[0] != '/') p.add("listener directory '" + c.dir + "' must be an absolute path");
+  check_text(p, "the listener directory", c.dir);
+  check_text(p, "the reload command", c.reload_command);
+  if (valid_text(c.dir) && (c.dir.empty() || c.dir[0] != '/')) {
+    p.add("listener directory '" + c.dir + "' must be an absolute path");
+  }
   const ListenerRecord* l = state_.listener(c.listener);
   if (l && l->pending && cert && (!l->current || l->current->fingerprint != cert->cert.fingerprint)) {
     p.conflict(std::string("listener ") + to_string(c.listener) + " has a pending change to " +
@@ -617,6 +659,7 @@ Result<CommandResult> Engine::cancel(const std::string& schedule_id, const std::
   if (!s) return Status::NotFound("no schedule " + schedule_id);
   const std::string why = trimmed(reason);
   if (why.empty()) return Status::InvalidArgument("cancelling needs a reason (--reason TEXT)");
+  if (!valid_text(why)) return Status::InvalidArgument("the reason must be UTF-8 text without control characters");
   if (why.size() > 1000) return Status::InvalidArgument("the reason is longer than 1000 characters");
   if (s->state() == ScheduleState::kProposed) {
     return Status::Conflict("schedule " + schedule_id + " awaits confirmation: decline proposal " +
@@ -644,6 +687,7 @@ Result<CommandResult> Engine::skip_email(const std::string& schedule_id, const s
   if (!s) return Status::NotFound("no schedule " + schedule_id);
   const std::string why = trimmed(reason);
   if (why.empty()) return Status::InvalidArgument("skipping the partner email needs a reason (--reason TEXT)");
+  if (!valid_text(why)) return Status::InvalidArgument("the reason must be UTF-8 text without control characters");
   if (!s->machine.accepts(ScheduleTrigger::kSkipEmail)) {
     return Status::Conflict("schedule " + schedule_id + " is " + statemachines::to_string(s->state()) +
                             (s->proposed.email_partner ? "" : " and no partner email was asked for") +

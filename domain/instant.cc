@@ -1,5 +1,6 @@
 #include "domain/instant.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -70,7 +71,16 @@ Result<int64_t> parse_instant(std::string_view s) {
   tm.tm_min = mi;
   tm.tm_sec = sec;
   const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  if (secs > kLatestInstantSeconds) {
+    return Status::InvalidArgument("'" + std::string(s.substr(0, 64)) + "' is later than " +
+                                   format_instant(instant_from_seconds(kLatestInstantSeconds)) +
+                                   ", the latest instant certsched can hold");
+  }
   return secs * 1'000'000'000 + frac_ns;
+}
+
+int64_t instant_from_seconds(int64_t seconds) {
+  return std::clamp<int64_t>(seconds, 0, kLatestInstantSeconds) * 1'000'000'000;
 }
 
 std::string format_instant(int64_t ns) {

@@ -12,6 +12,7 @@
 #include "eventstore/byte_io.h"
 #include "projections/notification_outbox.h"
 #include "projections/views.h"
+#include "projections/json_text.h"
 
 namespace certsched::projections {
 namespace {
@@ -150,9 +151,9 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
       now.insert(n->id);
       if (!m.outbox_ids.count(n->id)) {
         m.pending.Put(m.cf.at("outbox"), n->id,
-                      nlohmann::json{{"id", n->id}, {"to", n->to}, {"subject", n->subject}, {"to_partner", n->to_partner},
-                                     {"schedules", n->schedule_ids}, {"since", domain::format_instant(r.time_ns)}}
-                          .dump());
+                      json_text(nlohmann::json{{"id", n->id}, {"to", n->to}, {"subject", n->subject},
+                                               {"to_partner", n->to_partner}, {"schedules", n->schedule_ids},
+                                               {"since", domain::format_instant(r.time_ns)}}));
       }
     }
     for (const auto& id : m.outbox_ids) {
@@ -183,10 +184,10 @@ Status ProjectionStore::flush() {
   const domain::DomainState& state = *m.state;
   rocksdb::WriteBatch& b = m.pending;
   for (const auto& id : m.dirty_partners) {
-    if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, partner_json(state, *p).dump());
+    if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, json_text(partner_json(state, *p)));
   }
   for (const auto& id : m.dirty_schedules) {
-    b.Put(m.cf.at("schedules"), schedule_key(id), schedule_json(*state.schedule(id)).dump());
+    b.Put(m.cf.at("schedules"), schedule_key(id), json_text(schedule_json(*state.schedule(id))));
   }
   for (const auto& id : m.dirty_due) {
     const domain::ScheduleRecord* s = state.schedule(id);
@@ -197,7 +198,7 @@ Status ProjectionStore::flush() {
   }
   for (domain::Listener lid : m.dirty_listeners) {
     if (const auto* l = state.listener(lid)) {
-      b.Put(m.cf.at("listeners"), domain::to_string(lid), listener_json(nullptr, state, *l, 0).dump());
+      b.Put(m.cf.at("listeners"), domain::to_string(lid), json_text(listener_json(nullptr, state, *l, 0)));
     }
   }
   // Every projection's checkpoint moves with the updates it covers, in the same batch.

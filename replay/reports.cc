@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "domain/instant.h"
+#include "projections/json_text.h"
 
 namespace certsched::replay {
 
@@ -37,7 +39,9 @@ ReportTable inventory(const domain::DomainState& s) {
 
 ReportTable expiring(const domain::DomainState& s, const ReportOptions& o) {
   ReportTable t{{"partner", "role", "alias", "fingerprint", "not_after", "days_left"}, {}};
-  const int64_t horizon = o.now_ns + o.within_days * kDay;
+  // Saturates: --within 100000000 means "everything", not an overflow.
+  const int64_t days_to_end = (INT64_MAX - o.now_ns) / kDay;
+  const int64_t horizon = o.within_days >= days_to_end ? INT64_MAX : o.now_ns + o.within_days * kDay;
   for (const auto& [id, p] : s.partners()) {
     for (uint8_t r = 0; r < domain::kRoleCount; ++r) {
       const auto& c = p.current[r];
@@ -167,7 +171,7 @@ std::string format_json(const ReportTable& t) {
     for (size_t i = 0; i < t.columns.size(); ++i) r[t.columns[i]] = row[i];
     rows.push_back(r);
   }
-  return rows.dump(2) + "\n";
+  return json_text(rows, 2) + "\n";
 }
 
 }  // namespace certsched::replay

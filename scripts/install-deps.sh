@@ -8,5 +8,6 @@ apt-get install -y -qq --no-install-recommends \
   ca-certificates cmake make g++ ccache pkg-config \
   librocksdb-dev rocksdb-tools libssl-dev openssl libboost-dev libcereal-dev libspdlog-dev \
   libgtest-dev libcli11-dev nlohmann-json3-dev \
-  util-linux faketime nginx-light python3-aiosmtpd libcurl4-openssl-dev curl >/dev/null
+  util-linux faketime nginx-light python3-aiosmtpd libcurl4-openssl-dev curl \
+  clang-14 libclang-rt-14-dev >/dev/null
 echo "install-deps: Debian packages are installed"

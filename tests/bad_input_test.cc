@@ -254,6 +254,14 @@ const std::vector<CliCase> kCliCases = {
      "no certificate with alias nothing"},
     {"unknown listener", {"listener", "configure", "SMTP", "--cert", "sign-old", "--dir", "@www"}, 3, "SMTP"},
     {"listener in a relative directory", {"listener", "configure", "HTTP", "--cert", "sign-old", "--dir", "www"}, 3, "absolute"},
+    // Text that is not UTF-8, or holds control characters: refused before it reaches the log
+    // (where it once stopped every JSON answer and projection), and shown as JSON when echoed.
+    {"email that is not UTF-8", {"partner", "add", "--id", "initech", "--protocol", "FTP", "--email", "ops\xb8@initech.example"}, 3,
+     "the partner email must be UTF-8 text"},
+    {"reason with a control character", {"schedule", "cancel", "S1", "--reason", "line one\x01"}, 3, "the reason must be UTF-8"},
+    {"reload command that is not UTF-8", {"listener", "configure", "HTTP", "--cert", "sign-old", "--dir", "@www",
+                                          "--reload-command", "nginx -s reload \xff"}, 3, "the reload command must be UTF-8"},
+    {"unknown partner that is not UTF-8, as JSON", {"--json", "partner", "show", "\xb8x"}, 3, "no partner"},
     // Values.
     {"malformed time", {"schedule", "propose", "--partners", "globex", "--role", "partner-signing=psign-new", "--at",
                         "tomorrow"}, 3, "not an ISO 8601 instant"},
@@ -374,6 +382,7 @@ TEST_F(BadInputTest, EveryApiCaseGetsItsStatusAndChangesNothing) {
       {"unknown proposal confirmed", "POST", "/v1/proposals/P99/confirm", "", 404, "not_found"},
       {"confirmed proposal confirmed again", "POST", "/v1/proposals/P1/confirm", "", 409, "conflict"},
       {"cancelled schedule cancelled", "POST", "/v1/schedules/S3/cancel", R"({"reason":"again"})", 409, "conflict"},
+      {"reason with a control character", "POST", "/v1/schedules/S1/cancel", R"({"reason":"a\u0001b"})", 400, "invalid_argument"},
       {"unknown partner shown", "GET", "/v1/partners/nobody", "", 404, "not_found"},
       {"unknown path", "GET", "/v1/certificates/zzz", "", 404, "not_found"},
       {"wrong method", "DELETE", "/v1/partners", "", 405, "method_not_allowed"},

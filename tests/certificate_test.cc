@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "domain/certificate.h"
+#include "domain/instant.h"
 #include "domain/key_vault.h"
 #include "tests/cert_factory.h"
 #include "tests/test_support.h"
@@ -194,6 +195,27 @@ TEST_F(CertificateTest, KeyVaultSealsKeysUnderTheStoreKey) {
   auto other = KeyVault::open(store.path());
   ASSERT_TRUE(other.ok());
   EXPECT_TRUE(other->get(m->info.fingerprint).status().IsCorruption());
+}
+
+// RFC 5280 lets a certificate say it never expires (notAfter 99991231235959Z), and the
+// fuzzer found that such dates overflowed the nanosecond clock. They now saturate at the
+// latest instant certsched holds, so the certificate is valid, not expired.
+TEST(CertificateTimesTest, AValidityPastTheYear2262SaturatesInsteadOfOverflowing) {
+  testing::TempDir dir;
+  const CertFiles forever = testing::CertFactory(dir.path()).make(CertSpec("forever").valid_days(2'900'000));
+  ASSERT_NE(testing::shell("openssl x509 -noout -enddate -in " + forever.cert_pem).find(" 99"), std::string::npos);
+  auto m = load_certificate(read_file(forever.cert_pem), std::nullopt, "");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->info.not_after_ns, domain::kLatestInstantSeconds * 1'000'000'000);
+  EXPECT_GT(m->info.not_after_ns, m->info.not_before_ns);
+  const int64_t a_day_later = m->info.not_before_ns + int64_t{86400} * 1'000'000'000;
+  EXPECT_TRUE(check_validity(m->info, a_day_later, true).empty()) << format_findings(check_validity(m->info, a_day_later, true));
+
+  // Typed instants past that are refused with the reason, not wrapped around.
+  auto typed = domain::parse_instant("9999-12-31T23:59:59Z");
+  ASSERT_FALSE(typed.ok());
+  EXPECT_NE(typed.status().message().find("later than 2262-04-11T23:47:15Z"), std::string::npos) << typed.status().message();
+  EXPECT_TRUE(domain::parse_instant("2262-04-11T23:47:15Z").ok());
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "adapters/cli/cli_output.h"
+#include "projections/json_text.h"
 
 #include <openssl/rand.h>
 
@@ -25,14 +26,14 @@ int report_error(const GlobalOptions& g, const Status& status) {
   std::cerr << "certsched: " << status.message() << "\n";
   if (g.json) {
     nlohmann::json j = {{"error", {{"code", status.code_name()}, {"message", status.message()}}}};
-    std::cout << j.dump() << "\n";
+    std::cout << json_text(j) << "\n";
   }
   return exit_code_for(status);
 }
 
 void print_result(const GlobalOptions& g, const nlohmann::json& json, const std::string& text) {
   if (g.json) {
-    std::cout << json.dump(2) << "\n";
+    std::cout << json_text(json, 2) << "\n";
   } else {
     std::cout << text;
   }

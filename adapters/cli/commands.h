@@ -20,4 +20,8 @@ void add_scheduler_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run)
 void add_audit_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_report_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 
+// Every global option and command, as `certsched` parses them. Parsing only sets `g` and
+// `run`; nothing happens until `run` is called.
+void configure_app(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+
 }  // namespace certsched::cli

@@ -1,4 +1,5 @@
 #include "adapters/cli/remote.h"
+#include "projections/json_text.h"
 
 #include <curl/curl.h>
 
@@ -53,7 +54,7 @@ Result<nlohmann::json> remote_call(const GlobalOptions& g, const std::string& me
   std::string url = g.server;
   while (!url.empty() && url.back() == '/') url.pop_back();
   url += path;
-  const std::string payload = body.is_null() ? "" : body.dump();
+  const std::string payload = body.is_null() ? "" : json_text(body);
   std::string answer;
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
