@@ -17,6 +17,9 @@ build_targets=()
 for t in "${targets[@]}"; do build_targets+=(--target "$t"); done
 cmake --build build-fuzz -j "$(nproc)" "${build_targets[@]}"
 mkdir -p build-fuzz/crashes
+# Scratch stores the targets make (the API target's) stay inside build-fuzz/.
+rm -rf build-fuzz/tmp && mkdir -p build-fuzz/tmp
+export TMPDIR="$PWD/build-fuzz/tmp"
 for t in "${targets[@]}"; do
   name="${t%_fuzzer}"
   mkdir -p "build-fuzz/corpus/$name"

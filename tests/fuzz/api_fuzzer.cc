@@ -39,8 +39,11 @@ void run_cli(std::vector<std::string> args) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  char tmpl[] = "/tmp/certsched-api-fuzz-XXXXXX";
-  store_dir = std::string(mkdtemp(tmpl)) + "/store";
+  // Under $TMPDIR, which scripts/fuzz.sh points into build-fuzz/ and empties each run.
+  const char* tmp = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/certsched-api-fuzz-XXXXXX";
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("api_fuzzer: cannot create a directory under " + tmpl);
+  store_dir = tmpl + "/store";
   const std::string f = CERTSCHED_FUZZ_FIXTURES;
   const std::string pw = store_dir + "-pw";
   FILE* p = std::fopen(pw.c_str(), "w");
