@@ -5,7 +5,6 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,7 +20,6 @@
 #include "tests/servers.h"
 #include "tests/test_support.h"
 
-extern char** environ;
 
 namespace certsched {
 namespace {
@@ -55,21 +53,13 @@ class ApiTest : public ::testing::Test {
     port_ = testing::free_port();
     const std::string listen = "127.0.0.1:" + std::to_string(port_);
     const std::string log = dir_.sub("serve.log");
-    std::vector<std::string> args{CERTSCHED_BINARY, "--store", store_, "serve", "--listen", listen};
+    std::vector<std::string> args{"--store", store_, "serve", "--listen", listen};
     if (tls_) {
       testing::shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + dir_.sub("api.key") +
                      " -out " + dir_.sub("api.crt") + " -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1");
       args.insert(args.end(), {"--tls-cert", dir_.sub("api.crt"), "--tls-key", dir_.sub("api.key")});
     }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    ASSERT_EQ(posix_spawn(&pid_, CERTSCHED_BINARY, &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
+    pid_ = testing::start_cli(args, log);
     for (int i = 0; i < 400 && call("GET", "/v1/health").status != 200; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

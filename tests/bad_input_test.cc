@@ -4,7 +4,6 @@
 // change something would also show in the cases after it.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,7 +23,6 @@
 #include "tests/servers.h"
 #include "tests/test_support.h"
 
-extern char** environ;
 
 namespace certsched {
 namespace {
@@ -342,17 +340,7 @@ std::pair<long, json> http(int port, const std::string& token, const HttpCase& c
 }
 
 pid_t start_serve(const std::string& store, int port) {
-  std::vector<std::string> args{CERTSCHED_BINARY, "--store", store, "serve", "--listen", "127.0.0.1:" + std::to_string(port)};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = testing::start_cli({"--store", store, "serve", "--listen", "127.0.0.1:" + std::to_string(port)}, "/dev/null");
   for (int i = 0; i < 400 && http(port, "", {"health", "GET", "/v1/health", "", 0, ""}).first != 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }

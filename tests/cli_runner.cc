@@ -97,4 +97,22 @@ CliResult run_cli_killed_after(const std::vector<std::string>& args, int kill_af
   return run(args, {}, kill_after_ms);
 }
 
+pid_t start_cli(const std::vector<std::string>& args, const std::string& log_path) {
+  std::vector<std::string> all_args{CERTSCHED_BINARY};
+  all_args.insert(all_args.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all_args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  const int spawned = posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) throw std::runtime_error("cannot run " CERTSCHED_BINARY);
+  return pid;
+}
+
 }  // namespace certsched::testing

@@ -1,6 +1,8 @@
 // Runs the certsched binary as a user would and captures what it printed.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,5 +23,10 @@ CliResult run_cli(const std::vector<std::string>& args,
 // The same, but SIGKILLs the process if it is still running `kill_after_ms` after it started,
 // as a crash would stop it: whatever it printed until then is returned.
 CliResult run_cli_killed_after(const std::vector<std::string>& args, int kill_after_ms);
+
+// Starts `certsched ARGS...` in the background (such as `serve`), its stdout and stderr
+// written to `log_path` ("/dev/null" to drop them). Returns its pid; the caller stops it
+// with SIGTERM and reaps it.
+pid_t start_cli(const std::vector<std::string>& args, const std::string& log_path);
 
 }  // namespace certsched::testing

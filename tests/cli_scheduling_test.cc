@@ -2,7 +2,6 @@
 // that change nothing, `tick`, `observe`, and a real `serve` process.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,7 +17,6 @@
 #include "tests/cli_runner.h"
 #include "tests/test_support.h"
 
-extern char** environ;
 
 namespace certsched {
 namespace {
@@ -280,14 +278,7 @@ TEST_F(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
 
   const std::string store = store_->sub("s");
   const std::string log = store_->sub("serve.log");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  const char* argv[] = {CERTSCHED_BINARY, "--store", store.c_str(), "serve", nullptr};
-  pid_t pid;
-  ASSERT_EQ(posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, const_cast<char**>(argv), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = testing::start_cli({"--store", store, "serve"}, log);
 
   // While serve runs: readers work, a second writer is told who holds the store.
   for (int i = 0; i < 400 && testing::read_file(log).find("serving store") == std::string::npos; ++i) {

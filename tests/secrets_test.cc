@@ -4,7 +4,6 @@
 // without the store key.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,7 +19,6 @@
 #include "tests/servers.h"
 #include "tests/test_support.h"
 
-extern char** environ;
 
 namespace certsched {
 namespace {
@@ -77,17 +75,22 @@ class SecretsTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::map<std::string, testing::CertFiles> certs_;
+  // A store with sign-old and sign-new imported with their keys, and partner acme.
+  void add_partner_with_two_keys() {
+    cli({"init", "--admin-email", "pki@example.com"});
+    for (const char* n : {"sign-old", "sign-new"}) {
+      cli({"cert", "import", "--alias", n, "--cert", certs_[n].cert_pem, "--key", certs_[n].key_pem, "--password-file",
+           dir_.sub("pw.txt")});
+    }
+    cli({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example", "--local-signing", "sign-old"});
+  }
+
   std::vector<std::pair<std::string, std::string>> secrets_;
   std::string store_, outputs_;
 };
 
 TEST_F(SecretsTest, NeitherPasswordNorKeyBytesAppearInTheStoreLogsOrOutputs) {
-  cli({"init", "--admin-email", "pki@example.com"});
-  for (const char* n : {"sign-old", "sign-new"}) {
-    cli({"cert", "import", "--alias", n, "--cert", certs_[n].cert_pem, "--key", certs_[n].key_pem, "--password-file",
-         dir_.sub("pw.txt")});
-  }
-  cli({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example", "--local-signing", "sign-old"});
+  add_partner_with_two_keys();
   cli({"--json", "schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
        "--password-file", dir_.sub("pw.txt")});
   cli({"schedule", "confirm", "P1"});
@@ -103,17 +106,7 @@ TEST_F(SecretsTest, NeitherPasswordNorKeyBytesAppearInTheStoreLogsOrOutputs) {
   // serve, with its log, through a scheduler run and a proposal over the API.
   const std::string log = dir_.sub("serve.log");
   const int port = testing::free_port();
-  std::vector<std::string> args{CERTSCHED_BINARY, "--store", store_, "serve", "--listen", "127.0.0.1:" + std::to_string(port)};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = testing::start_cli({"--store", store_, "serve", "--listen", "127.0.0.1:" + std::to_string(port)}, log);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   const std::string token = testing::read_file(store_ + "/api-token").substr(0, 64);
   outputs_ += testing::shell("curl -s -H 'Authorization: Bearer " + token + "' -d '{\"partners\":[\"acme\"],\"roles\":"
@@ -135,12 +128,7 @@ TEST_F(SecretsTest, NeitherPasswordNorKeyBytesAppearInTheStoreLogsOrOutputs) {
 }
 
 TEST_F(SecretsTest, KeyFilesAreOwnerOnlyAndUselessWithoutTheStoreKey) {
-  cli({"init", "--admin-email", "pki@example.com"});
-  for (const char* n : {"sign-old", "sign-new"}) {
-    cli({"cert", "import", "--alias", n, "--cert", certs_[n].cert_pem, "--key", certs_[n].key_pem, "--password-file",
-         dir_.sub("pw.txt")});
-  }
-  cli({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example", "--local-signing", "sign-old"});
+  add_partner_with_two_keys();
   auto mode = [](const std::string& p) {
     struct stat st {};
     EXPECT_EQ(stat(p.c_str(), &st), 0) << p;
