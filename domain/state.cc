@@ -1,5 +1,7 @@
 #include "domain/state.h"
 
+#include <charconv>
+
 #include "domain/event_codec.h"
 
 namespace certsched::domain {
@@ -199,7 +201,10 @@ Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, con
   const std::string id = r.stream.substr(9);
 
   if (const auto* e = std::get_if<ScheduleProposed>(&event)) {
-    if (e->schedule_id != id || schedules_.count(id)) return refused(r, "repeats schedule " + id);
+    const std::string next = "S" + std::to_string(schedules_.size() + 1);
+    if (e->schedule_id != id || id != next) {
+      return refused(r, "proposes schedule " + id + " out of sequence (the next is " + next + ")");
+    }
     if (!partners_.count(e->partner) || !certificates_.count(e->alias)) {
       return refused(r, "names an unknown partner or certificate");
     }
@@ -210,23 +215,21 @@ Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, con
     s.version = r.stream_version;
     s.proposed_at_ns = s.updated_at_ns = r.time_ns;
     s.proposed_by = r.actor;
+    if (!open_by_partner_role_.try_emplace(std::make_pair(e->partner, e->role), id).second) {
+      return refused(r, "opens a second schedule for partner " + e->partner + " and " +
+                            to_string(static_cast<Role>(e->role)));
+    }
     auto& in_proposal = schedules_by_proposal_[e->proposal_id];
     if (in_proposal.empty()) ++proposal_count_;
     in_proposal.push_back(id);
     schedule_order_.push_back(id);
-    auto key = std::make_pair(e->partner, e->role);
-    if (open_by_partner_role_.count(key)) {
-      return refused(r, "opens a second schedule for partner " + e->partner + " and " +
-                            to_string(static_cast<Role>(e->role)));
-    }
-    open_by_partner_role_[key] = id;
-    schedules_.emplace(id, std::move(s));
+    schedules_.push_back(std::move(s));
     return Status::Ok();
   }
 
-  auto it = schedules_.find(id);
-  if (it == schedules_.end()) return refused(r, "names unknown schedule " + id);
-  ScheduleRecord& s = it->second;
+  ScheduleRecord* found = find_schedule(id);
+  if (!found) return refused(r, "names unknown schedule " + id);
+  ScheduleRecord& s = *found;
   ScheduleTrigger trigger;
   if (std::holds_alternative<ScheduleConfirmed>(event)) {
     trigger = ScheduleTrigger::kConfirm;
@@ -292,9 +295,17 @@ const PartnerRecord* DomainState::partner(const std::string& id) const {
   return it == partners_.end() ? nullptr : &it->second;
 }
 
+ScheduleRecord* DomainState::find_schedule(std::string_view id) {
+  // Only the canonical spelling names a schedule: "S7", not "S07" or "S7x".
+  if (id.size() < 2 || id[0] != 'S' || id[1] == '0') return nullptr;
+  size_t n = 0;
+  const auto [end, ec] = std::from_chars(id.data() + 1, id.data() + id.size(), n);
+  if (ec != std::errc() || end != id.data() + id.size() || n == 0 || n > schedules_.size()) return nullptr;
+  return &schedules_[n - 1];
+}
+
 const ScheduleRecord* DomainState::schedule(const std::string& id) const {
-  auto it = schedules_.find(id);
-  return it == schedules_.end() ? nullptr : &it->second;
+  return const_cast<DomainState*>(this)->find_schedule(id);
 }
 
 const ListenerRecord* DomainState::listener(Listener l) const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -119,6 +120,7 @@ class DomainState {
 
  private:
   Status apply_schedule_event(const eventstore::RecordedEvent& r, const Event& e);
+  ScheduleRecord* find_schedule(std::string_view id);
   Status apply_listener_event(const eventstore::RecordedEvent& r, const Event& e);
   Status activate(const eventstore::RecordedEvent& r, const std::string& partner, Role role,
                   const std::string& alias, const std::string& fingerprint,
@@ -129,7 +131,10 @@ class DomainState {
   std::map<std::string, CertificateRecord> certificates_;
   std::unordered_map<std::string, std::string> alias_by_fingerprint_;
   std::map<std::string, PartnerRecord> partners_;
-  std::unordered_map<std::string, ScheduleRecord> schedules_;
+  // Schedule Sn at index n-1: the engine numbers schedules S1, S2, ... as it proposes
+  // them, and apply refuses any other id, so a lookup is an index, not a hash probe (the
+  // largest cost of a replay when schedules were hashed by name).
+  std::deque<ScheduleRecord> schedules_;
   std::vector<std::string> schedule_order_;
   std::map<std::string, std::vector<std::string>> schedules_by_proposal_;
   std::map<std::pair<std::string, uint8_t>, std::string> open_by_partner_role_;

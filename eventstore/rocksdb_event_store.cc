@@ -29,6 +29,7 @@
 #include "eventstore/event_store.h"
 #include "eventstore/hash_chain.h"
 #include "eventstore/record_format.h"
+#include "eventstore/stream_table.h"
 #include "eventstore/writer_lock.h"
 
 namespace certsched::eventstore {
@@ -658,18 +659,13 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
     return report;
   };
 
-  struct StreamSeen {
-    uint64_t version = 0;
-    uint64_t last_position = 0;
-  };
-  // Keyed by a 64-bit hash of the stream name: a log has about one stream per few events,
-  // and string keys made this map the walk's largest cost. Two names with one hash (about
-  // one chance in 10^7 with a million streams) would show as a version jump, a false alarm.
-  std::unordered_map<uint64_t, StreamSeen> streams;
-  streams.reserve(std::min<uint64_t>(head_position, uint64_t{1} << 22) / 2);
+  // Keyed by a 64-bit hash of the stream name. Two names with one hash (about one chance
+  // in 10^7 with a million streams) would show as a version jump, a false alarm.
+  StreamTable streams(std::min<uint64_t>(head_position, uint64_t{1} << 22) / 2);
   const std::hash<std::string_view> stream_hash;
   ChainHash previous = kGenesisHash;
   uint64_t expected = 1;
+  RecordedEvent e;  // one for the walk: its strings keep their capacity from record to record
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key().size() != 8) return fail(expected, "malformed log key");
@@ -690,10 +686,9 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
       return fail(position, "record at position " + std::to_string(position) +
                                 ": hash chain broken (record altered, replaced or reordered)");
     }
-    RecordedEvent e;
     st = decode_body(sv.body, position, &e);
     if (!st.ok()) return fail(position, st.message());
-    StreamSeen& seen = streams[stream_hash(e.stream)];
+    StreamTable::Seen& seen = streams.at(stream_hash(e.stream));
     if (e.stream_version != seen.version + 1) {
       return fail(position, "record at position " + std::to_string(position) + ": stream " +
                                 e.stream + " jumps from version " + std::to_string(seen.version) +
@@ -723,14 +718,13 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
   for (heads->SeekToFirst(); heads->Valid(); heads->Next()) {
     ++head_count;
     const std::string stream = heads->key().ToString();
-    auto found = streams.find(stream_hash(stream));
+    const StreamTable::Seen* found = streams.find(stream_hash(stream));
     const uint64_t recorded = heads->value().size() == 8 ? load_u64(heads->value().data()) : 0;
-    if (found == streams.end() || found->second.version != recorded) {
-      const uint64_t where = found == streams.end() ? report.events : found->second.last_position;
-      return fail(where, "stream " + stream + " claims version " + std::to_string(recorded) +
-                             " but the log holds " +
-                             std::to_string(found == streams.end() ? 0 : found->second.version) +
-                             " events for it");
+    if (!found || found->version != recorded) {
+      return fail(found ? found->last_position : report.events,
+                  "stream " + stream + " claims version " + std::to_string(recorded) +
+                      " but the log holds " + std::to_string(found ? found->version : 0) +
+                      " events for it");
     }
   }
   CERTSCHED_RETURN_IF_ERROR(from_rocks(heads->status(), "walk stream heads"));

@@ -20,7 +20,12 @@ namespace {
 namespace fs = std::filesystem;
 constexpr const char* kCheckpoints = "checkpoints";
 // Events per projection batch while catching up; a command's events are flushed together.
-constexpr size_t kEventsPerBatch = 65536;
+// A batch holds only which rows changed (the rows are built at flush), so a large batch is
+// cheap to hold, and the larger it is, the fewer times a busy row is rebuilt and written:
+// a rebuild of a million-event log writes each row about once.
+constexpr size_t kEventsPerBatch = size_t{1} << 20;
+// Bytes of rows per WriteBatch at flush, so a flush of 250,000 rows does not hold them all.
+constexpr size_t kFlushChunkBytes = size_t{4} << 20;
 
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
@@ -183,16 +188,31 @@ Status ProjectionStore::flush() {
   if (m.pending_events == 0 && m.pending.Count() == 0) return Status::Ok();
   const domain::DomainState& state = *m.state;
   rocksdb::WriteBatch& b = m.pending;
+  rocksdb::WriteOptions wo;  // unsynced: a lost suffix is replayed from the log on restart
+  // Rows are written in chunks and the checkpoints last. A crash between chunks leaves rows
+  // ahead of their checkpoints, which is harmless: every row is built whole from the state,
+  // and each was changed by an event after its checkpoint, so the replay rewrites it.
+  Status st;
+  auto written = [&] {
+    if (st.ok() && b.GetDataSize() >= kFlushChunkBytes) {
+      st = from_rocks(m.db->Write(wo, &b), "write projections");
+      b.Clear();
+    }
+    return st.ok();
+  };
   for (const auto& id : m.dirty_partners) {
+    if (!written()) break;
     if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, json_text(partner_json(state, *p)));
   }
   for (const auto& id : m.dirty_schedules) {
+    if (!written()) break;
     b.Put(m.cf.at("schedules"), schedule_key(id), json_text(schedule_json(*state.schedule(id))));
   }
   for (const auto& id : m.dirty_due) {
+    if (!written()) break;
     const domain::ScheduleRecord* s = state.schedule(id);
-    const auto st = s->state();
-    const bool waiting = statemachines::is_open(st) && st != statemachines::ScheduleState::kProposed;
+    const auto now = s->state();
+    const bool waiting = statemachines::is_open(now) && now != statemachines::ScheduleState::kProposed;
     if (waiting) b.Put(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id), id);
     else b.Delete(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id));
   }
@@ -201,10 +221,10 @@ Status ProjectionStore::flush() {
       b.Put(m.cf.at("listeners"), domain::to_string(lid), json_text(listener_json(nullptr, state, *l, 0)));
     }
   }
-  // Every projection's checkpoint moves with the updates it covers, in the same batch.
-  for (const auto& name : kProjections) b.Put(m.cf.at(kCheckpoints), name, eventstore::encode_u64(m.checkpoints[name]));
-  rocksdb::WriteOptions wo;  // unsynced: a lost suffix is replayed from the log on restart
-  Status st = from_rocks(m.db->Write(wo, &b), "write projections");
+  if (st.ok()) {
+    for (const auto& name : kProjections) b.Put(m.cf.at(kCheckpoints), name, eventstore::encode_u64(m.checkpoints[name]));
+    st = from_rocks(m.db->Write(wo, &b), "write projections");
+  }
   b.Clear();
   m.pending_events = 0;
   m.dirty_partners.clear();

@@ -5,9 +5,11 @@
 //   listeners  - each listener's configuration and pending certificate
 //   due        - open, confirmed schedules ordered by activation instant
 //   outbox     - the notifications still owed (mirroring the NotificationOutbox)
-// Each projection has a checkpoint (the last log position it applied) written in the same
-// WriteBatch as the updates it covers, so after a crash it resumes exactly where it was:
-// no event applied twice, none skipped. Deleting the directory rebuilds them from 0.
+// Each projection has a checkpoint (the last log position it applied) written in the last
+// WriteBatch of the updates it covers, so after a crash it resumes where it was: none
+// skipped. Rows are written whole from the state, so rows written ahead of a checkpoint
+// that a crash left behind are rewritten alike by the replay. Deleting the directory
+// rebuilds them from 0.
 #pragma once
 
 #include <memory>

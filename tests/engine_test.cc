@@ -472,5 +472,41 @@ TEST_F(EngineTest, AnEventTheMachineRefusesIsCorruptionNamingStreamAndVersion) {
   EXPECT_NE(reopened.status().message().find("in state proposed"), std::string::npos);
 }
 
+TEST_F(EngineTest, AScheduleIdSpelledOtherwiseNamesNoSchedule) {
+  // The engine numbers schedules S1, S2, ... as it proposes them; the state looks schedules
+  // up by that number, so a log that skips or respells one must not be read as valid.
+  auto p = engine_->propose(proposal({"acme"}, {{Role::kLocalSigning, "sign-new"}}, now_ + kHour), ctx());
+  ASSERT_TRUE(p.ok());
+  // "S01" spells S1 differently: it names no schedule.
+  eventstore::AppendRequest forged;
+  forged.writes.push_back({"schedule-S01", eventstore::ExpectedVersion::Any(), {encode_event(ScheduleConfirmed{})}});
+  forged.command_id = "respelled";
+  ASSERT_TRUE(store_->append(forged).ok());
+  auto reopened = Engine::open(*store_, store_dir_->path());
+  ASSERT_TRUE(reopened.status().IsCorruption());
+  EXPECT_NE(reopened.status().message().find("names unknown schedule S01"), std::string::npos)
+      << reopened.status().message();
+}
+
+TEST_F(EngineTest, AProposalThatSkipsAScheduleNumberIsCorruption) {
+  auto p = engine_->propose(proposal({"acme"}, {{Role::kLocalSigning, "sign-new"}}, now_ + kHour), ctx());
+  ASSERT_TRUE(p.ok());
+  ScheduleProposed skipped;
+  skipped.schedule_id = "S7";
+  skipped.proposal_id = "P2";
+  skipped.partner = "globex";
+  skipped.role = static_cast<uint8_t>(Role::kLocalSigning);
+  skipped.alias = "sign-new";
+  eventstore::AppendRequest forged;
+  forged.writes.push_back({"schedule-S7", eventstore::ExpectedVersion::NoStream(), {encode_event(skipped)}});
+  forged.command_id = "skipped";
+  ASSERT_TRUE(store_->append(forged).ok());
+  auto reopened = Engine::open(*store_, store_dir_->path());
+  ASSERT_TRUE(reopened.status().IsCorruption());
+  EXPECT_NE(reopened.status().message().find("proposes schedule S7 out of sequence (the next is S2)"),
+            std::string::npos)
+      << reopened.status().message();
+}
+
 }  // namespace
 }  // namespace certsched::domain

@@ -10,6 +10,7 @@
 
 #include "eventstore/event_store.h"
 #include "eventstore/record_format.h"
+#include "eventstore/stream_table.h"
 #include "tests/test_support.h"
 
 namespace certsched::eventstore {
@@ -336,6 +337,22 @@ TEST(EventStoreTest, SecondWriterIsToldWhoHoldsTheStore) {
   EXPECT_NE(m.find("certsched test"), std::string::npos) << m;
   writer.reset();
   EXPECT_TRUE(open_rocksdb_store(dir.path(), options).ok());
+}
+
+TEST(StreamTableTest, KeepsEveryStreamAsItGrowsPastItsFirstSize) {
+  // verify() walks the log with this table; a stream lost on growth would read as a jump.
+  const std::hash<std::string_view> hash;
+  StreamTable table(1);
+  for (uint64_t i = 0; i < 10000; ++i) table.at(hash("stream-" + std::to_string(i))).version = i + 1;
+  EXPECT_EQ(table.size(), 10000u);
+  for (uint64_t i = 0; i < 10000; ++i) {
+    const StreamTable::Seen* seen = table.find(hash("stream-" + std::to_string(i)));
+    ASSERT_NE(seen, nullptr) << i;
+    EXPECT_EQ(seen->version, i + 1);
+  }
+  EXPECT_EQ(table.find(hash("stream-never-seen")), nullptr);
+  EXPECT_EQ(table.at(hash("stream-17")).version, 18u);  // at() finds, does not reset
+  EXPECT_EQ(table.size(), 10000u);
 }
 
 TEST(EventStoreTest, OpeningAMissingStoreSaysHowToCreateOne) {

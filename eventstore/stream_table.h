@@ -1,0 +1,73 @@
+// What a log walk has seen of each stream, keyed by a 64-bit hash of the stream's name.
+// An open-addressing table: a verified replay looks up one stream per record, and with
+// hundreds of thousands of streams a node-based map cost more than reading the records.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace certsched::eventstore {
+
+class StreamTable {
+ public:
+  struct Seen {
+    uint64_t key = 0;  // 0 marks an empty slot; keys are never 0 (see slot_key)
+    uint64_t version = 0;
+    uint64_t last_position = 0;
+  };
+
+  explicit StreamTable(size_t expected_streams) { resize(capacity_for(expected_streams)); }
+
+  // The entry for `hash`, added (at version 0) if new.
+  Seen& at(uint64_t hash) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    Seen& s = probe(slot_key(hash));
+    if (s.key == 0) {
+      s.key = slot_key(hash);
+      ++size_;
+    }
+    return s;
+  }
+
+  const Seen* find(uint64_t hash) const {
+    const Seen& s = const_cast<StreamTable*>(this)->probe(slot_key(hash));
+    return s.key == 0 ? nullptr : &s;
+  }
+
+  size_t size() const { return size_; }
+
+ private:
+  static uint64_t slot_key(uint64_t hash) { return hash | 1; }  // never 0, one bit of hash lost
+  static size_t capacity_for(size_t n) {
+    size_t c = 16;
+    while (c < n * 2) c *= 2;
+    return c;
+  }
+
+  Seen& probe(uint64_t key) {
+    // std::hash of a string is already mixed; the multiply spreads its low bits anyway.
+    size_t i = (key * 0x9E3779B97F4A7C15ull) >> shift_;
+    while (slots_[i].key != 0 && slots_[i].key != key) i = (i + 1) & (slots_.size() - 1);
+    return slots_[i];
+  }
+
+  void resize(size_t capacity) {
+    slots_.assign(capacity, Seen{});
+    shift_ = 64;
+    for (size_t c = capacity; c > 1; c >>= 1) --shift_;
+  }
+
+  void grow() {
+    std::vector<Seen> old = std::move(slots_);
+    resize(old.size() * 2);
+    for (const Seen& s : old) {
+      if (s.key != 0) probe(s.key) = s;
+    }
+  }
+
+  std::vector<Seen> slots_;
+  size_t size_ = 0;
+  int shift_ = 64;
+};
+
+}  // namespace certsched::eventstore
