@@ -202,11 +202,11 @@ Status ProjectionStore::flush() {
   };
   for (const auto& id : m.dirty_partners) {
     if (!written()) break;
-    if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, json_text(partner_json(state, *p)));
+    if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, partner_text(state, *p));
   }
   for (const auto& id : m.dirty_schedules) {
     if (!written()) break;
-    b.Put(m.cf.at("schedules"), schedule_key(id), json_text(schedule_json(*state.schedule(id))));
+    b.Put(m.cf.at("schedules"), schedule_key(id), schedule_text(*state.schedule(id)));
   }
   for (const auto& id : m.dirty_due) {
     if (!written()) break;

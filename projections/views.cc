@@ -1,14 +1,103 @@
 #include "projections/views.h"
 
+#include <algorithm>
+#include <array>
+
 #include "domain/instant.h"
+#include "projections/json_writer.h"
 
 namespace certsched::projections {
 
 using nlohmann::json;
 using domain::format_instant;
 
+namespace {
+
+// Every object's keys are written in sorted order: see json_writer.h.
+
+void write_cert(JsonWriter& w, const domain::CertRef& c) {
+  w.begin_object()
+      .field("alias", c.alias)
+      .field("fingerprint", c.fingerprint)
+      .field("not_after", format_instant(c.not_after_ns))
+      .end_object();
+}
+
+void write_schedule(JsonWriter& w, const domain::ScheduleRecord& s) {
+  w.begin_object().field("activate_at", format_instant(s.proposed.activate_at_ns));
+  if (s.activated_at_ns) w.field("activated_at", format_instant(s.activated_at_ns));
+  w.field("alias", s.proposed.alias)
+      .field("email_partner", s.proposed.email_partner != 0)
+      .field("fingerprint", s.proposed.fingerprint)
+      .field("first_usage", s.proposed.first_usage != 0)
+      .field("id", s.proposed.schedule_id);
+  if (s.mail_attempts) w.field("last_mail_error", s.last_mail_error).field("mail_attempts", s.mail_attempts);
+  w.field("partner", s.proposed.partner)
+      .field("proposal", s.proposed.proposal_id)
+      .field("proposed_at", format_instant(s.proposed_at_ns))
+      .field("proposed_by", s.proposed_by);
+  if (!s.reason.empty()) w.field("reason", s.reason);
+  w.field("role", domain::to_string(s.role())).field("state", statemachines::to_string(s.state())).end_object();
+}
+
+// The roles in the order of their names, as keys of the partner view's objects.
+const std::array<domain::Role, domain::kRoleCount>& roles_by_name() {
+  static const auto sorted = [] {
+    std::array<domain::Role, domain::kRoleCount> roles;
+    for (uint8_t r = 0; r < domain::kRoleCount; ++r) roles[r] = static_cast<domain::Role>(r);
+    std::sort(roles.begin(), roles.end(), [](domain::Role a, domain::Role b) {
+      return std::string_view(domain::to_string(a)) < domain::to_string(b);
+    });
+    return roles;
+  }();
+  return sorted;
+}
+
+}  // namespace
+
+std::string schedule_text(const domain::ScheduleRecord& s) {
+  JsonWriter w;
+  write_schedule(w, s);
+  return w.take();
+}
+
+std::string partner_text(const domain::DomainState& state, const domain::PartnerRecord& p) {
+  JsonWriter w;
+  w.begin_object().field("cem", p.cem).key("current").begin_object();
+  for (domain::Role role : roles_by_name()) {
+    if (const auto& c = p.current[static_cast<size_t>(role)]) write_cert(w.key(domain::to_string(role)), *c);
+  }
+  w.end_object().field("email", p.email).key("history").begin_array();
+  for (const auto& h : p.history) {
+    w.begin_object().field("alias", h.cert.alias).field("fingerprint", h.cert.fingerprint).key("from");
+    if (h.from_ns) w.value(format_instant(h.from_ns));
+    else w.null();
+    w.field("replaced_by", h.replaced_by_schedule)
+        .field("role", domain::to_string(h.role))
+        .field("until", format_instant(h.until_ns))
+        .end_object();
+  }
+  w.end_array()
+      .field("id", p.id)
+      .field("listener", domain::to_string(domain::listener_for(p.protocol)))
+      .key("pending")
+      .begin_object();
+  for (domain::Role role : roles_by_name()) {
+    if (const auto* s = state.open_schedule(p.id, role)) write_schedule(w.key(domain::to_string(role)), *s);
+  }
+  return w.end_object().field("protocol", domain::to_string(p.protocol)).end_object().take();
+}
+
 json cert_json(const domain::CertRef& c) {
-  return {{"alias", c.alias}, {"fingerprint", c.fingerprint}, {"not_after", format_instant(c.not_after_ns)}};
+  JsonWriter w;
+  write_cert(w, c);
+  return json::parse(w.take());
+}
+
+json schedule_json(const domain::ScheduleRecord& s) { return json::parse(schedule_text(s)); }
+
+json partner_json(const domain::DomainState& state, const domain::PartnerRecord& p) {
+  return json::parse(partner_text(state, p));
 }
 
 json certificate_json(const domain::CertificateRecord& c) {
@@ -23,50 +112,6 @@ json certificate_json(const domain::CertificateRecord& c) {
           {"not_after", format_instant(c.cert.not_after_ns)},
           {"imported_at", format_instant(c.imported_at_ns)},
           {"imported_by", c.imported_by}};
-}
-
-json schedule_json(const domain::ScheduleRecord& s) {
-  json j = {{"id", s.proposed.schedule_id},
-            {"proposal", s.proposed.proposal_id},
-            {"partner", s.proposed.partner},
-            {"role", domain::to_string(s.role())},
-            {"alias", s.proposed.alias},
-            {"fingerprint", s.proposed.fingerprint},
-            {"state", statemachines::to_string(s.state())},
-            {"activate_at", format_instant(s.proposed.activate_at_ns)},
-            {"first_usage", s.proposed.first_usage != 0},
-            {"email_partner", s.proposed.email_partner != 0},
-            {"proposed_by", s.proposed_by},
-            {"proposed_at", format_instant(s.proposed_at_ns)}};
-  if (s.mail_attempts) {
-    j["mail_attempts"] = s.mail_attempts;
-    j["last_mail_error"] = s.last_mail_error;
-  }
-  if (!s.reason.empty()) j["reason"] = s.reason;
-  if (s.activated_at_ns) j["activated_at"] = format_instant(s.activated_at_ns);
-  return j;
-}
-
-json partner_json(const domain::DomainState& state, const domain::PartnerRecord& p) {
-  json current = json::object(), pending = json::object();
-  for (uint8_t r = 0; r < domain::kRoleCount; ++r) {
-    const auto role = static_cast<domain::Role>(r);
-    if (p.current[r]) current[domain::to_string(role)] = cert_json(*p.current[r]);
-    if (const auto* s = state.open_schedule(p.id, role)) pending[domain::to_string(role)] = schedule_json(*s);
-  }
-  json history = json::array();
-  for (const auto& h : p.history) {
-    history.push_back({{"role", domain::to_string(h.role)},
-                       {"alias", h.cert.alias},
-                       {"fingerprint", h.cert.fingerprint},
-                       {"from", h.from_ns ? json(format_instant(h.from_ns)) : json(nullptr)},
-                       {"until", format_instant(h.until_ns)},
-                       {"replaced_by", h.replaced_by_schedule}});
-  }
-  return {{"id", p.id},           {"protocol", domain::to_string(p.protocol)}, {"cem", p.cem},
-          {"email", p.email},     {"listener", domain::to_string(domain::listener_for(p.protocol))},
-          {"current", current},   {"pending", pending},
-          {"history", history}};
 }
 
 json listener_json(domain::Engine* engine, const domain::DomainState& state, const domain::ListenerRecord& l,

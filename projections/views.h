@@ -17,4 +17,9 @@ nlohmann::json listener_json(domain::Engine* engine, const domain::DomainState& 
                              int64_t now_ns);
 nlohmann::json result_json(const domain::CommandResult& r);
 
+// The same documents as schedule_json and partner_json, as the text json_text() makes of
+// them, written without building a document first (the projections write these).
+std::string schedule_text(const domain::ScheduleRecord& s);
+std::string partner_text(const domain::DomainState& state, const domain::PartnerRecord& p);
+
 }  // namespace certsched::projections
