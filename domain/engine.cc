@@ -152,14 +152,14 @@ Result<std::unique_ptr<Engine>> Engine::open(eventstore::EventStore& store, std:
 }
 
 Status Engine::catch_up() {
+  std::vector<eventstore::RecordedEvent> batch;
   for (;;) {
-    auto batch = store_.read_all(state_.position() + 1, 4096);
-    if (!batch.ok()) return batch.status();
-    if (batch->empty()) {
+    CERTSCHED_RETURN_IF_ERROR(store_.read_all(state_.position() + 1, 4096, &batch));
+    if (batch.empty()) {
       for (EventObserver* o : observers_) CERTSCHED_RETURN_IF_ERROR(o->on_caught_up());
       return Status::Ok();
     }
-    for (const auto& record : batch.value()) {
+    for (const auto& record : batch) {
       auto event = decode_event(record);
       if (!event.ok()) return event.status();
       CERTSCHED_RETURN_IF_ERROR(state_.apply(record, event.value()));

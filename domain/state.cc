@@ -15,6 +15,13 @@ using statemachines::ScheduleTrigger;
 std::string partner_stream(const std::string& id) { return "partner-" + id; }
 std::string certificate_stream(const std::string& alias) { return "cert-" + alias; }
 std::string schedule_stream(const std::string& id) { return "schedule-" + id; }
+
+size_t schedule_number(std::string_view id) {
+  if (id.size() < 2 || id[0] != 'S' || id[1] == '0') return 0;
+  size_t n = 0;
+  const auto [end, ec] = std::from_chars(id.data() + 1, id.data() + id.size(), n);
+  return ec == std::errc() && end == id.data() + id.size() ? n : 0;
+}
 std::string listener_stream(Listener l) { return std::string("listener-") + to_string(l); }
 
 namespace {
@@ -293,15 +300,6 @@ const CertificateRecord* DomainState::certificate_by_fingerprint(const std::stri
 const PartnerRecord* DomainState::partner(const std::string& id) const {
   auto it = partners_.find(id);
   return it == partners_.end() ? nullptr : &it->second;
-}
-
-ScheduleRecord* DomainState::find_schedule(std::string_view id) {
-  // Only the canonical spelling names a schedule: "S7", not "S07" or "S7x".
-  if (id.size() < 2 || id[0] != 'S' || id[1] == '0') return nullptr;
-  size_t n = 0;
-  const auto [end, ec] = std::from_chars(id.data() + 1, id.data() + id.size(), n);
-  if (ec != std::errc() || end != id.data() + id.size() || n == 0 || n > schedules_.size()) return nullptr;
-  return &schedules_[n - 1];
 }
 
 const ScheduleRecord* DomainState::schedule(const std::string& id) const {

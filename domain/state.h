@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -91,6 +92,10 @@ struct DeliveryRecord {
   std::string last_error;
 };
 
+// The number of schedule id "S<n>" (schedules are numbered S1, S2, ... as proposed), or 0
+// when `id` is not spelled so ("S07", "S7x", "7").
+size_t schedule_number(std::string_view id);
+
 class DomainState {
  public:
   // Applies the next record of the log. REQUIRES: record.position == position() + 1.
@@ -120,7 +125,10 @@ class DomainState {
 
  private:
   Status apply_schedule_event(const eventstore::RecordedEvent& r, const Event& e);
-  ScheduleRecord* find_schedule(std::string_view id);
+  ScheduleRecord* find_schedule(std::string_view id) {
+    const size_t n = schedule_number(id);
+    return n == 0 || n > schedules_.size() ? nullptr : &schedules_[n - 1];
+  }
   Status apply_listener_event(const eventstore::RecordedEvent& r, const Event& e);
   Status activate(const eventstore::RecordedEvent& r, const std::string& partner, Role role,
                   const std::string& alias, const std::string& fingerprint,

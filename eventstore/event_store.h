@@ -133,8 +133,15 @@ class EventStore {
   virtual Result<uint64_t> stream_version(const std::string& stream) = 0;
 
   // Events with position >= from_position, at most max_count of them.
-  virtual Result<std::vector<RecordedEvent>> read_all(uint64_t from_position,
-                                                      size_t max_count) = 0;
+  Result<std::vector<RecordedEvent>> read_all(uint64_t from_position, size_t max_count) {
+    std::vector<RecordedEvent> out;
+    CERTSCHED_RETURN_IF_ERROR(read_all(from_position, max_count, &out));
+    return out;
+  }
+  // The same into `out` (resized to what was read), reusing its records' strings: a walk
+  // over a long log pages through one buffer instead of allocating every field of every
+  // record.
+  virtual Status read_all(uint64_t from_position, size_t max_count, std::vector<RecordedEvent>* out) = 0;
 
   virtual Result<Head> head() = 0;
 

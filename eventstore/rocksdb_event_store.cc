@@ -188,7 +188,8 @@ class RocksDbEventStore final : public EventStore {
     if (r.ok() && r.value()) r.value()->duplicate = true;
     return r;
   }
-  Result<std::vector<RecordedEvent>> read_all(uint64_t from_position, size_t max_count) override;
+  using EventStore::read_all;
+  Status read_all(uint64_t from_position, size_t max_count, std::vector<RecordedEvent>* out) override;
   Result<Head> head() override;
   using EventStore::verify;
   Result<VerifyReport> verify(const std::function<Status(const RecordedEvent&)>& each) override;
@@ -589,12 +590,12 @@ Result<uint64_t> RocksDbEventStore::stream_version(const std::string& stream) {
   return load_u64(v.data());
 }
 
-Result<std::vector<RecordedEvent>> RocksDbEventStore::read_all(uint64_t from_position,
-                                                               size_t max_count) {
-  std::vector<RecordedEvent> out;
+Status RocksDbEventStore::read_all(uint64_t from_position, size_t max_count,
+                                   std::vector<RecordedEvent>* out) {
+  size_t n = 0;
   uint64_t expected = from_position == 0 ? 1 : from_position;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log()));
-  for (it->Seek(encode_u64(expected)); it->Valid() && out.size() < max_count; it->Next()) {
+  for (it->Seek(encode_u64(expected)); it->Valid() && n < max_count; it->Next()) {
     if (it->key().size() != 8) return Status::Corruption("malformed log key");
     const uint64_t position = load_u64(it->key().data());
     if (position != expected) {
@@ -604,13 +605,14 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_all(uint64_t from_pos
     StoredValue sv;
     CERTSCHED_RETURN_IF_ERROR(
         parse_stored_value(std::string_view(it->value().data(), it->value().size()), position, &sv));
-    RecordedEvent e;
-    CERTSCHED_RETURN_IF_ERROR(decode_body(sv.body, position, &e));
-    out.push_back(std::move(e));
+    if (n == out->size()) out->emplace_back();
+    CERTSCHED_RETURN_IF_ERROR(decode_body(sv.body, position, &(*out)[n]));
+    ++n;
     ++expected;
   }
   CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read log"));
-  return out;
+  out->resize(n);
+  return Status::Ok();
 }
 
 Result<Head> RocksDbEventStore::head() {

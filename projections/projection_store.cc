@@ -4,9 +4,11 @@
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "domain/instant.h"
 #include "eventstore/byte_io.h"
@@ -26,6 +28,7 @@ constexpr const char* kCheckpoints = "checkpoints";
 constexpr size_t kEventsPerBatch = size_t{1} << 20;
 // Bytes of rows per WriteBatch at flush, so a flush of 250,000 rows does not hold them all.
 constexpr size_t kFlushChunkBytes = size_t{4} << 20;
+constexpr uint8_t kScheduleRow = 1, kDueRow = 2;
 
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
@@ -42,7 +45,7 @@ std::string due_key(int64_t at_ns, const std::string& schedule_id) {
 
 std::string schedule_key(const std::string& id) {
   // "S12" -> big-endian 12, so keys sort as schedules were proposed.
-  return eventstore::encode_u64(std::strtoull(id.c_str() + 1, nullptr, 10));
+  return eventstore::encode_u64(domain::schedule_number(id));
 }
 
 struct ProjectionStore::Impl {
@@ -56,7 +59,11 @@ struct ProjectionStore::Impl {
   rocksdb::WriteBatch pending;
   size_t pending_events = 0;
   const domain::DomainState* state = nullptr;  // the engine's state, as of the last event
-  std::set<std::string> dirty_partners, dirty_schedules, dirty_due;
+  std::unordered_set<std::string> dirty_partners;
+  // What changed of each schedule (kScheduleRow, kDueRow; by schedule number), and the
+  // numbers changed since the last flush.
+  std::vector<uint8_t> schedule_changes;
+  std::vector<size_t> changed_schedules;
   std::set<domain::Listener> dirty_listeners;
   uint64_t applied = 0;
   NotificationOutbox* outbox = nullptr;
@@ -140,9 +147,12 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
   if (r.stream.rfind("schedule-", 0) == 0) {
     const std::string id = r.stream.substr(9);
     if (const domain::ScheduleRecord* s = after.schedule(id)) {
-      if (applies("schedules")) m.dirty_schedules.insert(id);
+      const size_t n = domain::schedule_number(id);
+      const uint8_t change = (applies("schedules") ? kScheduleRow : 0) | (applies("due") ? kDueRow : 0);
+      if (n >= m.schedule_changes.size()) m.schedule_changes.resize(std::max(n + 1, 2 * m.schedule_changes.size()));
+      if (change && !m.schedule_changes[n]) m.changed_schedules.push_back(n);
+      m.schedule_changes[n] |= change;
       if (applies("partners")) m.dirty_partners.insert(s->proposed.partner);  // its pending view changed
-      if (applies("due")) m.dirty_due.insert(id);
     }
   }
   if (r.stream.rfind("listener-", 0) == 0 && applies("listeners")) {
@@ -204,17 +214,18 @@ Status ProjectionStore::flush() {
     if (!written()) break;
     if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, partner_text(state, *p));
   }
-  for (const auto& id : m.dirty_schedules) {
+  std::sort(m.changed_schedules.begin(), m.changed_schedules.end());  // keys in order
+  for (size_t n : m.changed_schedules) {
     if (!written()) break;
-    b.Put(m.cf.at("schedules"), schedule_key(id), schedule_text(*state.schedule(id)));
-  }
-  for (const auto& id : m.dirty_due) {
-    if (!written()) break;
+    const std::string id = "S" + std::to_string(n);
     const domain::ScheduleRecord* s = state.schedule(id);
-    const auto now = s->state();
-    const bool waiting = statemachines::is_open(now) && now != statemachines::ScheduleState::kProposed;
-    if (waiting) b.Put(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id), id);
-    else b.Delete(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id));
+    if (m.schedule_changes[n] & kScheduleRow) b.Put(m.cf.at("schedules"), eventstore::encode_u64(n), schedule_text(*s));
+    if (m.schedule_changes[n] & kDueRow) {
+      const auto now = s->state();
+      const bool waiting = statemachines::is_open(now) && now != statemachines::ScheduleState::kProposed;
+      if (waiting) b.Put(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id), id);
+      else b.Delete(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id));
+    }
   }
   for (domain::Listener lid : m.dirty_listeners) {
     if (const auto* l = state.listener(lid)) {
@@ -228,8 +239,8 @@ Status ProjectionStore::flush() {
   b.Clear();
   m.pending_events = 0;
   m.dirty_partners.clear();
-  m.dirty_schedules.clear();
-  m.dirty_due.clear();
+  for (size_t n : m.changed_schedules) m.schedule_changes[n] = 0;
+  m.changed_schedules.clear();
   m.dirty_listeners.clear();
   if (!st.ok()) {
     // What was buffered is lost: go back to the checkpoints on disk so it is reapplied.
