@@ -239,6 +239,9 @@ class RocksDbEventStore final : public EventStore {
   Result<uint64_t> committed_version(const std::string& stream);
   Result<std::optional<AppendResult>> committed_command(const std::string& command_id);
   Result<RecordedEvent> read_position(uint64_t position, const rocksdb::ReadOptions& ro);
+  // Where the stream index puts `stream`'s event `version`, if it can say.
+  std::optional<uint64_t> position_of(const std::string& stream, uint64_t version,
+                                           const rocksdb::ReadOptions& ro);
 
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -549,6 +552,15 @@ Result<RecordedEvent> RocksDbEventStore::read_position(uint64_t position,
   return e;
 }
 
+std::optional<uint64_t> RocksDbEventStore::position_of(const std::string& stream, uint64_t version,
+                                                            const rocksdb::ReadOptions& ro) {
+  std::string v;
+  if (!db_->Get(ro, stream_index(), stream_index_key(stream, version), &v).ok() || v.size() != 8) {
+    return std::nullopt;
+  }
+  return load_u64(v.data());
+}
+
 Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(const std::string& stream,
                                                                   uint64_t from_version,
                                                                   size_t max_count) {
@@ -630,6 +642,7 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
   // The writer may append while we walk: pin a snapshot so head and log agree. Secondary
   // instances do not support snapshots, but they only change on refresh().
   rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // one pass over everything: caching its blocks would only evict
   const rocksdb::Snapshot* snapshot = read_only() ? nullptr : db_->GetSnapshot();
   ro.snapshot = snapshot;
   struct Release {
@@ -663,7 +676,7 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
 
   // Keyed by a 64-bit hash of the stream name. Two names with one hash (about one chance
   // in 10^7 with a million streams) would show as a version jump, a false alarm.
-  StreamTable streams(std::min<uint64_t>(head_position, uint64_t{1} << 22) / 2);
+  StreamTable streams(std::min<uint64_t>(head_position, uint64_t{1} << 22) / 4);
   const std::hash<std::string_view> stream_hash;
   ChainHash previous = kGenesisHash;
   uint64_t expected = 1;
@@ -697,7 +710,6 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
                                 " to " + std::to_string(e.stream_version));
     }
     seen.version = e.stream_version;
-    seen.last_position = position;
     previous = computed;
     if (each) CERTSCHED_RETURN_IF_ERROR(each(e));
     report.events = position;
@@ -723,7 +735,7 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
     const StreamTable::Seen* found = streams.find(stream_hash(stream));
     const uint64_t recorded = heads->value().size() == 8 ? load_u64(heads->value().data()) : 0;
     if (!found || found->version != recorded) {
-      return fail(found ? found->last_position : report.events,
+      return fail(found ? position_of(stream, found->version, ro).value_or(report.events) : report.events,
                   "stream " + stream + " claims version " + std::to_string(recorded) +
                       " but the log holds " + std::to_string(found ? found->version : 0) +
                       " events for it");

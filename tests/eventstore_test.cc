@@ -471,6 +471,19 @@ TEST_F(TamperTest, TruncatedTailIsDetectedThroughTheHead) {
   EXPECT_TRUE(writer.status().IsCorruption()) << writer.status().ToString();
 }
 
+TEST_F(TamperTest, AStreamHeadThatDisagreesWithTheLogIsNamedAtTheStreamsLastEvent) {
+  // s1 holds the records at positions 2, 5 and 8: version 3.
+  {
+    RawStore raw(dir_.path());
+    raw.put_stream_head("s1", 5);
+  }
+  VerifyReport r = verify();
+  EXPECT_FALSE(r.verified);
+  ASSERT_TRUE(r.first_bad_position.has_value());
+  EXPECT_EQ(*r.first_bad_position, 8u) << r.problem;
+  EXPECT_EQ(r.problem, "stream s1 claims version 5 but the log holds 3 events for it");
+}
+
 TEST_F(TamperTest, ReadsOfADamagedRecordFailAsCorruptionNamingThePosition) {
   {
     RawStore raw(dir_.path());

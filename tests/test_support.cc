@@ -65,6 +65,12 @@ void RawStore::delete_log(uint64_t position) {
   if (!s.ok()) throw std::runtime_error("raw delete failed: " + s.ToString());
 }
 
+void RawStore::put_stream_head(const std::string& stream, uint64_t version) {
+  rocksdb::Status s =
+      impl_->db->Put(rocksdb::WriteOptions(), impl_->handles[3], stream, eventstore::encode_u64(version));
+  if (!s.ok()) throw std::runtime_error("raw put failed: " + s.ToString());
+}
+
 void tamper_projection(const std::string& store_dir, const std::string& projection, const std::string& key,
                        const std::string& value) {
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;

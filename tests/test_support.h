@@ -30,6 +30,7 @@ class RawStore {
   std::string get_log(uint64_t position);
   void put_log(uint64_t position, const std::string& value);
   void delete_log(uint64_t position);
+  void put_stream_head(const std::string& stream, uint64_t version);
 
  private:
   struct Impl;
