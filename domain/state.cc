@@ -99,7 +99,7 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
           if (r.stream.rfind("partner-", 0) != 0) return refused(r, "is not on a partner stream");
           auto it = partners_.find(r.stream.substr(8));
           if (it == partners_.end()) return refused(r, "names an unknown partner");
-          Status a = activate(r, it->first, static_cast<Role>(e.role), e.alias, e.fingerprint,
+          Status a = activate(r, it->second, static_cast<Role>(e.role), e.alias, e.fingerprint,
                               e.schedule_id);
           it->second.version = r.stream_version;
           return a;
@@ -129,10 +129,9 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
   return st;
 }
 
-Status DomainState::activate(const eventstore::RecordedEvent& r, const std::string& partner,
+Status DomainState::activate(const eventstore::RecordedEvent& r, PartnerRecord& p,
                              Role role, const std::string& alias, const std::string& fingerprint,
                              const std::string& schedule_id) {
-  PartnerRecord& p = partners_.at(partner);
   const auto i = static_cast<size_t>(role);
   if (p.current[i]) {
     p.history.push_back({role, *p.current[i], p.current_since_ns[i], r.time_ns, schedule_id});
@@ -212,7 +211,8 @@ Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, con
     if (e->schedule_id != id || id != next) {
       return refused(r, "proposes schedule " + id + " out of sequence (the next is " + next + ")");
     }
-    if (!partners_.count(e->partner) || !certificates_.count(e->alias)) {
+    auto partner = partners_.find(e->partner);
+    if (partner == partners_.end() || !certificates_.count(e->alias)) {
       return refused(r, "names an unknown partner or certificate");
     }
     ScheduleRecord s;
@@ -222,10 +222,13 @@ Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, con
     s.version = r.stream_version;
     s.proposed_at_ns = s.updated_at_ns = r.time_ns;
     s.proposed_by = r.actor;
-    if (!open_by_partner_role_.try_emplace(std::make_pair(e->partner, e->role), id).second) {
+    size_t& open = partner->second.open_schedule[e->role];
+    if (open != 0) {
       return refused(r, "opens a second schedule for partner " + e->partner + " and " +
                             to_string(static_cast<Role>(e->role)));
     }
+    open = schedules_.size() + 1;
+    schedule_partner_.push_back(&partner->second);
     auto& in_proposal = schedules_by_proposal_[e->proposal_id];
     if (in_proposal.empty()) ++proposal_count_;
     in_proposal.push_back(id);
@@ -282,7 +285,7 @@ Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, con
     s.activation_cause = static_cast<ActivationCause>(e->cause);
   }
   if (!statemachines::is_open(s.machine.state())) {
-    open_by_partner_role_.erase(std::make_pair(s.proposed.partner, s.proposed.role));
+    schedule_partner_[schedule_number(id) - 1]->open_schedule[s.proposed.role] = 0;
   }
   return Status::Ok();
 }
@@ -312,8 +315,8 @@ const ListenerRecord* DomainState::listener(Listener l) const {
 }
 
 const ScheduleRecord* DomainState::open_schedule(const std::string& partner, Role role) const {
-  auto it = open_by_partner_role_.find({partner, static_cast<uint8_t>(role)});
-  return it == open_by_partner_role_.end() ? nullptr : schedule(it->second);
+  auto it = partners_.find(partner);
+  return it == partners_.end() ? nullptr : open_schedule(it->second, role);
 }
 
 const DeliveryRecord* DomainState::delivery(const std::string& id) const {

@@ -48,6 +48,7 @@ struct PartnerRecord {
   std::array<int64_t, kRoleCount> current_since_ns{};
   std::vector<HistoryEntry> history;  // certificates that are no longer current
   uint64_t version = 0;
+  std::array<size_t, kRoleCount> open_schedule{};  // its number (see schedule_number), 0: none
 };
 
 struct ScheduleRecord {
@@ -98,6 +99,8 @@ size_t schedule_number(std::string_view id);
 
 class DomainState {
  public:
+  DomainState() = default;
+  DomainState(const DomainState&) = delete;  // schedule_partner_ points into partners_
   // Applies the next record of the log. REQUIRES: record.position == position() + 1.
   Status apply(const eventstore::RecordedEvent& record);
   Status apply(const eventstore::RecordedEvent& record, const Event& event);
@@ -113,6 +116,10 @@ class DomainState {
   const ListenerRecord* listener(Listener l) const;
   // The open schedule for a partner and role, if any.
   const ScheduleRecord* open_schedule(const std::string& partner, Role role) const;
+  const ScheduleRecord* open_schedule(const PartnerRecord& p, Role role) const {
+    const size_t n = p.open_schedule[static_cast<size_t>(role)];
+    return n == 0 ? nullptr : &schedules_[n - 1];
+  }
 
   const std::map<std::string, CertificateRecord>& certificates() const { return certificates_; }
   const std::map<std::string, PartnerRecord>& partners() const { return partners_; }
@@ -130,7 +137,7 @@ class DomainState {
     return n == 0 || n > schedules_.size() ? nullptr : &schedules_[n - 1];
   }
   Status apply_listener_event(const eventstore::RecordedEvent& r, const Event& e);
-  Status activate(const eventstore::RecordedEvent& r, const std::string& partner, Role role,
+  Status activate(const eventstore::RecordedEvent& r, PartnerRecord& p, Role role,
                   const std::string& alias, const std::string& fingerprint,
                   const std::string& schedule_id);
 
@@ -145,7 +152,7 @@ class DomainState {
   std::deque<ScheduleRecord> schedules_;
   std::vector<std::string> schedule_order_;
   std::map<std::string, std::vector<std::string>> schedules_by_proposal_;
-  std::map<std::pair<std::string, uint8_t>, std::string> open_by_partner_role_;
+  std::vector<PartnerRecord*> schedule_partner_;  // by schedule number - 1
   std::array<std::optional<ListenerRecord>, kListenerCount> listeners_;
   uint64_t proposal_count_ = 0;
   std::unordered_map<std::string, DeliveryRecord> deliveries_;

@@ -83,7 +83,7 @@ std::string partner_text(const domain::DomainState& state, const domain::Partner
       .key("pending")
       .begin_object();
   for (domain::Role role : roles_by_name()) {
-    if (const auto* s = state.open_schedule(p.id, role)) write_schedule(w.key(domain::to_string(role)), *s);
+    if (const auto* s = state.open_schedule(p, role)) write_schedule(w.key(domain::to_string(role)), *s);
   }
   return w.end_object().field("protocol", domain::to_string(p.protocol)).end_object().take();
 }

@@ -25,7 +25,7 @@ ReportTable inventory(const domain::DomainState& s) {
   for (const auto& [id, p] : s.partners()) {
     for (uint8_t r = 0; r < domain::kRoleCount; ++r) {
       const auto role = static_cast<Role>(r);
-      const auto* open = s.open_schedule(id, role);
+      const auto* open = s.open_schedule(p, role);
       if (!p.current[r] && !open) continue;
       const auto& c = p.current[r];
       t.rows.push_back({id, domain::to_string(role), c ? c->alias : "", c ? c->fingerprint : "",
@@ -46,7 +46,7 @@ ReportTable expiring(const domain::DomainState& s, const ReportOptions& o) {
     for (uint8_t r = 0; r < domain::kRoleCount; ++r) {
       const auto& c = p.current[r];
       if (!c || c->not_after_ns > horizon) continue;
-      if (s.open_schedule(id, static_cast<Role>(r))) continue;  // a replacement is scheduled
+      if (s.open_schedule(p, static_cast<Role>(r))) continue;  // a replacement is scheduled
       const int64_t left = (c->not_after_ns - o.now_ns) / kDay;
       t.rows.push_back({id, domain::to_string(static_cast<Role>(r)), c->alias, c->fingerprint,
                         format_instant(c->not_after_ns), std::to_string(left)});
