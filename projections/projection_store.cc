@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -28,7 +29,10 @@ constexpr const char* kCheckpoints = "checkpoints";
 constexpr size_t kEventsPerBatch = size_t{1} << 20;
 // Bytes of rows per WriteBatch at flush, so a flush of 250,000 rows does not hold them all.
 constexpr size_t kFlushChunkBytes = size_t{4} << 20;
-constexpr uint8_t kScheduleRow = 1, kDueRow = 2;
+// What an event changed of a schedule: its row, its due entry, its partner's pending view.
+constexpr uint8_t kScheduleRow = 1, kDueRow = 2, kPartnerView = 4;
+// Indexes of kProjections.
+enum Projection : size_t { kPartners, kSchedules, kListeners, kDue, kOutbox, kProjectionCount };
 
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
@@ -54,14 +58,14 @@ struct ProjectionStore::Impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::string secondary_dir;
   bool read_only = false;
-  std::map<std::string, uint64_t> checkpoints;  // as last written (writer only)
+  std::array<uint64_t, kProjectionCount> checkpoints{};  // as last written (writer only)
   // The batch being gathered: outbox rows, and the rows changed since the last flush.
   rocksdb::WriteBatch pending;
   size_t pending_events = 0;
   const domain::DomainState* state = nullptr;  // the engine's state, as of the last event
   std::unordered_set<std::string> dirty_partners;
-  // What changed of each schedule (kScheduleRow, kDueRow; by schedule number), and the
-  // numbers changed since the last flush.
+  // What changed of each schedule (kScheduleRow, ...; by schedule number), and the numbers
+  // changed since the last flush.
   std::vector<uint8_t> schedule_changes;
   std::vector<size_t> changed_schedules;
   std::set<domain::Listener> dirty_listeners;
@@ -114,10 +118,10 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::open(const std::string
   }
   for (size_t i = 0; i < cfs.size(); ++i) impl->cf[cfs[i].name] = impl->handles[i];
   std::unique_ptr<ProjectionStore> store(new ProjectionStore(std::move(impl)));
-  for (const auto& name : kProjections) {
-    auto cp = store->checkpoint(name);
+  for (size_t i = 0; i < kProjectionCount; ++i) {
+    auto cp = store->checkpoint(kProjections[i]);
     if (!cp.ok()) return cp.status();
-    store->impl_->checkpoints[name] = cp.value();
+    store->impl_->checkpoints[i] = cp.value();
   }
   auto rows = store->scan("outbox");
   if (!rows.ok()) return rows.status();
@@ -140,26 +144,27 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
   (void)event;
   Impl& m = *impl_;
   m.state = &after;
-  auto applies = [&](const std::string& projection) { return r.position > m.checkpoints[projection]; };
+  std::array<bool, kProjectionCount> applies;
+  for (size_t i = 0; i < kProjectionCount; ++i) applies[i] = r.position > m.checkpoints[i];
   // Only which rows changed is noted here; each changed row is written once, from the state
   // as of the batch's last event, when the batch is flushed.
-  if (r.stream.rfind("partner-", 0) == 0 && applies("partners")) m.dirty_partners.insert(r.stream.substr(8));
+  if (r.stream.rfind("partner-", 0) == 0 && applies[kPartners]) m.dirty_partners.insert(r.stream.substr(8));
   if (r.stream.rfind("schedule-", 0) == 0) {
     const std::string id = r.stream.substr(9);
-    if (const domain::ScheduleRecord* s = after.schedule(id)) {
+    if (after.schedule(id)) {
       const size_t n = domain::schedule_number(id);
-      const uint8_t change = (applies("schedules") ? kScheduleRow : 0) | (applies("due") ? kDueRow : 0);
+      const uint8_t change = (applies[kSchedules] ? kScheduleRow : 0) | (applies[kDue] ? kDueRow : 0) |
+                             (applies[kPartners] ? kPartnerView : 0);
       if (n >= m.schedule_changes.size()) m.schedule_changes.resize(std::max(n + 1, 2 * m.schedule_changes.size()));
       if (change && !m.schedule_changes[n]) m.changed_schedules.push_back(n);
       m.schedule_changes[n] |= change;
-      if (applies("partners")) m.dirty_partners.insert(s->proposed.partner);  // its pending view changed
     }
   }
-  if (r.stream.rfind("listener-", 0) == 0 && applies("listeners")) {
+  if (r.stream.rfind("listener-", 0) == 0 && applies[kListeners]) {
     if (auto lid = domain::parse_listener(r.stream.substr(9))) m.dirty_listeners.insert(*lid);
   }
   // The outbox rows carry the time the notification became owed, so they follow each event.
-  if (m.outbox && applies("outbox")) {
+  if (m.outbox && applies[kOutbox]) {
     std::set<std::string> now;
     for (const Notification* n : m.outbox->owed(after)) {
       if (!n->from_log) continue;
@@ -177,9 +182,9 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
     m.outbox_ids = std::move(now);
   }
   bool any = false;
-  for (const auto& name : kProjections) {
-    if (applies(name)) {
-      m.checkpoints[name] = r.position;
+  for (size_t i = 0; i < kProjectionCount; ++i) {
+    if (applies[i]) {
+      m.checkpoints[i] = r.position;
       any = true;
     }
   }
@@ -210,6 +215,11 @@ Status ProjectionStore::flush() {
     }
     return st.ok();
   };
+  for (size_t n : m.changed_schedules) {
+    if (m.schedule_changes[n] & kPartnerView) {
+      m.dirty_partners.insert(state.schedule("S" + std::to_string(n))->proposed.partner);
+    }
+  }
   for (const auto& id : m.dirty_partners) {
     if (!written()) break;
     if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, partner_text(state, *p));
@@ -233,7 +243,9 @@ Status ProjectionStore::flush() {
     }
   }
   if (st.ok()) {
-    for (const auto& name : kProjections) b.Put(m.cf.at(kCheckpoints), name, eventstore::encode_u64(m.checkpoints[name]));
+    for (size_t i = 0; i < kProjectionCount; ++i) {
+      b.Put(m.cf.at(kCheckpoints), kProjections[i], eventstore::encode_u64(m.checkpoints[i]));
+    }
     st = from_rocks(m.db->Write(wo, &b), "write projections");
   }
   b.Clear();
@@ -244,9 +256,9 @@ Status ProjectionStore::flush() {
   m.dirty_listeners.clear();
   if (!st.ok()) {
     // What was buffered is lost: go back to the checkpoints on disk so it is reapplied.
-    for (const auto& name : kProjections) {
-      auto cp = checkpoint(name);
-      m.checkpoints[name] = cp.ok() ? cp.value() : 0;
+    for (size_t i = 0; i < kProjectionCount; ++i) {
+      auto cp = checkpoint(kProjections[i]);
+      m.checkpoints[i] = cp.ok() ? cp.value() : 0;
     }
     auto rows = scan("outbox");
     m.outbox_ids.clear();
