@@ -21,6 +21,8 @@ struct Install { ListenerFacts facts; };
 struct InstallFailed { ListenerFacts facts; };
 
 struct ListenerDef : msm::front::state_machine_def<ListenerDef> {
+  typedef int no_message_queue;  // no action posts an event (see schedule_machine.cc)
+
   struct Unconfigured : msm::front::state<> {};
   struct Active : msm::front::state<> {};
   struct ChangePending : msm::front::state<> {};

@@ -27,6 +27,10 @@ struct Activate {};
 struct FirstUsage {};
 
 struct ScheduleDef : msm::front::state_machine_def<ScheduleDef> {
+  // No action posts an event, so the machine needs no event queue; without one it holds no
+  // std::deque, which allocates when constructed (a replay constructs one per schedule).
+  typedef int no_message_queue;
+
   // States. Their ids follow table order and are never stored: ScheduleState is.
   struct None : msm::front::state<> {};
   struct Proposed : msm::front::state<> {};
