@@ -1,5 +1,4 @@
 // Figures 1-4: appends through certsched's event store against raw RocksDB puts.
-#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -69,22 +68,18 @@ Figure figure(std::string name, std::string what, std::string baseline_what, dou
   return f;
 }
 
-// Runs certsched and its baseline alternately, three times each, and keeps each side's
-// median: synced writes on a shared disk vary from one second to the next, and
-// alternating gives both sides the same weather.
+// Each run in fresh directories, removed after it.
 std::pair<double, double> alternate(const std::function<double(const std::string&)>& ours,
                                     const std::function<double(const std::string&)>& raw, const std::string& dir) {
-  std::vector<double> a, b;
-  for (int i = 0; i < 3; ++i) {
-    const std::string run = dir + "-" + std::to_string(i);
-    b.push_back(raw(run + "-raw"));
-    a.push_back(ours(run + "-certsched"));
-    std::filesystem::remove_all(run + "-raw");
-    std::filesystem::remove_all(run + "-certsched");
-  }
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  return {a[1], b[1]};
+  auto in_fresh = [&](const std::function<double(const std::string&)>& side, const char* suffix) {
+    return [&side, &dir, suffix](int run) {
+      const std::string where = dir + "-" + std::to_string(run) + suffix;
+      const double value = side(where);
+      std::filesystem::remove_all(where);
+      return value;
+    };
+  };
+  return median_of_alternating(in_fresh(ours, "-certsched"), in_fresh(raw, "-raw"));
 }
 
 }  // namespace

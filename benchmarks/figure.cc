@@ -1,5 +1,6 @@
 #include "benchmarks/figure.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -71,6 +72,18 @@ void print_json(const std::vector<Figure>& figures) {
                    {"met", f.met()}};
   }
   std::cout << out.dump() << std::endl;
+}
+
+std::pair<double, double> median_of_alternating(const std::function<double(int run)>& ours,
+                                                const std::function<double(int run)>& raw) {
+  std::vector<double> a, b;
+  for (int run = 0; run < 3; ++run) {
+    b.push_back(raw(run));
+    a.push_back(ours(run));
+  }
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return {a[1], b[1]};
 }
 
 }  // namespace certsched::bench

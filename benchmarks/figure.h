@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,12 @@ struct Figure {
 void print_table(const std::vector<Figure>& figures, const std::string& machine);
 // Prints {NAME: {"value", "unit", "baseline", "ratio", "target", "met"}} on one line.
 void print_json(const std::vector<Figure>& figures);
+
+// Runs certsched and its baseline alternately, three times each (run 0, 1, 2), and returns
+// each side's median: this machine's speed moves from one second to the next, and
+// alternating gives both sides the same weather.
+std::pair<double, double> median_of_alternating(const std::function<double(int run)>& ours,
+                                                const std::function<double(int run)>& raw);
 
 // Seconds elapsed since construction, on the monotonic clock.
 class Stopwatch {
