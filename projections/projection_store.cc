@@ -29,6 +29,9 @@ constexpr const char* kCheckpoints = "checkpoints";
 constexpr size_t kEventsPerBatch = size_t{1} << 20;
 // Bytes of rows per WriteBatch at flush, so a flush of 250,000 rows does not hold them all.
 constexpr size_t kFlushChunkBytes = size_t{4} << 20;
+// Outbox rows are gathered as they change; a batch that gathered this many bytes of them
+// (a long log of owed mail) is flushed early.
+constexpr size_t kMaxPendingBytes = size_t{32} << 20;
 // What an event changed of a schedule: its row, its due entry, its partner's pending view.
 constexpr uint8_t kScheduleRow = 1, kDueRow = 2, kPartnerView = 4;
 // Indexes of kProjections.
@@ -46,11 +49,6 @@ std::string due_key(int64_t at_ns, const std::string& schedule_id) {
 }
 
 }  // namespace
-
-std::string schedule_key(const std::string& id) {
-  // "S12" -> big-endian 12, so keys sort as schedules were proposed.
-  return eventstore::encode_u64(domain::schedule_number(id));
-}
 
 struct ProjectionStore::Impl {
   rocksdb::DB* db = nullptr;
@@ -190,7 +188,7 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
   }
   if (!any) return Status::Ok();
   ++m.applied;
-  if (++m.pending_events >= kEventsPerBatch) return flush();
+  if (++m.pending_events >= kEventsPerBatch || m.pending.GetDataSize() >= kMaxPendingBytes) return flush();
   return Status::Ok();
 }
 
@@ -229,7 +227,10 @@ Status ProjectionStore::flush() {
     if (!written()) break;
     const std::string id = "S" + std::to_string(n);
     const domain::ScheduleRecord* s = state.schedule(id);
-    if (m.schedule_changes[n] & kScheduleRow) b.Put(m.cf.at("schedules"), eventstore::encode_u64(n), schedule_text(*s));
+    if (m.schedule_changes[n] & kScheduleRow) {
+      // Keyed by number, big-endian, so rows sort in the order the schedules were proposed.
+      b.Put(m.cf.at("schedules"), eventstore::encode_u64(n), schedule_text(*s));
+    }
     if (m.schedule_changes[n] & kDueRow) {
       const auto now = s->state();
       const bool waiting = statemachines::is_open(now) && now != statemachines::ScheduleState::kProposed;

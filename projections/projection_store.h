@@ -53,7 +53,4 @@ class ProjectionStore : public domain::EventObserver {
   std::unique_ptr<Impl> impl_;
 };
 
-// The key of a schedule in the `schedules` projection: ids sort in the order proposed.
-std::string schedule_key(const std::string& schedule_id);
-
 }  // namespace certsched::projections
