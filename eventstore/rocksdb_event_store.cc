@@ -241,7 +241,7 @@ class RocksDbEventStore final : public EventStore {
   Result<RecordedEvent> read_position(uint64_t position, const rocksdb::ReadOptions& ro);
   // Where the stream index puts `stream`'s event `version`, if it can say.
   std::optional<uint64_t> position_of(const std::string& stream, uint64_t version,
-                                           const rocksdb::ReadOptions& ro);
+                                      const rocksdb::ReadOptions& ro);
 
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -553,7 +553,7 @@ Result<RecordedEvent> RocksDbEventStore::read_position(uint64_t position,
 }
 
 std::optional<uint64_t> RocksDbEventStore::position_of(const std::string& stream, uint64_t version,
-                                                            const rocksdb::ReadOptions& ro) {
+                                                       const rocksdb::ReadOptions& ro) {
   std::string v;
   if (!db_->Get(ro, stream_index(), stream_index_key(stream, version), &v).ok() || v.size() != 8) {
     return std::nullopt;

@@ -15,28 +15,15 @@ void JsonWriter::separate() {
   }
 }
 
-JsonWriter& JsonWriter::begin_object() {
+JsonWriter& JsonWriter::open(char bracket) {
   separate();
-  out_.push_back('{');
+  out_.push_back(bracket);
   first_.push_back(true);
   return *this;
 }
 
-JsonWriter& JsonWriter::end_object() {
-  out_.push_back('}');
-  first_.pop_back();
-  return *this;
-}
-
-JsonWriter& JsonWriter::begin_array() {
-  separate();
-  out_.push_back('[');
-  first_.push_back(true);
-  return *this;
-}
-
-JsonWriter& JsonWriter::end_array() {
-  out_.push_back(']');
+JsonWriter& JsonWriter::close(char bracket) {
+  out_.push_back(bracket);
   first_.pop_back();
   return *this;
 }

@@ -213,15 +213,6 @@ Status ProjectionStore::flush() {
     }
     return st.ok();
   };
-  for (size_t n : m.changed_schedules) {
-    if (m.schedule_changes[n] & kPartnerView) {
-      m.dirty_partners.insert(state.schedule("S" + std::to_string(n))->proposed.partner);
-    }
-  }
-  for (const auto& id : m.dirty_partners) {
-    if (!written()) break;
-    if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, partner_text(state, *p));
-  }
   std::sort(m.changed_schedules.begin(), m.changed_schedules.end());  // keys in order
   for (size_t n : m.changed_schedules) {
     if (!written()) break;
@@ -237,6 +228,11 @@ Status ProjectionStore::flush() {
       if (waiting) b.Put(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id), id);
       else b.Delete(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id));
     }
+    if (m.schedule_changes[n] & kPartnerView) m.dirty_partners.insert(s->proposed.partner);  // its pending view
+  }
+  for (const auto& id : m.dirty_partners) {
+    if (!written()) break;
+    if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, partner_text(state, *p));
   }
   for (domain::Listener lid : m.dirty_listeners) {
     if (const auto* l = state.listener(lid)) {
