@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -42,11 +43,14 @@ namespace fs = std::filesystem;
 
 constexpr const char* kCfLog = "log";
 constexpr const char* kCfStreamIndex = "stream_index";
-constexpr const char* kCfStreamHeads = "stream_heads";
 constexpr const char* kCfCommands = "commands";
+// Format 1 also kept each stream's version under its name here. Format 2 reads it from the
+// stream index, which saves a write per append; opening a format 1 store for writing drops it.
+constexpr const char* kCfFormat1StreamHeads = "stream_heads";
 constexpr const char* kMetaFormat = "meta/format";
 constexpr const char* kMetaHead = "meta/head";
-constexpr const char* kFormatVersion = "1";
+constexpr const char* kFormatVersion = "2";
+constexpr const char* kFormat1 = "1";
 constexpr size_t kMaxEventsPerAppend = 1'000'000;
 
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
@@ -261,6 +265,8 @@ class RocksDbEventStore final : public EventStore {
     ChainHash hash;
     std::unordered_map<std::string, uint64_t> versions;
     std::unordered_map<std::string, AppendResult> commands;
+    // Finds versions of streams not yet cached; opened on first need, reused by the group.
+    std::unique_ptr<rocksdb::Iterator> stream_index;
   };
 
   RocksDbEventStore(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
@@ -271,19 +277,19 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* meta() { return handles_[0]; }
   rocksdb::ColumnFamilyHandle* log() { return handles_[1]; }
   rocksdb::ColumnFamilyHandle* stream_index() { return handles_[2]; }
-  rocksdb::ColumnFamilyHandle* stream_heads() { return handles_[3]; }
-  rocksdb::ColumnFamilyHandle* commands() { return handles_[4]; }
+  rocksdb::ColumnFamilyHandle* commands() { return handles_[3]; }
+
+  Status check_format(const std::string& dir);
 
   Status load_head();
   Status check_tail_matches_head();
   void run_group(std::vector<PendingAppend*>& group);
   Result<AppendResult> stage(const AppendRequest& req, GroupState& state, rocksdb::WriteBatch& batch);
-  Result<uint64_t> committed_version(const std::string& stream);
+  Result<uint64_t> committed_version(const std::string& stream, GroupState& state);
+  // The version of `stream`'s last event: the version its last stream index entry names.
+  Result<uint64_t> indexed_version(rocksdb::Iterator& stream_index, const std::string& stream);
   Result<std::optional<AppendResult>> committed_command(const std::string& command_id);
   Result<RecordedEvent> read_position(uint64_t position, const rocksdb::ReadOptions& ro);
-  // Where the stream index puts `stream`'s event `version`, if it can say.
-  std::optional<uint64_t> position_of(const std::string& stream, uint64_t version,
-                                      const rocksdb::ReadOptions& ro);
 
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -339,9 +345,20 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& d
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 3;
 
+  // RocksDB opens a database only with all its column families: ours first, in the order
+  // the accessors expect, then any others (a format 1 store's stream heads).
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, kCfLog, kCfStreamIndex,
+                                    kCfCommands};
+  std::vector<std::string> existing;
+  if (exists) {
+    CERTSCHED_RETURN_IF_ERROR(from_rocks(
+        rocksdb::DB::ListColumnFamilies(db_options, db_dir, &existing), "cannot open store " + dir));
+  }
+  for (const std::string& name : existing) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : {rocksdb::kDefaultColumnFamilyName.c_str(), kCfLog, kCfStreamIndex,
-                           kCfStreamHeads, kCfCommands}) {
+  for (const std::string& name : names) {
     cfs.emplace_back(name, column_family_options(db_options, name));
   }
 
@@ -368,27 +385,39 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& d
   std::unique_ptr<RocksDbEventStore> store(
       new RocksDbEventStore(db, std::move(handles), options, std::move(lock), secondary));
 
-  if (options.mode == OpenMode::kReadWrite) {
-    std::string format;
-    rocksdb::Status fs_status = db->Get(rocksdb::ReadOptions(), store->meta(), kMetaFormat, &format);
-    if (fs_status.IsNotFound()) {
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      CERTSCHED_RETURN_IF_ERROR(
-          from_rocks(db->Put(wo, store->meta(), kMetaFormat, kFormatVersion), "write format"));
-    } else if (!fs_status.ok()) {
-      return from_rocks(fs_status, "read store format");
-    } else if (format != kFormatVersion) {
-      return Status::Corruption("store " + dir + " has format version " + format +
-                                ", this certsched reads version " + kFormatVersion);
-    }
-  }
+  CERTSCHED_RETURN_IF_ERROR(store->check_format(dir));
   CERTSCHED_RETURN_IF_ERROR(store->load_head());
   if (options.mode == OpenMode::kReadWrite) {
     // Appending after a damaged tail would chain new records onto a lie; refuse early.
     CERTSCHED_RETURN_IF_ERROR(store->check_tail_matches_head());
   }
   return std::unique_ptr<EventStore>(std::move(store));
+}
+
+// Readers take format 1 and 2 as they are. A writer stamps a new store with format 2 and
+// moves a format 1 store to format 2 by dropping its stream heads, which it would otherwise
+// leave stale; the stream index it keeps holds the same versions.
+Status RocksDbEventStore::check_format(const std::string& dir) {
+  std::string format;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaFormat, &format);
+  if (!s.ok() && !s.IsNotFound()) return from_rocks(s, "read store format");
+  if (s.ok() && format != kFormatVersion && format != kFormat1) {
+    return Status::Corruption("store " + dir + " has format version " + format +
+                              ", this certsched reads versions " + kFormat1 + " and " +
+                              kFormatVersion);
+  }
+  if (read_only() || format == kFormatVersion) return Status::Ok();
+  for (size_t i = 4; i < handles_.size(); ++i) {
+    if (handles_[i]->GetName() != kCfFormat1StreamHeads) continue;
+    CERTSCHED_RETURN_IF_ERROR(
+        from_rocks(db_->DropColumnFamily(handles_[i]), "drop format 1 stream heads"));
+    db_->DestroyColumnFamilyHandle(handles_[i]);
+    handles_.erase(handles_.begin() + i);
+    break;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return from_rocks(db_->Put(wo, meta(), kMetaFormat, kFormatVersion), "write format");
 }
 
 Status RocksDbEventStore::load_head() {
@@ -422,20 +451,31 @@ Status RocksDbEventStore::check_tail_matches_head() {
   return Status::Ok();
 }
 
-Result<uint64_t> RocksDbEventStore::committed_version(const std::string& stream) {
+Result<uint64_t> RocksDbEventStore::committed_version(const std::string& stream,
+                                                      GroupState& state) {
   auto it = version_cache_.find(stream);
   if (it != version_cache_.end()) return it->second;
-  std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), stream_heads(), stream, &v);
-  uint64_t version = 0;
-  if (s.ok()) {
-    if (v.size() != 8) return Status::Corruption("stream head of " + stream + " is malformed");
-    version = load_u64(v.data());
-  } else if (!s.IsNotFound()) {
-    return from_rocks(s, "read stream head of " + stream);
+  if (!state.stream_index) {
+    state.stream_index.reset(db_->NewIterator(rocksdb::ReadOptions(), stream_index()));
   }
-  version_cache_.emplace(stream, version);
+  auto version = indexed_version(*state.stream_index, stream);
+  if (version.ok()) version_cache_.emplace(stream, version.value());
   return version;
+}
+
+Result<uint64_t> RocksDbEventStore::indexed_version(rocksdb::Iterator& index,
+                                                    const std::string& stream) {
+  index.SeekForPrev(stream_index_key(stream, UINT64_MAX));
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(index.status(), "read stream index of " + stream));
+  if (!index.Valid()) return uint64_t{0};
+  const rocksdb::Slice key = index.key();
+  const bool this_stream = key.size() > stream.size() && key[stream.size()] == '\0' &&
+                           std::memcmp(key.data(), stream.data(), stream.size()) == 0;
+  if (!this_stream) return uint64_t{0};
+  if (key.size() != stream.size() + 9) {
+    return Status::Corruption("stream index entry of " + stream + " is malformed");
+  }
+  return load_u64(key.data() + stream.size() + 1);
 }
 
 Result<std::optional<AppendResult>> RocksDbEventStore::committed_command(const std::string& id) {
@@ -474,7 +514,7 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
     if (staged != state.versions.end()) {
       current[i] = staged->second;
     } else {
-      auto v = committed_version(w.stream);
+      auto v = committed_version(w.stream, state);
       if (!v.ok()) return v.status();
       current[i] = v.value();
     }
@@ -514,7 +554,6 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
       batch.Put(log(), key, stored_value(framed, state.hash));
       batch.Put(stream_index(), stream_index_key(w.stream, version), key);
     }
-    batch.Put(stream_heads(), w.stream, encode_u64(version));
     state.versions[w.stream] = version;
     result.versions.push_back({w.stream, version});
   }
@@ -525,7 +564,7 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
 }
 
 void RocksDbEventStore::run_group(std::vector<PendingAppend*>& group) {
-  GroupState state{head_position_, head_hash_, {}, {}};
+  GroupState state{head_position_, head_hash_, {}, {}, nullptr};
   rocksdb::WriteBatch batch;
   std::vector<PendingAppend*> staged;
   for (PendingAppend* p : group) {
@@ -594,15 +633,6 @@ Result<RecordedEvent> RocksDbEventStore::read_position(uint64_t position,
   return e;
 }
 
-std::optional<uint64_t> RocksDbEventStore::position_of(const std::string& stream, uint64_t version,
-                                                       const rocksdb::ReadOptions& ro) {
-  std::string v;
-  if (!db_->Get(ro, stream_index(), stream_index_key(stream, version), &v).ok() || v.size() != 8) {
-    return std::nullopt;
-  }
-  return load_u64(v.data());
-}
-
 Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(const std::string& stream,
                                                                   uint64_t from_version,
                                                                   size_t max_count) {
@@ -636,12 +666,8 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(const std::str
 }
 
 Result<uint64_t> RocksDbEventStore::stream_version(const std::string& stream) {
-  std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), stream_heads(), stream, &v);
-  if (s.IsNotFound()) return uint64_t{0};
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(s, "read stream head of " + stream));
-  if (v.size() != 8) return Status::Corruption("stream head of " + stream + " is malformed");
-  return load_u64(v.data());
+  std::unique_ptr<rocksdb::Iterator> index(db_->NewIterator(rocksdb::ReadOptions(), stream_index()));
+  return indexed_version(*index, stream);
 }
 
 Status RocksDbEventStore::read_all(uint64_t from_position, size_t max_count,
@@ -772,25 +798,6 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
     return fail(report.events, "the head hash does not match the last record");
   }
 
-  // Each stream's recorded version must equal the events it actually has.
-  std::unique_ptr<rocksdb::Iterator> heads(db_->NewIterator(ro, stream_heads()));
-  size_t head_count = 0;
-  for (heads->SeekToFirst(); heads->Valid(); heads->Next()) {
-    ++head_count;
-    const std::string stream = heads->key().ToString();
-    const StreamTable::Seen* found = streams.find(stream_hash(stream));
-    const uint64_t recorded = heads->value().size() == 8 ? load_u64(heads->value().data()) : 0;
-    if (!found || found->version != recorded) {
-      return fail(found ? position_of(stream, found->version, ro).value_or(report.events) : report.events,
-                  "stream " + stream + " claims version " + std::to_string(recorded) +
-                      " but the log holds " + std::to_string(found ? found->version : 0) +
-                      " events for it");
-    }
-  }
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(heads->status(), "walk stream heads"));
-  if (head_count != streams.size()) {
-    return fail(report.events, "some streams in the log have no recorded version");
-  }
   report.verified = true;
   return report;
 }

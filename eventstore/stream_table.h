@@ -28,15 +28,8 @@ class StreamTable {
     return s;
   }
 
-  const Seen* find(uint64_t hash) const {
-    const Seen& s = const_cast<StreamTable*>(this)->probe(slot_key(hash));
-    return s.key == 0 ? nullptr : &s;
-  }
-
   // Starts fetching the slot of `hash` from memory, for an at() a little later.
   void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[home(slot_key(hash))]); }
-
-  size_t size() const { return size_; }
 
  private:
   static uint64_t slot_key(uint64_t hash) { return hash | 1; }  // never 0, one bit of hash lost

@@ -26,17 +26,23 @@ TempDir::~TempDir() {
 struct RawStore::Impl {
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::ColumnFamilyHandle* log() { return handles[1]; }
+  rocksdb::ColumnFamilyHandle* named(const std::string& name) {
+    for (auto* h : handles) {
+      if (h->GetName() == name) return h;
+    }
+    throw std::runtime_error("no column family " + name);
+  }
+  rocksdb::ColumnFamilyHandle* log() { return named("log"); }
 };
 
 RawStore::RawStore(const std::string& store_dir) : impl_(std::make_unique<Impl>()) {
   rocksdb::Options options;
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, store_dir + "/events", &names);
+  if (!s.ok()) throw std::runtime_error("raw list of column families failed: " + s.ToString());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : {"default", "log", "stream_index", "stream_heads", "commands"}) {
-    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  }
-  rocksdb::Status s =
-      rocksdb::DB::Open(options, store_dir + "/events", cfs, &impl_->handles, &impl_->db);
+  for (const std::string& name : names) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  s = rocksdb::DB::Open(options, store_dir + "/events", cfs, &impl_->handles, &impl_->db);
   if (!s.ok()) throw std::runtime_error("raw open failed: " + s.ToString());
 }
 
@@ -65,10 +71,34 @@ void RawStore::delete_log(uint64_t position) {
   if (!s.ok()) throw std::runtime_error("raw delete failed: " + s.ToString());
 }
 
-void RawStore::put_stream_head(const std::string& stream, uint64_t version) {
-  rocksdb::Status s =
-      impl_->db->Put(rocksdb::WriteOptions(), impl_->handles[3], stream, eventstore::encode_u64(version));
+std::string RawStore::get_meta(const std::string& key) {
+  std::string v;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->named("default"), key, &v);
+  if (!s.ok()) throw std::runtime_error("raw get failed: " + s.ToString());
+  return v;
+}
+
+void RawStore::put_meta(const std::string& key, const std::string& value) {
+  rocksdb::Status s = impl_->db->Put(rocksdb::WriteOptions(), impl_->named("default"), key, value);
   if (!s.ok()) throw std::runtime_error("raw put failed: " + s.ToString());
+}
+
+void RawStore::make_format_1(const std::map<std::string, uint64_t>& stream_versions) {
+  rocksdb::ColumnFamilyHandle* heads = nullptr;
+  rocksdb::Status s = impl_->db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "stream_heads", &heads);
+  if (!s.ok()) throw std::runtime_error("raw create of stream_heads failed: " + s.ToString());
+  impl_->handles.push_back(heads);
+  for (const auto& [stream, version] : stream_versions) {
+    s = impl_->db->Put(rocksdb::WriteOptions(), heads, stream, eventstore::encode_u64(version));
+    if (!s.ok()) throw std::runtime_error("raw put failed: " + s.ToString());
+  }
+  put_meta("meta/format", "1");
+}
+
+std::vector<std::string> RawStore::column_families() {
+  std::vector<std::string> names;
+  for (auto* h : impl_->handles) names.push_back(h->GetName());
+  return names;
 }
 
 void tamper_projection(const std::string& store_dir, const std::string& projection, const std::string& key,

@@ -2,6 +2,7 @@
 // builders for append requests.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,7 +31,12 @@ class RawStore {
   std::string get_log(uint64_t position);
   void put_log(uint64_t position, const std::string& value);
   void delete_log(uint64_t position);
-  void put_stream_head(const std::string& stream, uint64_t version);
+  std::string get_meta(const std::string& key);
+  void put_meta(const std::string& key, const std::string& value);
+  // Turns the store into what format 1 wrote: each stream's version kept under its name in
+  // a `stream_heads` column family beside the index, and format 1 in meta/format.
+  void make_format_1(const std::map<std::string, uint64_t>& stream_versions);
+  std::vector<std::string> column_families();
 
  private:
   struct Impl;
