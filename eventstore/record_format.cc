@@ -14,28 +14,32 @@ Status corrupt(uint64_t position, const std::string& what) {
 
 }  // namespace
 
-std::string frame_record(const RecordedEvent& e) {
-  std::string body;
-  body.reserve(64 + e.stream.size() + e.type.size() + e.actor.size() + e.command_id.size() +
-               e.correlation_id.size() + e.payload.size());
-  put_u64(body, e.position);
-  put_u64(body, e.stream_version);
-  put_u64(body, static_cast<uint64_t>(e.time_ns));
-  put_u16(body, e.schema_version);
-  put_bytes16(body, e.stream);
-  put_bytes16(body, e.type);
-  put_bytes16(body, e.actor);
-  put_bytes16(body, e.command_id);
-  put_bytes16(body, e.correlation_id);
-  put_bytes32(body, e.payload);
+void append_framed_record(const RecordedEvent& e, std::string* out) {
+  const size_t start = out->size();
+  out->append(kFrameHeaderBytes, '\0');  // filled in once the body's length and checksum are known
+  const size_t body_start = out->size();
+  put_u64(*out, e.position);
+  put_u64(*out, e.stream_version);
+  put_u64(*out, static_cast<uint64_t>(e.time_ns));
+  put_u16(*out, e.schema_version);
+  put_bytes16(*out, e.stream);
+  put_bytes16(*out, e.type);
+  put_bytes16(*out, e.actor);
+  put_bytes16(*out, e.command_id);
+  put_bytes16(*out, e.correlation_id);
+  put_bytes32(*out, e.payload);
 
+  const std::string_view body(out->data() + body_start, out->size() - body_start);
+  std::string header;
+  put_u32(header, static_cast<uint32_t>(body.size()));
+  put_u8(header, kFrameVersion);
+  put_u32(header, crc32c(body, crc32c(std::string_view(header.data() + 4, 1))));
+  out->replace(start, kFrameHeaderBytes, header);
+}
+
+std::string frame_record(const RecordedEvent& e) {
   std::string framed;
-  framed.reserve(kFrameHeaderBytes + body.size());
-  put_u32(framed, static_cast<uint32_t>(body.size()));
-  put_u8(framed, kFrameVersion);
-  std::string_view version_byte(framed.data() + 4, 1);
-  put_u32(framed, crc32c(body, crc32c(version_byte)));
-  framed.append(body);
+  append_framed_record(e, &framed);
   return framed;
 }
 

@@ -16,6 +16,8 @@ inline constexpr size_t kMaxBodyBytes = kMaxPayloadBytes + 4096;
 
 // The framed record: header then body. These are the bytes the hash chain covers.
 std::string frame_record(const RecordedEvent& event);
+// The same, appended to `out`: an append frames every record into one reused buffer.
+void append_framed_record(const RecordedEvent& event, std::string* out);
 
 // The value stored under a position: framed record then its 32-byte chain hash.
 std::string stored_value(std::string_view framed_record, const ChainHash& hash);

@@ -60,11 +60,43 @@ Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   return Status::IOError(what + ": " + s.ToString());
 }
 
-std::string stream_index_key(const std::string& stream, uint64_t version) {
+// A stream index entry covers a run: the events one append wrote to one stream, which have
+// consecutive positions and versions. Its key names the run's last version; its value the
+// last event's position, then the run's length when that is more than one (format 1 wrote
+// an entry per event, which reads as runs of one).
+std::string stream_index_key(const std::string& stream, uint64_t last_version) {
   std::string k = stream;
   k.push_back('\0');
-  put_u64(k, version);
+  put_u64(k, last_version);
   return k;
+}
+
+std::string stream_index_value(uint64_t last_position, uint64_t events) {
+  std::string v = encode_u64(last_position);
+  if (events > 1) put_u64(v, events);
+  return v;
+}
+
+struct IndexedRun {
+  uint64_t first_version;
+  uint64_t last_version;
+  uint64_t last_position;
+  uint64_t position_of(uint64_t version) const { return last_position - (last_version - version); }
+};
+
+// Reads the entry under the iterator, which must be one of `stream`'s.
+Result<IndexedRun> indexed_run(const rocksdb::Iterator& it, const std::string& stream) {
+  const rocksdb::Slice key = it.key(), value = it.value();
+  if (key.size() != stream.size() + 9 || (value.size() != 8 && value.size() != 16)) {
+    return Status::Corruption("stream index entry of " + stream + " is malformed");
+  }
+  IndexedRun run{0, load_u64(key.data() + stream.size() + 1), load_u64(value.data())};
+  const uint64_t events = value.size() == 16 ? load_u64(value.data() + 8) : 1;
+  if (events == 0 || events > run.last_version || events > run.last_position) {
+    return Status::Corruption("stream index entry of " + stream + " names an impossible run");
+  }
+  run.first_version = run.last_version - events + 1;
+  return run;
 }
 
 // A stream index key's stream name. Keys of one stream arrive in version order, so the
@@ -287,7 +319,7 @@ class RocksDbEventStore final : public EventStore {
   void run_group(std::vector<PendingAppend*>& group);
   Result<AppendResult> stage(const AppendRequest& req, GroupState& state, rocksdb::WriteBatch& batch);
   Result<uint64_t> committed_version(const std::string& stream, GroupState& state);
-  // The version of `stream`'s last event: the version its last stream index entry names.
+  // The version of `stream`'s last event: the last version its last stream index entry names.
   Result<uint64_t> indexed_version(rocksdb::Iterator& stream_index, const std::string& stream);
   Result<std::optional<AppendResult>> committed_command(const std::string& command_id);
   Result<RecordedEvent> read_position(uint64_t position, const rocksdb::ReadOptions& ro);
@@ -478,10 +510,9 @@ Result<uint64_t> RocksDbEventStore::indexed_version(rocksdb::Iterator& index,
   const bool this_stream = key.size() > stream.size() && key[stream.size()] == '\0' &&
                            std::memcmp(key.data(), stream.data(), stream.size()) == 0;
   if (!this_stream) return uint64_t{0};
-  if (key.size() != stream.size() + 9) {
-    return Status::Corruption("stream index entry of " + stream + " is malformed");
-  }
-  return load_u64(key.data() + stream.size() + 1);
+  auto run = indexed_run(index, stream);
+  if (!run.ok()) return run.status();
+  return run->last_version;
 }
 
 Result<std::optional<AppendResult>> RocksDbEventStore::committed_command(const std::string& id) {
@@ -538,28 +569,32 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
 
   AppendResult result;
   result.first_position = state.position + 1;
-  const int64_t time_ns = req.time_ns != 0 ? req.time_ns : now_ns();
+  // One record and one value buffer for the whole append: their strings keep their
+  // capacity, so framing a record copies its fields without allocating.
+  RecordedEvent rec;
+  rec.time_ns = req.time_ns != 0 ? req.time_ns : now_ns();
+  rec.actor = req.actor;
+  rec.command_id = req.command_id;
+  rec.correlation_id = req.correlation_id;
+  std::string value;
   for (size_t i = 0; i < req.writes.size(); ++i) {
     const StreamWrite& w = req.writes[i];
+    rec.stream = w.stream;
     uint64_t version = current[i];
     for (const NewEvent& e : w.events) {
-      RecordedEvent rec;
       rec.position = ++state.position;
-      rec.stream = w.stream;
       rec.stream_version = ++version;
       rec.type = e.type;
       rec.schema_version = e.schema_version;
-      rec.time_ns = time_ns;
-      rec.actor = req.actor;
-      rec.command_id = req.command_id;
-      rec.correlation_id = req.correlation_id;
       rec.payload = e.payload;
-      const std::string framed = frame_record(rec);
-      state.hash = chain_next(state.hash, framed);
-      const std::string key = encode_u64(rec.position);
-      batch.Put(log(), key, stored_value(framed, state.hash));
-      batch.Put(stream_index(), stream_index_key(w.stream, version), key);
+      value.clear();
+      append_framed_record(rec, &value);
+      state.hash = chain_next(state.hash, value);
+      value.append(reinterpret_cast<const char*>(state.hash.data()), state.hash.size());
+      batch.Put(log(), encode_u64(rec.position), value);
     }
+    batch.Put(stream_index(), stream_index_key(w.stream, version),
+              stream_index_value(state.position, w.events.size()));
     state.versions[w.stream] = version;
     result.versions.push_back({w.stream, version});
   }
@@ -603,15 +638,15 @@ void RocksDbEventStore::run_group(std::vector<PendingAppend*>& group) {
 // The commit delay. Appenders answered together come back together, each a few
 // microseconds later; a leader that took the queue at once would sync the first of them
 // alone and leave the rest a whole sync behind. So when the last synced group had company,
-// the leader waits for as many appenders as it held, but no longer than a quarter of the
-// last group's write, and never over a millisecond (a large append takes long, and says
+// the leader waits for as many appenders as it held, but no longer than half the last
+// group's write, and never over a millisecond (a large append takes long, and says
 // nothing of how soon others come). A lone writer never waits.
 void RocksDbEventStore::gather_group(std::unique_lock<std::mutex>& queue_lock) {
   const auto gathered = [&] { return queue_.size() >= last_group_size_; };
   if (!options_.sync || gathered()) return;
   leader_gathering_ = true;
   const std::chrono::steady_clock::duration longest = std::chrono::milliseconds(1);
-  gathering_cv_.wait_for(queue_lock, std::min(last_write_ / 4, longest), gathered);
+  gathering_cv_.wait_for(queue_lock, std::min(last_write_ / 2, longest), gathered);
   leader_gathering_ = false;
 }
 
@@ -671,22 +706,26 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(const std::str
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, stream_index()));
   uint64_t expected = from_version == 0 ? 1 : from_version;
+  // The first run that ends at or after the first version wanted.
   for (it->Seek(stream_index_key(stream, expected)); it->Valid() && out.size() < max_count;
        it->Next()) {
-    if (it->key().size() != stream.size() + 9 || it->value().size() != 8) {
-      return Status::Corruption("stream index entry of " + stream + " is malformed");
-    }
-    const uint64_t version = load_u64(it->key().data() + stream.size() + 1);
-    const uint64_t position = load_u64(it->value().data());
-    auto e = read_position(position, ro);
-    if (!e.ok()) return e.status();
-    if (version != expected || e->stream != stream || e->stream_version != version) {
+    auto run = indexed_run(*it, stream);
+    if (!run.ok()) return run.status();
+    if (run->first_version > expected) {
       return Status::Corruption("stream " + stream + " version " + std::to_string(expected) +
-                                " does not match the record at position " +
-                                std::to_string(position));
+                                " is missing from the stream index");
     }
-    out.push_back(std::move(e).value());
-    ++expected;
+    for (; expected <= run->last_version && out.size() < max_count; ++expected) {
+      const uint64_t position = run->position_of(expected);
+      auto e = read_position(position, ro);
+      if (!e.ok()) return e.status();
+      if (e->stream != stream || e->stream_version != expected) {
+        return Status::Corruption("stream " + stream + " version " + std::to_string(expected) +
+                                  " does not match the record at position " +
+                                  std::to_string(position));
+      }
+      out.push_back(std::move(e).value());
+    }
   }
   CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read stream " + stream));
   return out;

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "eventstore/byte_io.h"
 #include "eventstore/event_store.h"
 #include "eventstore/record_format.h"
 #include "eventstore/stream_table.h"
@@ -49,6 +51,42 @@ TEST(EventStoreTest, AppendsGetGapFreePositionsAndStreamVersions) {
   EXPECT_EQ((*from2)[0].position, 3u);
   EXPECT_EQ(store->stream_version("s-a").value(), 2u);
   EXPECT_EQ(store->stream_version("nothing").value(), 0u);
+}
+
+TEST(EventStoreTest, StreamsReadFromAnyVersionAcrossAppendsOfSeveralEvents) {
+  // One index entry covers all the events an append writes to a stream; reads must find
+  // every version inside such runs, and stop inside one when asked for fewer events.
+  TempDir dir;
+  auto store = open_writer(dir.path());
+  auto events = [](const std::string& stream, int n, const std::string& command) {
+    AppendRequest req;
+    req.writes.push_back({stream, ExpectedVersion::Any(), {}});
+    for (int i = 0; i < n; ++i) req.writes[0].events.push_back({"TestEvent", 1, command + "/" + std::to_string(i)});
+    req.writes.push_back({"other", ExpectedVersion::Any(), {{"TestEvent", 1, "x"}}});
+    req.command_id = command;
+    return req;
+  };
+  ASSERT_TRUE(store->append(events("s", 4, "a")).ok());  // s 1-4 at positions 1-4
+  ASSERT_TRUE(store->append(events("s", 1, "b")).ok());  // s 5 at 6
+  ASSERT_TRUE(store->append(events("s", 3, "c")).ok());  // s 6-8 at 8-10
+  EXPECT_EQ(store->stream_version("s").value(), 8u);
+  for (uint64_t from = 1; from <= 9; ++from) {
+    auto got = store->read_stream("s", from, 100);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_EQ(got->size(), 9 - from) << "from " << from;
+    for (size_t i = 0; i < got->size(); ++i) EXPECT_EQ((*got)[i].stream_version, from + i);
+  }
+  auto two = store->read_stream("s", 4, 2);  // the end of one run and the next run
+  ASSERT_TRUE(two.ok());
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[0].payload, "a/3");
+  EXPECT_EQ((*two)[1].position, 6u);
+  EXPECT_EQ((*two)[1].payload, "b/0");
+  auto last = store->read_stream("s", 7, 100);
+  ASSERT_TRUE(last.ok());
+  ASSERT_EQ(last->size(), 2u);
+  EXPECT_EQ((*last)[0].position, 9u);
+  EXPECT_EQ((*last)[1].payload, "c/2");
 }
 
 TEST(EventStoreTest, RecordsCarryEveryField) {
@@ -521,6 +559,44 @@ TEST_F(TamperTest, AStreamsVersionIsReadFromItsLastIndexEntryAfterReopening) {
   EXPECT_EQ(writer->stream_version("s0").value(), 4u);
   EXPECT_EQ(writer->stream_version("s").value(), 1u);
   EXPECT_EQ(writer->stream_version("s3").value(), 0u);
+}
+
+TEST_F(TamperTest, ADamagedStreamIndexFailsReadsAsCorruptionNeverAsOtherEvents) {
+  // s1 holds the records at positions 2, 5 and 8; each append wrote one index entry.
+  auto key = [](uint64_t version) { return "s1" + std::string(1, '\0') + encode_u64(version); };
+  struct Damage {
+    std::string what;
+    std::function<void(RawStore&)> apply;
+    std::string problem;
+  };
+  const std::vector<Damage> damages = {
+      {"an entry pointing at another stream's record",
+       [&](RawStore& raw) { raw.put("stream_index", key(2), encode_u64(3)); },
+       "stream s1 version 2 does not match the record at position 3"},
+      {"a deleted entry", [&](RawStore& raw) { raw.erase("stream_index", key(2)); },
+       "stream s1 version 2 is missing from the stream index"},
+      {"a run longer than the versions before it",
+       [&](RawStore& raw) { raw.put("stream_index", key(2), encode_u64(5) + encode_u64(3)); },
+       "stream index entry of s1 names an impossible run"},
+      {"a truncated entry", [&](RawStore& raw) { raw.put("stream_index", key(2), "\x05"); },
+       "stream index entry of s1 is malformed"},
+  };
+  for (const Damage& d : damages) {
+    {
+      RawStore raw(dir_.path());
+      d.apply(raw);
+    }
+    auto reader = open_reader(dir_.path());
+    auto got = reader->read_stream("s1", 1, 100);
+    EXPECT_TRUE(got.status().IsCorruption()) << d.what << ": " << got.status().ToString();
+    EXPECT_NE(got.status().message().find(d.problem), std::string::npos) << d.what << ": " << got.status().message();
+    reader.reset();
+    RawStore raw(dir_.path());
+    raw.put("stream_index", key(2), encode_u64(5));
+  }
+  auto repaired = open_reader(dir_.path())->read_stream("s1", 1, 100);
+  ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
+  EXPECT_EQ(repaired->size(), 3u);
 }
 
 TEST_F(TamperTest, ReadsOfADamagedRecordFailAsCorruptionNamingThePosition) {

@@ -71,6 +71,16 @@ void RawStore::delete_log(uint64_t position) {
   if (!s.ok()) throw std::runtime_error("raw delete failed: " + s.ToString());
 }
 
+void RawStore::put(const std::string& column_family, const std::string& key, const std::string& value) {
+  rocksdb::Status s = impl_->db->Put(rocksdb::WriteOptions(), impl_->named(column_family), key, value);
+  if (!s.ok()) throw std::runtime_error("raw put failed: " + s.ToString());
+}
+
+void RawStore::erase(const std::string& column_family, const std::string& key) {
+  rocksdb::Status s = impl_->db->Delete(rocksdb::WriteOptions(), impl_->named(column_family), key);
+  if (!s.ok()) throw std::runtime_error("raw delete failed: " + s.ToString());
+}
+
 std::string RawStore::get_meta(const std::string& key) {
   std::string v;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->named("default"), key, &v);

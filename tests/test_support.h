@@ -31,6 +31,9 @@ class RawStore {
   std::string get_log(uint64_t position);
   void put_log(uint64_t position, const std::string& value);
   void delete_log(uint64_t position);
+  // Any key of any column family, as a careless tool or an attacker would write it.
+  void put(const std::string& column_family, const std::string& key, const std::string& value);
+  void erase(const std::string& column_family, const std::string& key);
   std::string get_meta(const std::string& key);
   void put_meta(const std::string& key, const std::string& value);
   // Turns the store into what format 1 wrote: each stream's version kept under its name in
