@@ -337,7 +337,7 @@ class RocksDbEventStore final : public EventStore {
   bool leader_active_ = false;
   // The commit delay (see gather_group): what the last group was, and a leader waiting.
   std::condition_variable gathering_cv_;
-  bool leader_gathering_ = false;
+  bool leader_gathering_ = false;  // then woken once the queue holds last_group_size_
   size_t last_group_size_ = 1;
   std::chrono::steady_clock::duration last_write_{};
 
@@ -657,7 +657,7 @@ Result<AppendResult> RocksDbEventStore::append(const AppendRequest& request) {
   PendingAppend me{&request};
   std::unique_lock<std::mutex> l(queue_mu_);
   queue_.push_back(&me);
-  if (leader_gathering_) gathering_cv_.notify_one();
+  if (leader_gathering_ && queue_.size() == last_group_size_) gathering_cv_.notify_one();
   queue_cv_.wait(l, [&] { return me.done || !leader_active_; });
   if (me.done) return std::move(me.result);
 
