@@ -335,9 +335,7 @@ class RocksDbEventStore final : public EventStore {
   std::condition_variable queue_cv_;
   std::deque<PendingAppend*> queue_;
   bool leader_active_ = false;
-  // The commit delay (see gather_group): what the last group was, and a leader waiting.
-  std::condition_variable gathering_cv_;
-  bool leader_gathering_ = false;  // then woken once the queue holds last_group_size_
+  // The commit delay (see gather_group): what the last group was.
   size_t last_group_size_ = 1;
   std::chrono::steady_clock::duration last_write_{};
 
@@ -641,13 +639,20 @@ void RocksDbEventStore::run_group(std::vector<PendingAppend*>& group) {
 // the leader waits for as many appenders as it held, but no longer than half the last
 // group's write, and never over a millisecond (a large append takes long, and says
 // nothing of how soon others come). A lone writer never waits.
+//
+// It yields instead of sleeping: the appenders it waits for need a CPU to come back, and
+// waking a sleeping leader would add a wake-up to every group (on a 2-core VM, about a
+// fifth of the durable throughput of 16 writers).
 void RocksDbEventStore::gather_group(std::unique_lock<std::mutex>& queue_lock) {
   const auto gathered = [&] { return queue_.size() >= last_group_size_; };
   if (!options_.sync || gathered()) return;
-  leader_gathering_ = true;
   const std::chrono::steady_clock::duration longest = std::chrono::milliseconds(1);
-  gathering_cv_.wait_for(queue_lock, std::min(last_write_ / 2, longest), gathered);
-  leader_gathering_ = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::min(last_write_ / 2, longest);
+  while (!gathered() && std::chrono::steady_clock::now() < deadline) {
+    queue_lock.unlock();
+    std::this_thread::yield();
+    queue_lock.lock();
+  }
 }
 
 Result<AppendResult> RocksDbEventStore::append(const AppendRequest& request) {
@@ -657,7 +662,6 @@ Result<AppendResult> RocksDbEventStore::append(const AppendRequest& request) {
   PendingAppend me{&request};
   std::unique_lock<std::mutex> l(queue_mu_);
   queue_.push_back(&me);
-  if (leader_gathering_ && queue_.size() == last_group_size_) gathering_cv_.notify_one();
   queue_cv_.wait(l, [&] { return me.done || !leader_active_; });
   if (me.done) return std::move(me.result);
 
