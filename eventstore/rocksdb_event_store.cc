@@ -443,12 +443,11 @@ Status RocksDbEventStore::check_format(const std::string& dir) {
                               kFormatVersion);
   }
   if (read_only() || format == kFormatVersion) return Status::Ok();
-  for (size_t i = 4; i < handles_.size(); ++i) {
-    if (handles_[i]->GetName() != kCfFormat1StreamHeads) continue;
-    CERTSCHED_RETURN_IF_ERROR(
-        from_rocks(db_->DropColumnFamily(handles_[i]), "drop format 1 stream heads"));
-    db_->DestroyColumnFamilyHandle(handles_[i]);
-    handles_.erase(handles_.begin() + i);
+  for (auto it = handles_.begin(); it != handles_.end(); ++it) {
+    if ((*it)->GetName() != kCfFormat1StreamHeads) continue;
+    CERTSCHED_RETURN_IF_ERROR(from_rocks(db_->DropColumnFamily(*it), "drop format 1 stream heads"));
+    db_->DestroyColumnFamilyHandle(*it);
+    handles_.erase(it);
     break;
   }
   rocksdb::WriteOptions wo;

@@ -520,7 +520,7 @@ TEST_F(TamperTest, AFormat1StoreIsReadAsItIsAndMovedToFormat2ByTheWriter) {
   }
   {
     RawStore raw(dir_.path());
-    EXPECT_EQ(raw.get_meta("meta/format"), "1");  // a reader changes nothing
+    EXPECT_EQ(raw.get("default", "meta/format"), "1");  // a reader changes nothing
   }
   {
     auto writer = open_writer(dir_.path());
@@ -530,7 +530,7 @@ TEST_F(TamperTest, AFormat1StoreIsReadAsItIsAndMovedToFormat2ByTheWriter) {
     EXPECT_EQ(appended->first_position, 11u);
   }
   RawStore raw(dir_.path());
-  EXPECT_EQ(raw.get_meta("meta/format"), "2");
+  EXPECT_EQ(raw.get("default", "meta/format"), "2");
   const std::vector<std::string> cfs = raw.column_families();
   EXPECT_EQ(std::count(cfs.begin(), cfs.end(), "stream_heads"), 0) << "stale stream heads were kept";
 }
@@ -538,14 +538,14 @@ TEST_F(TamperTest, AFormat1StoreIsReadAsItIsAndMovedToFormat2ByTheWriter) {
 TEST_F(TamperTest, AStoreOfAnUnknownFormatIsRefusedAndLeftAsItIs) {
   {
     RawStore raw(dir_.path());
-    raw.put_meta("meta/format", "3");
+    raw.put("default", "meta/format", "3");
   }
   StoreOptions options;
   auto writer = open_rocksdb_store(dir_.path(), options);
   ASSERT_TRUE(writer.status().IsCorruption()) << writer.status().ToString();
   EXPECT_NE(writer.status().message().find("format version 3"), std::string::npos) << writer.status().message();
   RawStore raw(dir_.path());
-  EXPECT_EQ(raw.get_meta("meta/format"), "3");
+  EXPECT_EQ(raw.get("default", "meta/format"), "3");
 }
 
 TEST_F(TamperTest, AStreamsVersionIsReadFromItsLastIndexEntryAfterReopening) {

@@ -32,7 +32,6 @@ struct RawStore::Impl {
     }
     throw std::runtime_error("no column family " + name);
   }
-  rocksdb::ColumnFamilyHandle* log() { return named("log"); }
 };
 
 RawStore::RawStore(const std::string& store_dir) : impl_(std::make_unique<Impl>()) {
@@ -51,24 +50,11 @@ RawStore::~RawStore() {
   delete impl_->db;
 }
 
-std::string RawStore::get_log(uint64_t position) {
+std::string RawStore::get(const std::string& column_family, const std::string& key) {
   std::string v;
-  rocksdb::Status s =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->log(), eventstore::encode_u64(position), &v);
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->named(column_family), key, &v);
   if (!s.ok()) throw std::runtime_error("raw get failed: " + s.ToString());
   return v;
-}
-
-void RawStore::put_log(uint64_t position, const std::string& value) {
-  rocksdb::Status s =
-      impl_->db->Put(rocksdb::WriteOptions(), impl_->log(), eventstore::encode_u64(position), value);
-  if (!s.ok()) throw std::runtime_error("raw put failed: " + s.ToString());
-}
-
-void RawStore::delete_log(uint64_t position) {
-  rocksdb::Status s =
-      impl_->db->Delete(rocksdb::WriteOptions(), impl_->log(), eventstore::encode_u64(position));
-  if (!s.ok()) throw std::runtime_error("raw delete failed: " + s.ToString());
 }
 
 void RawStore::put(const std::string& column_family, const std::string& key, const std::string& value) {
@@ -81,28 +67,21 @@ void RawStore::erase(const std::string& column_family, const std::string& key) {
   if (!s.ok()) throw std::runtime_error("raw delete failed: " + s.ToString());
 }
 
-std::string RawStore::get_meta(const std::string& key) {
-  std::string v;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->named("default"), key, &v);
-  if (!s.ok()) throw std::runtime_error("raw get failed: " + s.ToString());
-  return v;
+std::string RawStore::get_log(uint64_t position) { return get("log", eventstore::encode_u64(position)); }
+
+void RawStore::put_log(uint64_t position, const std::string& value) {
+  put("log", eventstore::encode_u64(position), value);
 }
 
-void RawStore::put_meta(const std::string& key, const std::string& value) {
-  rocksdb::Status s = impl_->db->Put(rocksdb::WriteOptions(), impl_->named("default"), key, value);
-  if (!s.ok()) throw std::runtime_error("raw put failed: " + s.ToString());
-}
+void RawStore::delete_log(uint64_t position) { erase("log", eventstore::encode_u64(position)); }
 
 void RawStore::make_format_1(const std::map<std::string, uint64_t>& stream_versions) {
   rocksdb::ColumnFamilyHandle* heads = nullptr;
   rocksdb::Status s = impl_->db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "stream_heads", &heads);
   if (!s.ok()) throw std::runtime_error("raw create of stream_heads failed: " + s.ToString());
   impl_->handles.push_back(heads);
-  for (const auto& [stream, version] : stream_versions) {
-    s = impl_->db->Put(rocksdb::WriteOptions(), heads, stream, eventstore::encode_u64(version));
-    if (!s.ok()) throw std::runtime_error("raw put failed: " + s.ToString());
-  }
-  put_meta("meta/format", "1");
+  for (const auto& [stream, version] : stream_versions) put("stream_heads", stream, eventstore::encode_u64(version));
+  put("default", "meta/format", "1");
 }
 
 std::vector<std::string> RawStore::column_families() {

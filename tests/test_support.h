@@ -28,14 +28,14 @@ class RawStore {
  public:
   explicit RawStore(const std::string& store_dir);
   ~RawStore();
+  // Any key of any column family, as a careless tool or an attacker would reach it.
+  std::string get(const std::string& column_family, const std::string& key);
+  void put(const std::string& column_family, const std::string& key, const std::string& value);
+  void erase(const std::string& column_family, const std::string& key);
+  // The log's record at `position`.
   std::string get_log(uint64_t position);
   void put_log(uint64_t position, const std::string& value);
   void delete_log(uint64_t position);
-  // Any key of any column family, as a careless tool or an attacker would write it.
-  void put(const std::string& column_family, const std::string& key, const std::string& value);
-  void erase(const std::string& column_family, const std::string& key);
-  std::string get_meta(const std::string& key);
-  void put_meta(const std::string& key, const std::string& value);
   // Turns the store into what format 1 wrote: each stream's version kept under its name in
   // a `stream_heads` column family beside the index, and format 1 in meta/format.
   void make_format_1(const std::map<std::string, uint64_t>& stream_versions);
