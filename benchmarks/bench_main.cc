@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   const std::vector<std::pair<std::string, std::function<std::vector<Figure>()>>> groups = {
       {"append", [&] { return append_figures(c); }},
       {"replay projection_rebuild", [&] { return log_figures(c); }},
-      {"propose_confirm", [&] { return std::vector<Figure>{proposal_figure(c)}; }},
+      {"propose_confirm", [&] { return std::vector<Figure>{proposal_figure(c, false), proposal_figure(c, true)}; }},
       {"serve_activation", [&] { return std::vector<Figure>{serve_latency_figure(c)}; }},
       {"peak_rss", [&] { return std::vector<Figure>{memory_figure(c)}; }},
   };

@@ -12,13 +12,14 @@
 
 namespace certsched::bench {
 
-Figure proposal_figure(const Context& c) {
-  const std::string dir = c.work_dir + "/proposal";
+Figure proposal_figure(const Context& c, bool email_partners) {
+  const std::string dir = c.work_dir + (email_partners ? "/proposal-emailed" : "/proposal");
   const size_t n = c.scale.proposal_partners;
   {
     CertMinter minter;
     Population setup(dir, false, true);
-    setup.seed(n, false, minter);
+    // Mail is only owed with an SMTP server configured; nothing is sent during the figure.
+    setup.seed(n, false, minter, email_partners ? "smtp://127.0.0.1:25" : "");
     setup.import_partner_cert("partner-b", minter);
   }
   Population pop(dir, true, true);  // durable, with every read model fed, as the CLI runs
@@ -26,6 +27,7 @@ Figure proposal_figure(const Context& c) {
   for (size_t i = 0; i < n; ++i) p.partners.push_back("p" + std::to_string(i));
   p.roles = {{domain::Role::kPartnerSigning, "partner-b"}};
   p.activate_at_ns = wall_now_ns() + int64_t{3600} * 1'000'000'000;
+  p.email_partners = email_partners;
   const uint64_t before = must(pop.store().head(), "head").position;
   Stopwatch clock;
   const auto proposed = must(pop.engine().propose(p, pop.ctx()), "propose");
@@ -35,8 +37,9 @@ Figure proposal_figure(const Context& c) {
   const uint64_t events = must(pop.store().head(), "head").position - before;
 
   Figure f;
-  f.name = "propose_confirm_" + std::to_string(n) + "_partners";
-  f.what = "one proposal for " + std::to_string(n) + " partners, proposed then confirmed, durable, read models fed";
+  f.name = "propose_confirm_" + std::to_string(n) + "_partners" + (email_partners ? "_emailed" : "");
+  f.what = "one proposal for " + std::to_string(n) + " partners, proposed then confirmed, durable, read models fed" +
+           (email_partners ? ", each partner mailed its new certificates" : "");
   f.value = seconds;
   f.unit = "s";
   f.target_kind = Figure::Target::kValueAtMost;

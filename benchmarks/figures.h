@@ -38,7 +38,9 @@ struct Context {
 
 std::vector<Figure> append_figures(const Context& c);  // 1-4
 std::vector<Figure> log_figures(const Context& c);     // 5-6
-Figure proposal_figure(const Context& c);              // 7
+// 7; `email_partners`: the proposal mails each partner its new certificates, so 10,000
+// partner mails are owed once it is confirmed.
+Figure proposal_figure(const Context& c, bool email_partners);
 Figure serve_latency_figure(const Context& c);         // 8
 Figure memory_figure(const Context& c);                // 9
 

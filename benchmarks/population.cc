@@ -38,8 +38,8 @@ void Population::import_partner_cert(const std::string& alias, CertMinter& minte
   must(engine_->import_certificate(c, ctx()), "import a certificate");
 }
 
-void Population::seed(size_t partners, bool own_certificate_each, CertMinter& minter) {
-  must(engine_->initialize({"pki-admin@example.com", "", "certsched@example.com"}, ctx()), "init");
+void Population::seed(size_t partners, bool own_certificate_each, CertMinter& minter, const std::string& smtp_url) {
+  must(engine_->initialize({"pki-admin@example.com", smtp_url, "certsched@example.com"}, ctx()), "init");
   if (!own_certificate_each) import_partner_cert("partner-a", minter);
   for (size_t i = 0; i < partners; ++i) {
     const std::string id = "p" + std::to_string(i);

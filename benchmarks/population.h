@@ -20,9 +20,9 @@ class Population {
   Population(const std::string& dir, bool sync, bool read_models);
   ~Population();
 
-  // init, then `partners` partners named p0, p1, ... with a partner-signing certificate:
-  // their own each, or one shared "partner-a".
-  void seed(size_t partners, bool own_certificate_each, CertMinter& minter);
+  // init (with `smtp_url`, which nothing here contacts), then `partners` partners named p0,
+  // p1, ... with a partner-signing certificate: their own each, or one shared "partner-a".
+  void seed(size_t partners, bool own_certificate_each, CertMinter& minter, const std::string& smtp_url = "");
   // Imports a partner certificate under `alias`.
   void import_partner_cert(const std::string& alias, CertMinter& minter);
 

@@ -365,14 +365,14 @@ std::string format_findings(const std::vector<Finding>& findings) {
 namespace certsched::domain {
 
 std::string certificate_pem(const std::string& der) {
-  BioPtr in = memory_bio(der);
-  X509Ptr cert(d2i_X509_bio(in.get(), nullptr));
-  if (!cert) {
+  // The DER was checked when the certificate was loaded; PEM is only its base64 between the
+  // CERTIFICATE lines, so it is not parsed again (a partner mail carries one per schedule).
+  BioPtr out(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio(out.get(), "CERTIFICATE", "", reinterpret_cast<const unsigned char*>(der.data()),
+                    static_cast<long>(der.size())) <= 0) {
     drain_openssl_errors();
     return {};
   }
-  BioPtr out(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(out.get(), cert.get());
   char* data = nullptr;
   long len = BIO_get_mem_data(out.get(), &data);
   return std::string(data, static_cast<size_t>(len));

@@ -49,17 +49,20 @@ Status NotificationOutbox::on_event(const eventstore::RecordedEvent& r, const do
     n.to = {sys->admin_email};
     n.subject = "certsched: " + subject;
     n.body = std::move(body) + "\n\n-- certsched (event position " + std::to_string(r.position) + ", actor " + r.actor + ")\n";
+    n.since_ns = r.time_ns;
     add(std::move(n), s);
   };
   const std::string schedule_id = r.stream.rfind("schedule-", 0) == 0 ? r.stream.substr(9) : "";
+  // A schedule's events are what settle its partner mail (sent, skipped, cancelled, ...).
+  if (auto mail = mail_of_schedule_.find(schedule_id); mail != mail_of_schedule_.end()) touch(mail->second);
 
   if (std::holds_alternative<domain::ScheduleConfirmed>(e)) {
     const domain::ScheduleRecord* sc = s.schedule(schedule_id);
     if (!sc || !sc->proposed.email_partner) return Status::Ok();
     const domain::PartnerRecord* p = s.partner(sc->proposed.partner);
     const std::string id = "partner-mail/" + sc->proposed.proposal_id + "/" + p->id;
-    auto it = owed_.find(id);
-    if (it == owed_.end()) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) {
       Notification n;
       n.id = id;
       n.to_partner = true;
@@ -68,11 +71,15 @@ Status NotificationOutbox::on_event(const eventstore::RecordedEvent& r, const do
       n.body = "Hello " + p->id + ",\n\nwe have scheduled new certificates for our exchanges with you (" +
                std::string(domain::to_string(p->protocol)) + ", proposal " + sc->proposed.proposal_id +
                "). The certificates are attached as PEM files.\n";
+      n.since_ns = r.time_ns;
       add(std::move(n), s);
-      it = owed_.find(id);
+      it = by_id_.find(id);
+      if (it == by_id_.end()) return Status::Ok();  // delivered already
     }
-    Notification& n = it->second;
+    Notification& n = *it->second;
     n.schedule_ids.push_back(schedule_id);
+    mail_of_schedule_[schedule_id] = id;
+    touch(id);
     n.body += "\n  " + std::string(domain::to_string(sc->role())) + ": " + cert_line(s, sc->proposed.alias) +
               "\n      takes effect " + format_instant(sc->proposed.activate_at_ns) +
               (sc->proposed.first_usage ? ", or when you first use it" : "") + "\n";
@@ -125,17 +132,24 @@ Status NotificationOutbox::on_event(const eventstore::RecordedEvent& r, const do
     return Status::Ok();
   }
   if (const auto* d = std::get_if<domain::NotificationDelivered>(&e)) {
-    owed_.erase(d->notification_id);
-    order_.erase(std::remove(order_.begin(), order_.end(), d->notification_id), order_.end());
+    if (auto it = by_id_.find(d->notification_id); it != by_id_.end()) forget(it->second);
+    touch(d->notification_id);
   }
   return Status::Ok();
 }
 
 void NotificationOutbox::add(Notification n, const domain::DomainState& state) {
   const domain::DeliveryRecord* d = state.delivery(n.id);
-  if ((d && d->delivered) || owed_.count(n.id)) return;
-  order_.push_back(n.id);
-  owed_.emplace(n.id, std::move(n));
+  if ((d && d->delivered) || by_id_.count(n.id)) return;
+  touch(n.id);
+  owed_.push_back(std::move(n));
+  by_id_.emplace(owed_.back().id, std::prev(owed_.end()));
+}
+
+void NotificationOutbox::forget(Entry entry) {
+  for (const auto& schedule : entry->schedule_ids) mail_of_schedule_.erase(schedule);
+  by_id_.erase(entry->id);
+  owed_.erase(entry);
 }
 
 bool NotificationOutbox::still_owed(const Notification& n, const domain::DomainState& s) const {
@@ -169,24 +183,16 @@ int64_t NotificationOutbox::attempt_at(const Notification& n, const domain::Doma
 }
 
 void NotificationOutbox::prune(const domain::DomainState& s) {
-  std::vector<std::string> kept;
-  for (const auto& id : order_) {
-    auto it = owed_.find(id);
-    if (it == owed_.end()) continue;
-    if (still_owed(it->second, s)) {
-      kept.push_back(id);
-    } else {
-      owed_.erase(it);
-    }
+  for (auto it = owed_.begin(); it != owed_.end();) {
+    const Entry entry = it++;
+    if (!still_owed(*entry, s)) forget(entry);
   }
-  order_ = std::move(kept);
 }
 
 std::vector<Notification> NotificationOutbox::due(const domain::DomainState& s, int64_t now_ns) {
   prune(s);
   std::vector<Notification> out;
-  for (const auto& id : order_) {
-    const Notification& n = owed_.at(id);
+  for (const Notification& n : owed_) {
     if (attempt_at(n, s) <= now_ns) out.push_back(n);
   }
   return out;
@@ -195,8 +201,8 @@ std::vector<Notification> NotificationOutbox::due(const domain::DomainState& s, 
 int64_t NotificationOutbox::next_attempt_ns(const domain::DomainState& s) {
   prune(s);
   int64_t next = 0;
-  for (const auto& id : order_) {
-    const int64_t at = std::max<int64_t>(attempt_at(owed_.at(id), s), 1);
+  for (const Notification& n : owed_) {
+    const int64_t at = std::max<int64_t>(attempt_at(n, s), 1);
     if (next == 0 || at < next) next = at;
   }
   return next;
@@ -205,13 +211,32 @@ int64_t NotificationOutbox::next_attempt_ns(const domain::DomainState& s) {
 std::vector<const Notification*> NotificationOutbox::owed(const domain::DomainState& s) {
   prune(s);
   std::vector<const Notification*> out;
-  for (const auto& id : order_) out.push_back(&owed_.at(id));
+  for (const Notification& n : owed_) out.push_back(&n);
   return out;
 }
 
 size_t NotificationOutbox::waiting(const domain::DomainState& s) {
   prune(s);
-  return order_.size();
+  return owed_.size();
+}
+
+std::vector<OwedChange> NotificationOutbox::take_changes(const domain::DomainState& s) {
+  std::sort(touched_.begin(), touched_.end());
+  touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
+  std::vector<OwedChange> out;
+  for (std::string& id : touched_) {
+    const Notification* owed = nullptr;
+    if (auto it = by_id_.find(id); it != by_id_.end()) {
+      if (still_owed(*it->second, s)) {
+        owed = &*it->second;
+      } else {
+        forget(it->second);
+      }
+    }
+    out.push_back({std::move(id), owed});
+  }
+  touched_.clear();
+  return out;
 }
 
 }  // namespace certsched::projections

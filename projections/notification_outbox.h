@@ -8,8 +8,9 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <list>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "domain/engine.h"
@@ -33,6 +34,13 @@ struct Notification {
   // False for the scheduler's time-based alerts (blocked, overdue): they are not derived
   // from the log, so the persisted outbox projection leaves them out.
   bool from_log = true;
+  int64_t since_ns = 0;  // the instant of the event that made it owed
+};
+
+// A notification whose owed status may have changed: still owed (`owed`), or not (null).
+struct OwedChange {
+  std::string id;
+  const Notification* owed;
 };
 
 // Retry delays grow from 5 s, doubling, up to 15 min.
@@ -54,13 +62,28 @@ class NotificationOutbox : public domain::EventObserver {
   // Every notification still owed, oldest first.
   std::vector<const Notification*> owed(const domain::DomainState& state);
 
+  // For a mirror of the outbox (the outbox projection), which would otherwise compare the
+  // whole outbox after every event: from now on, the outbox lists what each event changed,
+  // and take_changes() hands the list over.
+  void track_changes() { tracking_ = true; }
+  std::vector<OwedChange> take_changes(const domain::DomainState& state);
+
  private:
+  using Entry = std::list<Notification>::iterator;
   bool still_owed(const Notification& n, const domain::DomainState& state) const;
   int64_t attempt_at(const Notification& n, const domain::DomainState& state) const;
   void prune(const domain::DomainState& state);
+  void forget(Entry entry);
+  void touch(const std::string& id) {
+    if (tracking_) touched_.push_back(id);
+  }
 
-  std::map<std::string, Notification> owed_;  // by id
-  std::vector<std::string> order_;            // ids, oldest first
+  // Oldest first. A list, so that forgetting one is cheap and pointers to the rest stay valid.
+  std::list<Notification> owed_;
+  std::unordered_map<std::string, Entry> by_id_;
+  std::unordered_map<std::string, std::string> mail_of_schedule_;  // schedule id -> partner mail id
+  bool tracking_ = false;
+  std::vector<std::string> touched_;  // ids whose status may have changed since take_changes()
 };
 
 }  // namespace certsched::projections

@@ -70,7 +70,24 @@ struct ProjectionStore::Impl {
   uint64_t applied = 0;
   NotificationOutbox* outbox = nullptr;
   std::set<std::string> outbox_ids;  // what the outbox projection holds
+  bool outbox_in_step = false;       // outbox_ids follows the outbox's changes
 };
+
+// Writes (or deletes) one notification's outbox row. A partner mail's row is written again
+// as its proposal's other schedules join it.
+static void mirror(const OwedChange& change, rocksdb::ColumnFamilyHandle* outbox, rocksdb::WriteBatch& batch,
+                   std::set<std::string>& outbox_ids) {
+  const Notification* n = change.owed;
+  if (n && n->from_log) {
+    batch.Put(outbox, n->id,
+                  json_text(nlohmann::json{{"id", n->id}, {"to", n->to}, {"subject", n->subject},
+                                           {"to_partner", n->to_partner}, {"schedules", n->schedule_ids},
+                                           {"since", domain::format_instant(n->since_ns)}}));
+    outbox_ids.insert(n->id);
+  } else if (outbox_ids.erase(change.id)) {
+    batch.Delete(outbox, change.id);
+  }
+}
 
 ProjectionStore::ProjectionStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -90,6 +107,7 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::open(const std::string
   auto impl = std::make_unique<Impl>();
   impl->read_only = read_only;
   impl->outbox = outbox;
+  if (outbox && !read_only) outbox->track_changes();
   const std::string dir = store_dir + "/projections";
   rocksdb::Options options;
   options.create_if_missing = !read_only;
@@ -161,23 +179,26 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
   if (r.stream.rfind("listener-", 0) == 0 && applies[kListeners]) {
     if (auto lid = domain::parse_listener(r.stream.substr(9))) m.dirty_listeners.insert(*lid);
   }
-  // The outbox rows carry the time the notification became owed, so they follow each event.
-  if (m.outbox && applies[kOutbox]) {
-    std::set<std::string> now;
-    for (const Notification* n : m.outbox->owed(after)) {
-      if (!n->from_log) continue;
-      now.insert(n->id);
-      if (!m.outbox_ids.count(n->id)) {
-        m.pending.Put(m.cf.at("outbox"), n->id,
-                      json_text(nlohmann::json{{"id", n->id}, {"to", n->to}, {"subject", n->subject},
-                                               {"to_partner", n->to_partner}, {"schedules", n->schedule_ids},
-                                               {"since", domain::format_instant(r.time_ns)}}));
+  if (m.outbox) {
+    // Taken after every event, so that changes never pile up; applied where the outbox
+    // projection is behind. Its first applied event (after opening, or after a failed flush
+    // reloaded its rows) compares the whole outbox; the others follow only what changed.
+    std::vector<OwedChange> changes = m.outbox->take_changes(after);
+    if (applies[kOutbox]) {
+      if (!m.outbox_in_step) {
+        changes.clear();
+        std::set<std::string> owed;
+        for (const Notification* n : m.outbox->owed(after)) {
+          changes.push_back({n->id, n});
+          owed.insert(n->id);
+        }
+        for (const auto& id : m.outbox_ids) {
+          if (!owed.count(id)) changes.push_back({id, nullptr});
+        }
+        m.outbox_in_step = true;
       }
+      for (const OwedChange& c : changes) mirror(c, m.cf.at("outbox"), m.pending, m.outbox_ids);
     }
-    for (const auto& id : m.outbox_ids) {
-      if (!now.count(id)) m.pending.Delete(m.cf.at("outbox"), id);
-    }
-    m.outbox_ids = std::move(now);
   }
   bool any = false;
   for (size_t i = 0; i < kProjectionCount; ++i) {
@@ -259,6 +280,7 @@ Status ProjectionStore::flush() {
     }
     auto rows = scan("outbox");
     m.outbox_ids.clear();
+    m.outbox_in_step = false;
     if (rows.ok()) {
       for (const auto& row : rows.value()) m.outbox_ids.insert(row.first);
     }

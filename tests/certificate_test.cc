@@ -116,6 +116,14 @@ TEST_F(CertificateTest, PasswordIsVerifiedByDecryptingTheProtectedKey) {
   EXPECT_TRUE(verify_key_password(m->key_protected.reveal(), "", m->info, "rsa").IsInvalidArgument());
 }
 
+// What listeners install and partner mails attach: the PEM text the openssl tool writes.
+TEST_F(CertificateTest, PemOfTheCertificateIsWhatOpensslWrites) {
+  auto m = load_certificate(read_file(rsa_->cert_pem), std::nullopt, "");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(certificate_pem(m->info.der), read_file(rsa_->cert_pem));
+  EXPECT_EQ(certificate_pem(read_file(ec_->cert_der)), read_file(ec_->cert_pem));
+}
+
 TEST_F(CertificateTest, GarbageAndTruncatedInputAreClearErrors) {
   EXPECT_TRUE(load_certificate("", std::nullopt, "").status().IsInvalidArgument());
   EXPECT_TRUE(load_certificate("garbage bytes \x01\x02", std::nullopt, "").status().IsInvalidArgument());

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
+#include "domain/instant.h"
 #include "projections/json_text.h"
 #include "projections/json_writer.h"
 #include "projections/notification_outbox.h"
@@ -160,6 +162,52 @@ TEST_F(ProjectionTest, ResumesFromItsCheckpointWithoutReapplyingOrSkipping) {
   EXPECT_EQ(projections_->applied_events(), head_now - covered);
   for (const auto& name : projections::kProjections) EXPECT_EQ(projections_->checkpoint(name).value(), head_now) << name;
   EXPECT_EQ(resumed, rebuilt_dump());
+}
+
+// Each partner mail has one outbox row while it is owed. The row names every schedule the
+// mail carries, and leaves when the last of them no longer waits for it.
+TEST_F(ProjectionTest, OutboxRowsFollowEachPartnerMail) {
+  domain::ProposeCommand c;
+  c.partners = {"acme", "globex"};
+  c.roles = {{Role::kLocalSigning, "sign-new"}, {Role::kLocalSslServer, "srv-new"}};
+  c.activate_at_ns = now_ + kHour;
+  c.password = "pw";
+  c.email_partners = true;
+  auto p = engine_->propose(c, ctx());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE(engine_->confirm(p->proposal_id, ctx()).ok());
+  std::map<std::string, std::vector<std::string>> schedules_of;  // partner -> its schedules
+  for (const auto& id : state().schedule_ids()) schedules_of[state().schedule(id)->proposed.partner].push_back(id);
+  const std::string mail_to = "partner-mail/" + p->proposal_id + "/";
+
+  // The partner mail rows, as partner -> the schedules they name.
+  auto partner_rows = [&] {
+    EXPECT_TRUE(engine_->state().ok());  // flushes the projections
+    std::map<std::string, std::vector<std::string>> rows;
+    for (const auto& [id, text] : projections_->scan("outbox").value()) {
+      if (id.rfind(mail_to, 0) != 0) continue;
+      const auto row = nlohmann::json::parse(text);
+      EXPECT_EQ(row["since"], domain::format_instant(now_)) << text;
+      rows[id.substr(mail_to.size())] = row["schedules"].get<std::vector<std::string>>();
+    }
+    return rows;
+  };
+  EXPECT_EQ(partner_rows(), schedules_of);
+
+  // acme's mail is sent (recorded for each of its schedules); one of globex's schedules
+  // skips the mail, so globex is still owed it for the other.
+  const auto& acme = schedules_of["acme"];
+  const auto& globex = schedules_of["globex"];
+  ASSERT_TRUE(engine_->record_mail_sent(acme[0], "<m1@certsched>", ctx()).ok());
+  EXPECT_EQ(partner_rows(), schedules_of);
+  ASSERT_TRUE(engine_->record_mail_sent(acme[1], "<m1@certsched>", ctx()).ok());
+  ASSERT_TRUE(engine_->skip_email(globex[0], "phoned them", ctx()).ok());
+  EXPECT_EQ(partner_rows(), (std::map<std::string, std::vector<std::string>>{{"globex", globex}}));
+  EXPECT_EQ(rebuilt_dump(), live_dump());
+
+  ASSERT_TRUE(engine_->cancel(globex[1], "partner left", ctx()).ok());
+  EXPECT_TRUE(partner_rows().empty());
+  EXPECT_EQ(rebuilt_dump(), live_dump());
 }
 
 TEST_F(ProjectionTest, DueActivationsAreOrderedByTimeAndLeaveWhenDone) {
