@@ -301,6 +301,16 @@ class RocksDbEventStore final : public EventStore {
     std::unique_ptr<rocksdb::Iterator> stream_index;
   };
 
+  // A group being gathered and written: its members, and what staging them built so far.
+  struct Group {
+    explicit Group(GroupState start) : state(std::move(start)) {}
+    std::vector<PendingAppend*> members;
+    size_t staged_members = 0;            // members[0, staged_members) are staged
+    std::vector<PendingAppend*> writing;  // staged members with records in the batch
+    GroupState state;
+    rocksdb::WriteBatch batch;
+  };
+
   RocksDbEventStore(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
                     StoreOptions options, std::optional<WriterLock> lock, std::string secondary)
       : db_(db), handles_(std::move(handles)), options_(std::move(options)),
@@ -315,8 +325,10 @@ class RocksDbEventStore final : public EventStore {
 
   Status load_head();
   Status check_tail_matches_head();
-  void gather_group(std::unique_lock<std::mutex>& queue_lock);
-  void run_group(std::vector<PendingAppend*>& group);
+  struct Group;
+  void gather_group(std::unique_lock<std::mutex>& queue_lock, Group& group);
+  void stage_new_members(Group& group);
+  void write_group(Group& group);
   Result<AppendResult> stage(const AppendRequest& req, GroupState& state, rocksdb::WriteBatch& batch);
   Result<uint64_t> committed_version(const std::string& stream, GroupState& state);
   // The version of `stream`'s last event: the last version its last stream index entry names.
@@ -336,9 +348,9 @@ class RocksDbEventStore final : public EventStore {
   std::deque<PendingAppend*> queue_;
   bool leader_active_ = false;
   // The commit delay (see gather_group): the appenders expected in the next group, and how
-  // long the last group took to write.
+  // long the last group took, from its gathering to its commit.
   size_t expected_group_ = 1;
-  std::chrono::steady_clock::duration last_write_{};
+  std::chrono::steady_clock::duration last_group_time_{};
 
   // Committed state; read and written only by the current leader.
   uint64_t head_position_ = 0;
@@ -602,28 +614,29 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
   return result;
 }
 
-void RocksDbEventStore::run_group(std::vector<PendingAppend*>& group) {
-  GroupState state{head_position_, head_hash_, {}, {}, nullptr};
-  rocksdb::WriteBatch batch;
-  std::vector<PendingAppend*> staged;
-  for (PendingAppend* p : group) {
-    p->result = stage(*p->request, state, batch);
-    if (p->result.ok() && !p->result.value().duplicate) staged.push_back(p);
+void RocksDbEventStore::stage_new_members(Group& group) {
+  for (; group.staged_members < group.members.size(); ++group.staged_members) {
+    PendingAppend* p = group.members[group.staged_members];
+    p->result = stage(*p->request, group.state, group.batch);
+    if (p->result.ok() && !p->result.value().duplicate) group.writing.push_back(p);
   }
-  if (staged.empty()) return;
+}
 
-  batch.Put(meta(), kMetaHead, encode_head(state.position, state.hash));
+void RocksDbEventStore::write_group(Group& group) {
+  if (group.writing.empty()) return;
+  const GroupState& state = group.state;
+  group.batch.Put(meta(), kMetaHead, encode_head(state.position, state.hash));
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
-  Status written = from_rocks(db_->Write(wo, &batch), "append");
+  Status written = from_rocks(db_->Write(wo, &group.batch), "append");
   if (!written.ok()) {
     // Nothing of the group is committed; the leader's view stays at the old head.
-    for (PendingAppend* p : staged) p->result = written;
+    for (PendingAppend* p : group.writing) p->result = written;
     return;
   }
   head_position_ = state.position;
   head_hash_ = state.hash;
-  appends_committed_ += staged.size();
+  appends_committed_ += group.writing.size();
   ++batches_written_;
   for (auto& [stream, version] : state.versions) version_cache_[stream] = version;
   {
@@ -637,24 +650,31 @@ void RocksDbEventStore::run_group(std::vector<PendingAppend*>& group) {
 // microseconds later; a leader that took the queue at once would sync the first of them
 // alone and leave the rest a whole sync behind. So the leader waits for the appenders it
 // can expect: the last group's members, and those that queued while it was written. It
-// waits no longer than half the last group's write, and never over a millisecond (a large
-// append takes long, and says nothing of how soon others come). A lone writer never waits.
+// waits no longer than half the time the last group took, and never over a millisecond (a
+// large append takes long, and says nothing of how soon others come). A lone writer never
+// waits.
 //
 // Expecting only as many as the last group held would keep whatever size the groups fell
 // to (16 writers settled anywhere from 9 to 16 appends per sync), while the appenders that
 // queued during the write are one group's worth of those coming back.
 //
-// It yields instead of sleeping: the appenders it waits for need a CPU to come back, and
-// waking a sleeping leader would add a wake-up to every group (on a 2-core VM, about a
-// fifth of the durable throughput of 16 writers).
-void RocksDbEventStore::gather_group(std::unique_lock<std::mutex>& queue_lock) {
-  const auto gathered = [&] { return queue_.size() >= expected_group_; };
-  if (!options_.sync || gathered()) return;
+// While it waits, the leader stages the appenders that have come, so that the wait is not
+// lost; otherwise it yields rather than sleeps: the appenders it waits for need a CPU to
+// come back, and waking a sleeping leader would add a wake-up to every group (on a 2-core
+// VM, about a fifth of the durable throughput of 16 writers).
+void RocksDbEventStore::gather_group(std::unique_lock<std::mutex>& queue_lock, Group& group) {
   const std::chrono::steady_clock::duration longest = std::chrono::milliseconds(1);
-  const auto deadline = std::chrono::steady_clock::now() + std::min(last_write_ / 2, longest);
-  while (!gathered() && std::chrono::steady_clock::now() < deadline) {
+  const auto deadline = std::chrono::steady_clock::now() + std::min(last_group_time_ / 2, longest);
+  while (true) {
+    group.members.insert(group.members.end(), queue_.begin(), queue_.end());
+    queue_.clear();
+    if (!options_.sync || group.members.size() >= expected_group_ ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return;
+    }
     queue_lock.unlock();
-    std::this_thread::yield();
+    if (group.staged_members == group.members.size()) std::this_thread::yield();
+    stage_new_members(group);
     queue_lock.lock();
   }
 }
@@ -669,19 +689,19 @@ Result<AppendResult> RocksDbEventStore::append(const AppendRequest& request) {
   queue_cv_.wait(l, [&] { return me.done || !leader_active_; });
   if (me.done) return std::move(me.result);
 
-  // Lead a group: everything queued so far, this request included.
+  // Lead a group: everything queued so far, this request included, and what the commit
+  // delay gathers.
   leader_active_ = true;
-  gather_group(l);
-  std::vector<PendingAppend*> group(queue_.begin(), queue_.end());
-  queue_.clear();
-  l.unlock();
   const auto started = std::chrono::steady_clock::now();
-  run_group(group);
-  const auto took = std::chrono::steady_clock::now() - started;
+  Group group(GroupState{head_position_, head_hash_, {}, {}, nullptr});
+  gather_group(l, group);
+  l.unlock();
+  stage_new_members(group);
+  write_group(group);
   l.lock();
-  for (PendingAppend* p : group) p->done = true;
-  expected_group_ = group.size() + queue_.size();
-  last_write_ = took;
+  for (PendingAppend* p : group.members) p->done = true;
+  expected_group_ = group.members.size() + queue_.size();
+  last_group_time_ = std::chrono::steady_clock::now() - started;
   leader_active_ = false;
   l.unlock();
   queue_cv_.notify_all();
