@@ -185,7 +185,9 @@ int64_t NotificationOutbox::attempt_at(const Notification& n, const domain::Doma
 void NotificationOutbox::prune(const domain::DomainState& s) {
   for (auto it = owed_.begin(); it != owed_.end();) {
     const Entry entry = it++;
-    if (!still_owed(*entry, s)) forget(entry);
+    if (still_owed(*entry, s)) continue;
+    touch(entry->id);  // a mirror must learn of it even if no event named it
+    forget(entry);
   }
 }
 
