@@ -325,7 +325,6 @@ class RocksDbEventStore final : public EventStore {
 
   Status load_head();
   Status check_tail_matches_head();
-  struct Group;
   void gather_group(std::unique_lock<std::mutex>& queue_lock, Group& group);
   void stage_new_members(Group& group);
   void write_group(Group& group);
