@@ -79,6 +79,13 @@ Result<int64_t> parse_instant(std::string_view s) {
   return secs * 1'000'000'000 + frac_ns;
 }
 
+Result<int64_t> parse_instant_or_now(std::string_view text, int64_t now_ns) {
+  if (text == "now") return now_ns;
+  auto t = parse_instant(text);
+  if (!t.ok()) return Status::InvalidArgument(t.status().message() + " or now");
+  return t;
+}
+
 int64_t instant_from_seconds(int64_t seconds) {
   return std::clamp<int64_t>(seconds, 0, kLatestInstantSeconds) * 1'000'000'000;
 }

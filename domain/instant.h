@@ -11,6 +11,8 @@ namespace certsched::domain {
 
 // Accepts 2027-01-15T00:00:00Z, with optional fractional seconds and a Z or ±HH:MM offset.
 Result<int64_t> parse_instant(std::string_view text);
+// The same, or `now` (CLI.md: "`now` where a time is accepted"), which is `now_ns`.
+Result<int64_t> parse_instant_or_now(std::string_view text, int64_t now_ns);
 
 // Instants are nanoseconds since 1970 in 64 bits; certsched holds 1970 to 2262, so that the
 // difference of two never overflows. A certificate may say "valid until 9999-12-31" (RFC

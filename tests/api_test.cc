@@ -234,6 +234,10 @@ TEST_F(ApiTest, AuditTrailAndVerifiedReplay) {
   EXPECT_EQ(then.body["partners"][0]["current"]["local-signing"]["alias"], "sign-old");
   EXPECT_TRUE(then.body["partners"][0]["pending"].empty());
   EXPECT_EQ(call("GET", "/v1/replay?as_of=soon").status, 400);
+  auto now = call("GET", "/v1/replay?as_of=now");
+  ASSERT_EQ(now.status, 200) << now.body.dump();
+  EXPECT_EQ(now.body["partners"][0]["pending"]["local-signing"]["alias"], "sign-new");
+  EXPECT_EQ(call("GET", "/v1/reports/history?from=2020-01-01T00:00:00Z&to=now").status, 200);
   EXPECT_EQ(call("GET", "/v1/replay?position=99999").status, 400);
 }
 

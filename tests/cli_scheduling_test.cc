@@ -222,7 +222,13 @@ TEST_F(CliSchedulingTest, DeclineCancelAndReports) {
   EXPECT_EQ(ok({"schedule", "cancel", "S2", "--reason", "postponed"})["schedules"][0]["state"], "cancelled");
   EXPECT_EQ(ok({"report", "inventory"})[0]["pending_alias"], "");
   EXPECT_NE(refused({"report", "weekly"}).err.find("no report 'weekly'"), std::string::npos);
-  EXPECT_NE(refused({"report", "history", "--from", "last week"}).err.find("ISO 8601"), std::string::npos);
+  EXPECT_NE(refused({"report", "history", "--from", "last week"}).err.find("--from: 'last week' is not an ISO 8601"),
+            std::string::npos);
+  // `now` is accepted wherever a time is (CLI.md).
+  EXPECT_TRUE(ok({"report", "history", "--from", "2020-01-01T00:00:00Z", "--to", "now"}).empty());
+  json now = ok({"replay", "--as-of", "now"});
+  ASSERT_EQ(now["partners"].size(), 1u) << now.dump();
+  EXPECT_EQ(now["partners"][0]["current"]["local-signing"]["alias"], "sign-old");
 }
 
 TEST_F(CliSchedulingTest, RefusalsNameTheProblemAndChangeNothing) {

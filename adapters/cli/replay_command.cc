@@ -92,7 +92,7 @@ int run_list(const GlobalOptions& g, eventstore::EventStore& store) {
 int run_point_in_time(const GlobalOptions& g, eventstore::EventStore& store, const ReplayArgs& a) {
   int64_t as_of = 0;
   if (!a.as_of.empty()) {
-    auto t = domain::parse_instant(a.as_of);
+    auto t = domain::parse_instant_or_now(a.as_of, context(g).now_ns);
     if (!t.ok()) return report_error(g, Status::InvalidArgument("--as-of: " + t.status().message()));
     as_of = t.value();
   }
@@ -100,7 +100,7 @@ int run_point_in_time(const GlobalOptions& g, eventstore::EventStore& store, con
   if (!then.ok()) return report_error(g, then.status());
   nlohmann::json partners = nlohmann::json::array();
   std::ostringstream text;
-  text << "As of " << (a.as_of.empty() ? "position " + std::to_string(a.position) : a.as_of) << " (after event "
+  text << "As of " << (a.as_of.empty() ? "position " + std::to_string(a.position) : domain::format_instant(as_of)) << " (after event "
        << then->position << "):\n";
   for (const auto& [id, p] : then->state->partners()) {
     partners.push_back(projections::partner_json(*then->state, p));

@@ -19,10 +19,10 @@ int run_report(const GlobalOptions& g, const ReportArgs& a) {
   o.now_ns = context(g).now_ns;
   o.within_days = a.within;
   if (a.within < 0) return fail(g, Status::InvalidArgument("--within must be 0 or more days"));
-  for (auto [text, out] : {std::pair{&a.from, &o.from_ns}, std::pair{&a.to, &o.to_ns}}) {
+  for (auto [option, text, out] : {std::tuple{"--from", &a.from, &o.from_ns}, std::tuple{"--to", &a.to, &o.to_ns}}) {
     if (text->empty()) continue;
-    auto t = domain::parse_instant(*text);
-    if (!t.ok()) return fail(g, t.status());
+    auto t = domain::parse_instant_or_now(*text, o.now_ns);
+    if (!t.ok()) return fail(g, Status::InvalidArgument(std::string(option) + ": " + t.status().message()));
     *out = t.value();
   }
   const std::string format = g.json ? "json" : a.format;

@@ -258,7 +258,7 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
     int64_t as_of = 0;
     uint64_t position = 0;
     if (query.count("as_of")) {
-      auto t = domain::parse_instant(query.at("as_of"));
+      auto t = domain::parse_instant_or_now(query.at("as_of"), now_ns());
       if (!t.ok()) return error(400, "invalid_argument", "\"as_of\": " + t.status().message());
       as_of = t.value();
     }
@@ -307,7 +307,7 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
     }
     for (auto [key, out] : {std::pair{"from", &o.from_ns}, std::pair{"to", &o.to_ns}}) {
       if (!query.count(key)) continue;
-      auto t = domain::parse_instant(query.at(key));
+      auto t = domain::parse_instant_or_now(query.at(key), o.now_ns);
       if (!t.ok()) return error(400, "invalid_argument", std::string("\"") + key + "\": " + t.status().message());
       *out = t.value();
     }
