@@ -8,6 +8,7 @@
 #include "domain/event_codec.h"
 #include "domain/instant.h"
 #include "domain/key_vault.h"
+#include "domain/request_digest.h"
 
 namespace certsched::domain {
 
@@ -179,6 +180,11 @@ Result<std::optional<CommandResult>> Engine::previous_result(const CommandContex
   auto previous = store_.command_result(ctx.command_id);
   if (!previous.ok()) return previous.status();
   if (!previous.value()) return std::optional<CommandResult>();
+  const std::string& first_digest = previous.value()->request_digest;
+  if (!request_digest_.empty() && !first_digest.empty() && first_digest != request_digest_) {
+    return Status::Conflict("command id " + ctx.command_id + " was already used for another command (at position " +
+                            std::to_string(previous.value()->first_position) + "); give each command its own id");
+  }
   CommandResult r;
   r.first_position = previous.value()->first_position;
   r.last_position = previous.value()->last_position;
@@ -198,6 +204,7 @@ Result<std::optional<CommandResult>> Engine::previous_result(const CommandContex
 }
 
 Result<CommandResult> Engine::commit(eventstore::AppendRequest request, CommandResult result) {
+  request.request_digest = request_digest_;
   auto appended = store_.append(request);
   if (!appended.ok()) return appended.status();
   result.first_position = appended->first_position;
@@ -209,9 +216,10 @@ Result<CommandResult> Engine::commit(eventstore::AppendRequest request, CommandR
 
 // Runs `body` with the engine locked, after catching up and answering a retried command
 // with its first result.
-#define CERTSCHED_BEGIN_COMMAND(ctx)                                  \
+#define CERTSCHED_BEGIN_COMMAND(ctx, digest)                          \
   std::lock_guard<std::mutex> lock_(mu_);                             \
   CERTSCHED_RETURN_IF_ERROR(catch_up());                              \
+  request_digest_ = digest;                                           \
   {                                                                   \
     auto previous = previous_result(ctx);                             \
     if (!previous.ok()) return previous.status();                     \
@@ -219,7 +227,7 @@ Result<CommandResult> Engine::commit(eventstore::AppendRequest request, CommandR
   }
 
 Result<CommandResult> Engine::initialize(const InitCommand& c, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
   Problems p;
   if (state_.initialized()) p.conflict("the store is already initialised");
   check_text(p, "the admin email", c.admin_email);
@@ -239,7 +247,7 @@ Result<CommandResult> Engine::initialize(const InitCommand& c, const CommandCont
 }
 
 Result<CommandResult> Engine::import_certificate(const ImportCertificateCommand& c, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
   Problems p;
   if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised: run `certsched init` first");
   if (!valid_name(c.alias)) p.add("alias '" + c.alias + "' must be 1-64 letters, digits, '.', '_' or '-'");
@@ -299,7 +307,7 @@ Result<CommandResult> Engine::import_certificate(const ImportCertificateCommand&
 }
 
 Result<CommandResult> Engine::add_partner(const AddPartnerCommand& c, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
   Problems p;
   if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised: run `certsched init` first");
   if (!valid_name(c.id)) p.add("partner id '" + c.id + "' must be 1-64 letters, digits, '.', '_' or '-'");
@@ -346,7 +354,7 @@ Result<CommandResult> Engine::add_partner(const AddPartnerCommand& c, const Comm
 
 Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand& c, const CommandContext& ctx,
                                                  ListenerInstaller* installer) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
   Problems p;
   if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised: run `certsched init` first");
   const CertificateRecord* cert = state_.certificate(c.alias);
@@ -399,7 +407,7 @@ Status Engine::verify_password(const std::string& alias, const std::string& pass
 }
 
 Result<CommandResult> Engine::propose(const ProposeCommand& c, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
   Problems p;
   CommandResult result;
   if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised: run `certsched init` first");
@@ -598,7 +606,7 @@ std::vector<std::string> Engine::withdrawn_listener_changes(const std::vector<st
 }
 
 Result<CommandResult> Engine::confirm(const std::string& proposal_id, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"schedule confirm", proposal_id}));
   const auto schedules = state_.schedules_of_proposal(proposal_id);
   if (schedules.empty()) return Status::NotFound("no proposal " + proposal_id);
   Problems p;
@@ -627,7 +635,7 @@ Result<CommandResult> Engine::confirm(const std::string& proposal_id, const Comm
 }
 
 Result<CommandResult> Engine::decline(const std::string& proposal_id, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"schedule decline", proposal_id}));
   const auto schedules = state_.schedules_of_proposal(proposal_id);
   if (schedules.empty()) return Status::NotFound("no proposal " + proposal_id);
   std::vector<std::string> closing;
@@ -654,7 +662,7 @@ Result<CommandResult> Engine::decline(const std::string& proposal_id, const Comm
 }
 
 Result<CommandResult> Engine::cancel(const std::string& schedule_id, const std::string& reason, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"schedule cancel", schedule_id, reason}));
   const ScheduleRecord* s = state_.schedule(schedule_id);
   if (!s) return Status::NotFound("no schedule " + schedule_id);
   const std::string why = trimmed(reason);
@@ -682,7 +690,7 @@ Result<CommandResult> Engine::cancel(const std::string& schedule_id, const std::
 }
 
 Result<CommandResult> Engine::skip_email(const std::string& schedule_id, const std::string& reason, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"schedule skip-email", schedule_id, reason}));
   const ScheduleRecord* s = state_.schedule(schedule_id);
   if (!s) return Status::NotFound("no schedule " + schedule_id);
   const std::string why = trimmed(reason);
@@ -703,7 +711,7 @@ Result<CommandResult> Engine::skip_email(const std::string& schedule_id, const s
 
 Result<CommandResult> Engine::record_mail_sent(const std::string& schedule_id, const std::string& message_id,
                                                const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, "");
   const ScheduleRecord* s = state_.schedule(schedule_id);
   if (!s) return Status::NotFound("no schedule " + schedule_id);
   if (!s->machine.accepts(ScheduleTrigger::kMailSent)) {
@@ -722,7 +730,7 @@ Result<CommandResult> Engine::record_mail_sent(const std::string& schedule_id, c
 
 Result<CommandResult> Engine::record_mail_failed(const std::string& schedule_id, const std::string& error,
                                                  const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, "");
   const ScheduleRecord* s = state_.schedule(schedule_id);
   if (!s) return Status::NotFound("no schedule " + schedule_id);
   if (!s->machine.accepts(ScheduleTrigger::kMailFailed)) {
@@ -740,7 +748,7 @@ Result<CommandResult> Engine::record_mail_failed(const std::string& schedule_id,
 
 Result<CommandResult> Engine::record_notification_delivered(const std::string& id, const std::string& message_id,
                                                             const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, "");
   const DeliveryRecord* d = state_.delivery(id);
   if (d && d->delivered) return Status::Conflict("notification " + id + " was already delivered");
   AppendBuilder b;
@@ -750,7 +758,7 @@ Result<CommandResult> Engine::record_notification_delivered(const std::string& i
 
 Result<CommandResult> Engine::record_notification_failed(const std::string& id, const std::string& error,
                                                          const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, "");
   const DeliveryRecord* d = state_.delivery(id);
   if (d && d->delivered) return Status::Conflict("notification " + id + " was already delivered");
   AppendBuilder b;
@@ -775,7 +783,7 @@ void add_activation(AppendBuilder& b, const DomainState& state, const ScheduleRe
 }  // namespace
 
 Result<CommandResult> Engine::activate_due(const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, "");
   AppendBuilder b;
   CommandResult result;
   for (const auto& id : state_.schedule_ids()) {
@@ -792,7 +800,9 @@ Result<CommandResult> Engine::activate_due(const CommandContext& ctx) {
 Result<CommandResult> Engine::observe_first_usage(const std::string& partner_id,
                                                   const std::vector<std::string>& fingerprints,
                                                   const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  std::string used_fingerprints;
+  for (const auto& fp : fingerprints) used_fingerprints.append(fp).append(",");
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"observe", partner_id, used_fingerprints}));
   const PartnerRecord* partner = state_.partner(partner_id);
   if (!partner) return Status::NotFound("no partner " + partner_id);
   auto used = [&](const std::string& fp) {
@@ -903,7 +913,7 @@ Result<ListenerReadiness> Engine::listener_readiness(Listener l, int64_t now_ns)
 }
 
 Result<CommandResult> Engine::install_listener(Listener lid, ListenerInstaller& installer, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx);
+  CERTSCHED_BEGIN_COMMAND(ctx, "");
   const ListenerRecord* l = state_.listener(lid);
   if (!l) return Status::NotFound(std::string("listener ") + to_string(lid) + " is not configured");
   const ListenerReadiness ready = readiness_locked(lid, ctx.now_ns);

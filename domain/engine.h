@@ -173,6 +173,9 @@ class Engine {
   eventstore::EventStore& store_;
   std::string store_dir_;
   std::mutex mu_;
+  // What the command being run asked (request_digest.h); empty for the scheduler's own
+  // commands, whose ids are never reused. REQUIRES: mu_ held.
+  std::string request_digest_;
   DomainState state_;
   std::vector<EventObserver*> observers_;
 };

@@ -48,6 +48,10 @@ struct StreamWrite {
 struct AppendRequest {
   std::vector<StreamWrite> writes;
   std::string command_id;      // required; the same id again returns the first result
+  // What the command asked, digested (at most 64 bytes; may be empty). Kept with the result:
+  // the same command id with another digest is refused rather than answered with a result
+  // that belongs to a different request.
+  std::string request_digest;
   std::string actor;           // who asked, e.g. "cli:alice" or "api:token"
   std::string correlation_id;  // e.g. the proposal id; may be empty
   int64_t time_ns = 0;         // UTC nanoseconds; 0 means "now" by the system clock
@@ -63,6 +67,7 @@ struct AppendResult {
   uint64_t last_position = 0;
   std::vector<StreamVersion> versions;  // each written stream's version after the append
   bool duplicate = false;               // true when command_id had already been applied
+  std::string request_digest;           // the digest the command id was first applied with
 };
 
 // An event as stored.
@@ -188,6 +193,7 @@ Result<std::unique_ptr<EventStore>> open_rocksdb_store(const std::string& dir,
 inline constexpr size_t kMaxStreamNameBytes = 256;
 inline constexpr size_t kMaxTypeNameBytes = 128;
 inline constexpr size_t kMaxIdBytes = 256;           // command id, correlation id, actor
+inline constexpr size_t kMaxDigestBytes = 64;        // request digest
 inline constexpr size_t kMaxPayloadBytes = 1 << 20;  // 1 MiB per event
 
 }  // namespace certsched::eventstore

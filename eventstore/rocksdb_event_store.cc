@@ -153,6 +153,7 @@ std::string encode_append_result(const AppendResult& r) {
     put_bytes16(v, sv.stream);
     put_u64(v, sv.version);
   }
+  if (!r.request_digest.empty()) put_bytes16(v, r.request_digest);
   return v;
 }
 
@@ -169,6 +170,10 @@ Status decode_append_result(std::string_view v, AppendResult* r) {
     }
     r->versions.push_back(std::move(sv));
   }
+  // Entries written before request digests end here.
+  if (!in.at_end() && (!in.bytes16(r->request_digest) || !in.at_end())) {
+    return Status::Corruption("command index entry has a malformed request digest");
+  }
   return Status::Ok();
 }
 
@@ -181,11 +186,27 @@ Status validate_text(const std::string& value, const char* name, size_t max, boo
   return Status::Ok();
 }
 
+// The first result of a command id applied again. A digest that differs from the one the
+// id was first applied with means another request reused the id: answering it with the
+// first request's result would tell its caller that something it never asked for was done.
+Result<AppendResult> as_retry(const AppendRequest& req, AppendResult first) {
+  if (!req.request_digest.empty() && !first.request_digest.empty() && req.request_digest != first.request_digest) {
+    return Status::Conflict("command id " + req.command_id +
+                            " was already used for another command (at position " +
+                            std::to_string(first.first_position) + "); give each command its own id");
+  }
+  first.duplicate = true;
+  return first;
+}
+
 Status validate_request(const AppendRequest& req) {
   CERTSCHED_RETURN_IF_ERROR(validate_text(req.command_id, "command id", kMaxIdBytes, true));
   CERTSCHED_RETURN_IF_ERROR(validate_text(req.actor, "actor", kMaxIdBytes, false));
   CERTSCHED_RETURN_IF_ERROR(
       validate_text(req.correlation_id, "correlation id", kMaxIdBytes, false));
+  if (req.request_digest.size() > kMaxDigestBytes) {
+    return Status::InvalidArgument("request digest is longer than " + std::to_string(kMaxDigestBytes) + " bytes");
+  }
   if (req.writes.empty()) return Status::InvalidArgument("append has no streams to write");
   size_t total = 0;
   std::unordered_set<std::string_view> streams;  // a proposal may write 10,000 streams
@@ -540,17 +561,11 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
 
   // A command already applied (earlier in this group or committed) returns its result.
   if (auto it = state.commands.find(req.command_id); it != state.commands.end()) {
-    AppendResult r = it->second;
-    r.duplicate = true;
-    return r;
+    return as_retry(req, it->second);
   }
   auto previous = committed_command(req.command_id);
   if (!previous.ok()) return previous.status();
-  if (previous.value()) {
-    AppendResult r = *previous.value();
-    r.duplicate = true;
-    return r;
-  }
+  if (previous.value()) return as_retry(req, *previous.value());
 
   // Check every expected version before touching the batch, so a refusal writes nothing.
   std::vector<uint64_t> current(req.writes.size());
@@ -608,6 +623,7 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
     result.versions.push_back({w.stream, version});
   }
   result.last_position = state.position;
+  result.request_digest = req.request_digest;
   batch.Put(commands(), req.command_id, encode_append_result(result));
   state.commands.emplace(req.command_id, result);
   return result;

@@ -141,6 +141,16 @@ TEST_F(ApiTest, TheSameIdempotencyKeyAppliesOnceAndTheSchedulerActsOnIt) {
   EXPECT_EQ(again.body["proposal"], "P1");
   EXPECT_EQ(again.body["duplicate"], true);
   EXPECT_EQ(events(), after_first);
+  // The same key for another request is refused: answering it with the first request's
+  // result would tell its caller that something it never asked for was done.
+  auto reused = call("POST", "/v1/proposals",
+                     R"({"partners":["acme"],"roles":{"local-encryption":"sign-new"},"at":"now","password":"pw"})",
+                     "rotation-1");
+  EXPECT_EQ(reused.status, 409) << reused.body.dump();
+  EXPECT_NE(reused.body.dump().find("rotation-1 was already used for another command"), std::string::npos)
+      << reused.body.dump();
+  EXPECT_EQ(call("POST", "/v1/proposals/P1/confirm", "", "rotation-1").status, 409);
+  EXPECT_EQ(events(), after_first);
 
   ASSERT_EQ(call("POST", "/v1/proposals/P1/confirm", "", "confirm-1").status, 200);
   // Due now: the scheduler wakes for the new events and activates it.

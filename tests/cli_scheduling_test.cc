@@ -255,6 +255,28 @@ TEST_F(CliSchedulingTest, RefusalsNameTheProblemAndChangeNothing) {
             std::string::npos);
 }
 
+TEST_F(CliSchedulingTest, ACommandIdAppliesOnceAndIsRefusedForAnotherCommand) {
+  const std::vector<std::string> propose = {"--command-id", "rotation-7", "schedule", "propose", "--partners", "acme",
+                                            "--role", "local-signing=sign-new", "--at", "now", "--password-file",
+                                            dir_->sub("pw.txt")};
+  json first = ok(propose);
+  json again = ok(propose);
+  EXPECT_EQ(again["proposal"], first["proposal"]);
+  EXPECT_EQ(again["duplicate"], true);
+  const size_t events = ok({"replay", "--events"}).size();
+
+  // A script that reuses an id for another command must hear so, not get the proposal's
+  // result back as if its confirmation had been done.
+  auto reused = refused({"--command-id", "rotation-7", "schedule", "confirm", "P1"});
+  EXPECT_NE(reused.err.find("command id rotation-7 was already used for another command"), std::string::npos)
+      << reused.err;
+  auto other_partner = refused({"--command-id", "rotation-7", "schedule", "propose", "--partners", "acme", "--role",
+                                "local-encryption=sign-new", "--at", "now", "--password-file", dir_->sub("pw.txt")});
+  EXPECT_NE(other_partner.err.find("already used for another command"), std::string::npos) << other_partner.err;
+  EXPECT_EQ(ok({"replay", "--events"}).size(), events);
+  EXPECT_EQ(ok({"schedule", "list"})[0]["state"], "proposed");
+}
+
 TEST_F(CliSchedulingTest, ObserveActivatesFirstUsageFromAnOpensslCmsMessage) {
   ok({"schedule", "propose", "--partners", "acme", "--role", "local-encryption=enc-new", "--at",
       domain::format_instant(now_ns() + 86400LL * 1'000'000'000), "--password-file", dir_->sub("pw.txt")});

@@ -183,6 +183,39 @@ TEST(EventStoreTest, RetriedCommandIdAppliesOnceAndReturnsTheFirstResult) {
   EXPECT_EQ(store->stream_version("s").value(), 1u);
 }
 
+TEST(EventStoreTest, ACommandIdReusedForAnotherRequestIsRefusedAndWritesNothing) {
+  TempDir dir;
+  auto store = open_writer(dir.path());
+  auto asked = [](std::string digest) {
+    AppendRequest r = one_event("s", ExpectedVersion::Any(), "reused-id");
+    r.request_digest = std::move(digest);
+    return r;
+  };
+  ASSERT_TRUE(store->append(asked("propose acme")).ok());
+  ASSERT_TRUE(store->append(asked("propose acme"))->duplicate);
+  const Head before = store->head().value();
+
+  auto other = store->append(asked("propose globex"));
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), Status::Code::kConflict);
+  EXPECT_NE(other.status().message().find("command id reused-id was already used for another command"),
+            std::string::npos) << other.status().message();
+  EXPECT_EQ(store->head()->hash_hex, before.hash_hex);
+
+  // The digest is kept with the result, across a restart; a request without one (from a
+  // caller that has none, or an entry written before digests) is answered as a retry.
+  store.reset();
+  store = open_writer(dir.path());
+  EXPECT_EQ(store->append(asked("propose globex")).status().code(), Status::Code::kConflict);
+  EXPECT_TRUE(store->append(asked(""))->duplicate);
+  EXPECT_EQ(store->command_result("reused-id").value()->request_digest, "propose acme");
+  ASSERT_TRUE(store->append(one_event("t", ExpectedVersion::Any(), "no-digest")).ok());
+  AppendRequest with_digest = one_event("t", ExpectedVersion::Any(), "no-digest");
+  with_digest.request_digest = "propose acme";
+  EXPECT_TRUE(store->append(with_digest)->duplicate);
+  EXPECT_EQ(store->head()->position, before.position + 1);
+}
+
 TEST(EventStoreTest, ConcurrentWritersOnOneStreamNeverBothWinAVersion) {
   TempDir dir;
   auto store = open_writer(dir.path());
