@@ -1,9 +1,11 @@
 // The scheduler: what `tick` runs once and `serve` runs whenever something falls due.
-//   1. activates pending schedules whose time has come;
-//   2. installs each listener's new server certificate once every partner using it is ready
+//   1. delivers the notification outbox (partner mail moves its schedules on);
+//   2. activates pending schedules whose time has come;
+//   3. installs each listener's new server certificate once every partner using it is ready
 //      (retrying a failed install with backoff);
-//   3. raises admin alerts for listeners blocked past their time and schedules overdue;
-//   4. delivers the notification outbox.
+//   4. raises admin alerts for listeners blocked past their time and for schedules whose
+//      partner mail is still not accepted past their time;
+//   5. delivers what 2-4 raised.
 #pragma once
 
 #include <string>
@@ -35,6 +37,9 @@ class Scheduler {
   Result<int64_t> next_due_ns(int64_t now_ns);
 
  private:
+  // Delivers the outbox's due notifications and adds the counts to the report.
+  Status deliver(const domain::CommandContext& ctx, TickReport& report);
+
   domain::Engine& engine_;
   projections::NotificationOutbox& outbox_;
   domain::ListenerInstaller& installer_;

@@ -94,18 +94,29 @@ TEST_F(SchedulerTest, InstallsWhenReadyAndRetriesAFailureWithBackoff) {
 TEST_F(SchedulerTest, AnOverdueScheduleWaitingForItsMailIsReportedThenActivates) {
   const std::string s = propose({"acme"}, Role::kLocalSigning, "sign-new", now_ + kHour, /*email=*/true);
   auto down = run(now_);  // the SMTP server is down
-  EXPECT_EQ(down.mail.failed, 1);
+  EXPECT_EQ(down.mail.failed, 2);  // the partner mail, then the admin's alert that it failed
+  EXPECT_TRUE(down.alerts.empty()) << "not due yet";
   auto overdue = run(now_ + 2 * kHour);
   EXPECT_EQ(overdue.alerts, std::vector<std::string>{"overdue/" + s});
   EXPECT_EQ(state().schedule(s)->state(), ScheduleState::kConfirmed);
 
   smtp_->start();
+  // The run that gets the partner mail accepted also activates the schedule.
   auto up = run(now_ + 3 * kHour);
-  EXPECT_GE(up.mail.delivered, 2);  // the partner mail, and the overdue alert
+  EXPECT_GE(up.mail.delivered, 3);  // the partner mail, the alerts, the activation notice
   EXPECT_FALSE(mail_with_subject("schedule " + s + " for acme is overdue").empty());
-  EXPECT_EQ(state().schedule(s)->state(), ScheduleState::kPending);
-  auto activated = run(now_ + 3 * kHour);
-  EXPECT_EQ(activated.activated, std::vector<std::string>{s});
+  EXPECT_EQ(up.activated, std::vector<std::string>{s});
+  EXPECT_EQ(state().schedule(s)->state(), ScheduleState::kActivated);
+}
+
+TEST_F(SchedulerTest, AScheduleDueNowIsMailedAndActivatedInOneRunWithoutAnOverdueAlert) {
+  smtp_->start();
+  const std::string s = propose({"acme"}, Role::kLocalSigning, "sign-new", now_, /*email=*/true);
+  auto r = run(now_);
+  EXPECT_TRUE(r.alerts.empty()) << "its partner mail had not been tried: it was not overdue";
+  EXPECT_EQ(r.activated, std::vector<std::string>{s});
+  EXPECT_EQ(state().schedule(s)->state(), ScheduleState::kActivated);
+  EXPECT_TRUE(mail_with_subject("is overdue").empty());
 }
 
 TEST_F(SchedulerTest, KnowsWhenItNextHasWork) {
