@@ -173,11 +173,19 @@ TEST_F(ApiTest, EachErrorClassHasItsStatusAndShape) {
   const json before = events();
   check(call("POST", "/v1/proposals", "{not json"), 400, "not a JSON object");
   check(call("POST", "/v1/proposals", R"({"partners":"acme","roles":{}})"), 400, "\"partners\" has the wrong type");
-  check(call("POST", "/v1/proposals", R"({"partners":["acme"],"roles":{"signing":"x"}})"), 400, "not a role");
+  check(call("POST", "/v1/proposals", R"({"partners":["acme"],"roles":{"signing":"x"},"at":"now"})"), 400, "not a role");
   check(call("POST", "/v1/proposals", R"({"partners":["acme"],"roles":{"local-signing":"sign-new"},"at":"soon"})"), 400,
         "ISO 8601");
-  check(call("POST", "/v1/proposals", R"({"partners":["acme"],"roles":{"local-signing":"sign-new"},"password":"nope"})"),
+  check(call("POST", "/v1/proposals", R"({"partners":["acme"],"roles":{"local-signing":"sign-new"},"at":"now","password":"nope"})"),
         400, "wrong private key password");
+  // No activation time is no proposal, not an activation now; a misspelt option is refused,
+  // not dropped (the partners would not be mailed).
+  check(call("POST", "/v1/proposals", R"({"partners":["acme"],"roles":{"local-signing":"sign-new"},"password":"pw"})"), 400,
+        "\"at\" is required");
+  check(call("POST", "/v1/proposals",
+             R"({"partners":["acme"],"roles":{"local-signing":"sign-new"},"at":"now","password":"pw","emial_partners":true})"),
+        400, "unknown field \"emial_partners\"");
+  check(call("POST", "/v1/schedules/S1/cancel", R"({"reasons":"typo"})"), 400, "unknown field \"reasons\"");
   check(call("GET", "/v1/partners/nobody"), 404, "no partner nobody");
   check(call("POST", "/v1/proposals/P42/confirm"), 404, "no proposal P42");
   check(call("GET", "/v1/elsewhere"), 404, "no route");

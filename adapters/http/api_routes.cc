@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <initializer_list>
+
 #include "adapters/cli/cli_output.h"
 #include "adapters/first_usage.h"
 #include "domain/engine.h"
@@ -83,6 +86,17 @@ bool field(const json& body, const char* name, T& out, std::string& problem, boo
   }
 }
 
+// A field the request does not know is refused, not ignored: a misspelt "email_partners"
+// would otherwise rotate a certificate without telling the partner.
+bool only_known_fields(const json& body, std::initializer_list<const char*> known, std::string& problem) {
+  for (const auto& [name, value] : body.items()) {
+    if (std::find_if(known.begin(), known.end(), [&](const char* k) { return name == k; }) != known.end()) continue;
+    problem = "unknown field \"" + name + "\"; the fields are";
+    for (const char* k : known) problem += std::string(" ") + k;
+    return false;
+  }
+  return true;
+}
 
 Reply route(const ApiRequest& request, const ApiContext& context);
 
@@ -179,12 +193,14 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
     });
   }
   if (post && what == "proposals" && parts.size() == 2) {
-    std::string problem, at = "now", password;
+    std::string problem, at, password;
     std::vector<std::string> partners;
     std::map<std::string, std::string> roles;
     domain::ProposeCommand c;
-    if (!field(body, "partners", partners, problem, true) || !field(body, "roles", roles, problem, true) ||
-        !field(body, "at", at, problem) || !field(body, "password", password, problem) ||
+    if (!only_known_fields(body, {"partners", "roles", "at", "password", "email_partners", "use_signing_for_encryption",
+                                  "force_ssl_client", "force_ssl_server"}, problem) ||
+        !field(body, "partners", partners, problem, true) || !field(body, "roles", roles, problem, true) ||
+        !field(body, "at", at, problem, true) || !field(body, "password", password, problem) ||
         !field(body, "email_partners", c.email_partners, problem) ||
         !field(body, "use_signing_for_encryption", c.use_signing_for_encryption, problem) ||
         !field(body, "force_ssl_client", c.force_ssl_client, problem) ||
@@ -214,7 +230,9 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
   if (post && (what == "proposals" || what == "schedules") && parts.size() == 4) {
     const std::string id = parts[2], verb = parts[3];
     std::string reason, problem;
-    if (!field(body, "reason", reason, problem)) return error(400, "invalid_argument", problem);
+    if (!only_known_fields(body, {"reason"}, problem) || !field(body, "reason", reason, problem)) {
+      return error(400, "invalid_argument", problem);
+    }
     return with_engine([&](domain::Engine& e, const domain::DomainState&) {
       Result<domain::CommandResult> r = Status::NotFound("no route " + method + " " + path);
       if (what == "proposals" && verb == "confirm") r = e.confirm(id, ctx);
@@ -226,7 +244,8 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
   }
   if (post && what == "observations" && parts.size() == 2) {
     std::string partner, message, problem;
-    if (!field(body, "partner", partner, problem, true) || !field(body, "message", message, problem, true)) {
+    if (!only_known_fields(body, {"partner", "message"}, problem) || !field(body, "partner", partner, problem, true) ||
+        !field(body, "message", message, problem, true)) {
       return error(400, "invalid_argument", problem);
     }
     return with_engine([&](domain::Engine& e, const domain::DomainState&) {
