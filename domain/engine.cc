@@ -177,14 +177,9 @@ Result<const DomainState*> Engine::state() {
 
 Result<std::optional<CommandResult>> Engine::previous_result(const CommandContext& ctx) {
   if (ctx.command_id.empty()) return Status::InvalidArgument("the command has no command id");
-  auto previous = store_.command_result(ctx.command_id);
+  auto previous = store_.command_result(ctx.command_id, request_digest_);
   if (!previous.ok()) return previous.status();
   if (!previous.value()) return std::optional<CommandResult>();
-  const std::string& first_digest = previous.value()->request_digest;
-  if (!request_digest_.empty() && !first_digest.empty() && first_digest != request_digest_) {
-    return Status::Conflict("command id " + ctx.command_id + " was already used for another command (at position " +
-                            std::to_string(previous.value()->first_position) + "); give each command its own id");
-  }
   CommandResult r;
   r.first_position = previous.value()->first_position;
   r.last_position = previous.value()->last_position;

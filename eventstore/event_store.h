@@ -132,7 +132,10 @@ class EventStore {
 
   // The result of an earlier append with this command id, if there was one. Lets a caller
   // answer a retried command before re-validating it against a state it already changed.
-  virtual Result<std::optional<AppendResult>> command_result(const std::string& command_id) = 0;
+  // Refused as a conflict, as append() would refuse it, when both the earlier append and
+  // `request_digest` have digests and they differ.
+  virtual Result<std::optional<AppendResult>> command_result(const std::string& command_id,
+                                                             const std::string& request_digest = "") = 0;
 
   // The current version of `stream` (0 if it has no events).
   virtual Result<uint64_t> stream_version(const std::string& stream) = 0;

@@ -189,9 +189,9 @@ Status validate_text(const std::string& value, const char* name, size_t max, boo
 // The first result of a command id applied again. A digest that differs from the one the
 // id was first applied with means another request reused the id: answering it with the
 // first request's result would tell its caller that something it never asked for was done.
-Result<AppendResult> as_retry(const AppendRequest& req, AppendResult first) {
-  if (!req.request_digest.empty() && !first.request_digest.empty() && req.request_digest != first.request_digest) {
-    return Status::Conflict("command id " + req.command_id +
+Result<AppendResult> as_retry(const std::string& command_id, const std::string& request_digest, AppendResult first) {
+  if (!request_digest.empty() && !first.request_digest.empty() && request_digest != first.request_digest) {
+    return Status::Conflict("command id " + command_id +
                             " was already used for another command (at position " +
                             std::to_string(first.first_position) + "); give each command its own id");
   }
@@ -282,10 +282,13 @@ class RocksDbEventStore final : public EventStore {
                                                  uint64_t from_version,
                                                  size_t max_count) override;
   Result<uint64_t> stream_version(const std::string& stream) override;
-  Result<std::optional<AppendResult>> command_result(const std::string& command_id) override {
+  Result<std::optional<AppendResult>> command_result(const std::string& command_id,
+                                                     const std::string& request_digest) override {
     auto r = committed_command(command_id);
-    if (r.ok() && r.value()) r.value()->duplicate = true;
-    return r;
+    if (!r.ok() || !r.value()) return r;
+    auto retry = as_retry(command_id, request_digest, std::move(*r.value()));
+    if (!retry.ok()) return retry.status();
+    return std::optional<AppendResult>(std::move(retry).value());
   }
   using EventStore::read_all;
   Status read_all(uint64_t from_position, size_t max_count, std::vector<RecordedEvent>* out) override;
@@ -561,11 +564,11 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
 
   // A command already applied (earlier in this group or committed) returns its result.
   if (auto it = state.commands.find(req.command_id); it != state.commands.end()) {
-    return as_retry(req, it->second);
+    return as_retry(req.command_id, req.request_digest, it->second);
   }
   auto previous = committed_command(req.command_id);
   if (!previous.ok()) return previous.status();
-  if (previous.value()) return as_retry(req, *previous.value());
+  if (previous.value()) return as_retry(req.command_id, req.request_digest, *previous.value());
 
   // Check every expected version before touching the batch, so a refusal writes nothing.
   std::vector<uint64_t> current(req.writes.size());

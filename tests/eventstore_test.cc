@@ -209,6 +209,8 @@ TEST(EventStoreTest, ACommandIdReusedForAnotherRequestIsRefusedAndWritesNothing)
   EXPECT_EQ(store->append(asked("propose globex")).status().code(), Status::Code::kConflict);
   EXPECT_TRUE(store->append(asked(""))->duplicate);
   EXPECT_EQ(store->command_result("reused-id").value()->request_digest, "propose acme");
+  EXPECT_TRUE(store->command_result("reused-id", "propose acme").value()->duplicate);
+  EXPECT_EQ(store->command_result("reused-id", "propose globex").status().code(), Status::Code::kConflict);
   ASSERT_TRUE(store->append(one_event("t", ExpectedVersion::Any(), "no-digest")).ok());
   AppendRequest with_digest = one_event("t", ExpectedVersion::Any(), "no-digest");
   with_digest.request_digest = "propose acme";
