@@ -18,6 +18,26 @@ std::string current_user() {
   return "uid" + std::to_string(getuid());
 }
 
+// CLI11 answers `certsched frobnicate` with "A subcommand is required". The word that is
+// not a command, if there is one where a command was expected, says more.
+std::string unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* at = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind('-', 0) == 0) {
+      const CLI::Option* o = at->get_option_no_throw(a);
+      if (o && o->get_items_expected_min() > 0 && a.find('=') == std::string::npos) ++i;  // its value
+      continue;
+    }
+    try {
+      at = at->get_subcommand(a);
+    } catch (const CLI::OptionNotFound&) {
+      return at->get_require_subcommand_min() > 0 ? a : "";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,6 +58,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (const std::string word = unknown_command(app, argc, argv); !word.empty()) {
+      std::cerr << "certsched: '" << word << "' is not a command (see certsched --help)\n";
+      return kExitUsage;
+    }
     std::cerr << "certsched: " << e.what() << " (see certsched --help)\n";
     return kExitUsage;
   }
