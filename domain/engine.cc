@@ -210,7 +210,8 @@ Result<CommandResult> Engine::commit(eventstore::AppendRequest request, CommandR
 }
 
 // Runs `body` with the engine locked, after catching up and answering a retried command
-// with its first result.
+// with its first result (or refusing a command id reused for another request: `digest`
+// is what this one asked, and is stored with its result).
 #define CERTSCHED_BEGIN_COMMAND(ctx, digest)                          \
   std::lock_guard<std::mutex> lock_(mu_);                             \
   CERTSCHED_RETURN_IF_ERROR(catch_up());                              \
