@@ -314,7 +314,7 @@ TEST_F(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
   }
   auto second = run_cli(with_store({"partner", "add", "--id", "x", "--protocol", "AS2", "--email", "x@y.example"}, false));
   EXPECT_EQ(second.exit_code, 3);
-  EXPECT_NE(second.err.find("certsched serve"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("certsched serve, API on http://127.0.0.1:8640"), std::string::npos) << second.err;
   EXPECT_NE(second.err.find("pid " + std::to_string(pid)), std::string::npos) << second.err;
 
   json activated;

@@ -130,7 +130,10 @@ int run_serve(const GlobalOptions& g, const ServeArgs& a) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started below
 
-  auto session = open_session(g, true, "certsched serve");
+  // The lock's holder names the API, so that a command refused for the lock can be sent
+  // to it with --server instead.
+  const std::string api_url = std::string(a.tls_cert.empty() ? "http" : "https") + "://" + listen;
+  auto session = open_session(g, true, endpoint->second == 0 ? "certsched serve" : "certsched serve, API on " + api_url);
   if (!session.ok()) return fail(g, session.status());
   adapters::FileListenerInstaller installer;
   adapters::Scheduler scheduler(*(*session)->engine, (*session)->outbox, installer);
