@@ -89,7 +89,8 @@ bool field(const json& body, const char* name, T& out, std::string& problem, boo
 // A field the request does not know is refused, not ignored: a misspelt "email_partners"
 // would otherwise rotate a certificate without telling the partner.
 bool only_known_fields(const json& body, std::initializer_list<const char*> known, std::string& problem) {
-  for (const auto& [name, value] : body.items()) {
+  for (const auto& item : body.items()) {
+    const std::string& name = item.key();
     if (std::find_if(known.begin(), known.end(), [&](const char* k) { return name == k; }) != known.end()) continue;
     problem = "unknown field \"" + name + "\"; the fields are";
     for (const char* k : known) problem += std::string(" ") + k;
