@@ -8,39 +8,124 @@
 namespace certsched::eventstore {
 namespace {
 
+// The smallest event a run can hold: schema version, a one-byte type, an empty payload.
+constexpr size_t kMinRunEventBytes = 2 + 2 + 1 + 4;
+
 Status corrupt(uint64_t position, const std::string& what) {
   return Status::Corruption("record at position " + std::to_string(position) + ": " + what);
 }
 
-}  // namespace
-
-void append_framed_record(const RecordedEvent& e, std::string* out) {
+// Reserves the frame header at `start`, to be filled by close_frame once the body is written.
+size_t open_frame(std::string* out) {
   const size_t start = out->size();
-  out->append(kFrameHeaderBytes, '\0');  // filled in once the body's length and checksum are known
-  const size_t body_start = out->size();
-  put_u64(*out, e.position);
-  put_u64(*out, e.stream_version);
-  put_u64(*out, static_cast<uint64_t>(e.time_ns));
-  put_u16(*out, e.schema_version);
-  put_bytes16(*out, e.stream);
-  put_bytes16(*out, e.type);
-  put_bytes16(*out, e.actor);
-  put_bytes16(*out, e.command_id);
-  put_bytes16(*out, e.correlation_id);
-  put_bytes32(*out, e.payload);
+  out->append(kFrameHeaderBytes, '\0');
+  return start;
+}
 
-  const std::string_view body(out->data() + body_start, out->size() - body_start);
+void close_frame(size_t start, uint8_t version, std::string* out) {
+  const std::string_view body(out->data() + start + kFrameHeaderBytes, out->size() - start - kFrameHeaderBytes);
   std::string header;
   put_u32(header, static_cast<uint32_t>(body.size()));
-  put_u8(header, kFrameVersion);
+  put_u8(header, version);
   put_u32(header, crc32c(body, crc32c(std::string_view(header.data() + 4, 1))));
   out->replace(start, kFrameHeaderBytes, header);
 }
 
+Status check_event(uint64_t position, const RecordedEvent& e) {
+  if (e.type.empty() || e.type.size() > kMaxTypeNameBytes) return corrupt(position, "bad event type length");
+  if (e.payload.size() > kMaxPayloadBytes) return corrupt(position, "payload too large");
+  return Status::Ok();
+}
+
+Status check_stream(uint64_t position, const RecordedEvent& e) {
+  if (e.stream.empty() || e.stream.size() > kMaxStreamNameBytes) {
+    return corrupt(position, "bad stream name length");
+  }
+  if (e.stream_version == 0) return corrupt(position, "stream version 0");
+  return Status::Ok();
+}
+
+Status decode_run(std::string_view body, uint64_t position, std::vector<RecordedEvent>* out) {
+  ByteReader r(body);
+  RecordedEvent shared;
+  uint64_t time_bits = 0;
+  uint32_t count = 0;
+  if (!r.u64(shared.position) || !r.u64(shared.stream_version) || !r.u64(time_bits) ||
+      !r.bytes16(shared.stream) || !r.bytes16(shared.actor) || !r.bytes16(shared.command_id) ||
+      !r.bytes16(shared.correlation_id) || !r.u32(count)) {
+    return corrupt(position, "a field length runs past the end of the run");
+  }
+  if (shared.position != position) {
+    return corrupt(position, "run says it begins at position " + std::to_string(shared.position));
+  }
+  CERTSCHED_RETURN_IF_ERROR(check_stream(position, shared));
+  // Checked before the events are allocated: a forged count cannot claim more events than
+  // the bytes that remain could hold.
+  if (count == 0 || count > r.remaining() / kMinRunEventBytes) {
+    return corrupt(position, "run claims " + std::to_string(count) + " events in " +
+                                 std::to_string(r.remaining()) + " bytes");
+  }
+  out->resize(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    RecordedEvent& e = (*out)[i];
+    e.position = position + i;
+    e.stream_version = shared.stream_version + i;
+    e.time_ns = static_cast<int64_t>(time_bits);
+    e.stream = shared.stream;
+    e.actor = shared.actor;
+    e.command_id = shared.command_id;
+    e.correlation_id = shared.correlation_id;
+    if (!r.u16(e.schema_version) || !r.bytes16(e.type) || !r.bytes32(e.payload)) {
+      return corrupt(e.position, "a field length runs past the end of the run");
+    }
+    CERTSCHED_RETURN_IF_ERROR(check_event(e.position, e));
+  }
+  if (!r.at_end()) return corrupt(position, "trailing bytes after the run's last event");
+  return Status::Ok();
+}
+
+}  // namespace
+
+size_t run_header_bytes(const RunHeader& h) {
+  return 8 + 8 + 8 + (2 + h.stream.size()) + (2 + h.actor.size()) + (2 + h.command_id.size()) +
+         (2 + h.correlation_id.size()) + 4;
+}
+
+size_t run_event_bytes(const NewEvent& e) { return 2 + (2 + e.type.size()) + (4 + e.payload.size()); }
+
+void append_framed_run(const RunHeader& h, const NewEvent* events, size_t count, std::string* out) {
+  const size_t start = open_frame(out);
+  put_u64(*out, h.first_position);
+  put_u64(*out, h.first_version);
+  put_u64(*out, static_cast<uint64_t>(h.time_ns));
+  put_bytes16(*out, h.stream);
+  put_bytes16(*out, h.actor);
+  put_bytes16(*out, h.command_id);
+  put_bytes16(*out, h.correlation_id);
+  put_u32(*out, static_cast<uint32_t>(count));
+  for (size_t i = 0; i < count; ++i) {
+    put_u16(*out, events[i].schema_version);
+    put_bytes16(*out, events[i].type);
+    put_bytes32(*out, events[i].payload);
+  }
+  close_frame(start, kRunFrame, out);
+}
+
 std::string frame_record(const RecordedEvent& e) {
-  std::string framed;
-  append_framed_record(e, &framed);
-  return framed;
+  std::string out;
+  const size_t start = open_frame(&out);
+  put_u64(out, e.position);
+  put_u64(out, e.stream_version);
+  put_u64(out, static_cast<uint64_t>(e.time_ns));
+  put_u16(out, e.schema_version);
+  put_bytes16(out, e.stream);
+  put_bytes16(out, e.type);
+  put_bytes16(out, e.actor);
+  put_bytes16(out, e.command_id);
+  put_bytes16(out, e.correlation_id);
+  put_bytes32(out, e.payload);
+  close_frame(start, kSingleEventFrame, &out);
+  return out;
 }
 
 std::string stored_value(std::string_view framed_record, const ChainHash& hash) {
@@ -66,9 +151,10 @@ Status parse_stored_value(std::string_view value, uint64_t position, StoredValue
     return corrupt(position, "body of " + std::to_string(body_len) + " bytes exceeds the limit");
   }
   const uint8_t version = static_cast<uint8_t>(value[4]);
-  if (version != kFrameVersion) {
+  if (version != kSingleEventFrame && version != kRunFrame) {
     return corrupt(position, "unknown frame format version " + std::to_string(version));
   }
+  out->frame_version = version;
   out->framed_record = value.substr(0, kFrameHeaderBytes + body_len);
   out->body = value.substr(kFrameHeaderBytes, body_len);
   const uint32_t stored_crc = load_u32(value.data() + 5);
@@ -77,6 +163,12 @@ Status parse_stored_value(std::string_view value, uint64_t position, StoredValue
   }
   std::memcpy(out->hash.data(), value.data() + kFrameHeaderBytes + body_len, sizeof(ChainHash));
   return Status::Ok();
+}
+
+Status decode_events(const StoredValue& value, uint64_t position, std::vector<RecordedEvent>* out) {
+  if (value.frame_version == kRunFrame) return decode_run(value.body, position, out);
+  out->resize(1);
+  return decode_body(value.body, position, &out->front());
 }
 
 Status decode_body(std::string_view body, uint64_t position, RecordedEvent* out) {
@@ -93,15 +185,8 @@ Status decode_body(std::string_view body, uint64_t position, RecordedEvent* out)
   if (out->position != position) {
     return corrupt(position, "record says it belongs at position " + std::to_string(out->position));
   }
-  if (out->stream.empty() || out->stream.size() > kMaxStreamNameBytes) {
-    return corrupt(position, "bad stream name length");
-  }
-  if (out->type.empty() || out->type.size() > kMaxTypeNameBytes) {
-    return corrupt(position, "bad event type length");
-  }
-  if (out->payload.size() > kMaxPayloadBytes) return corrupt(position, "payload too large");
-  if (out->stream_version == 0) return corrupt(position, "stream version 0");
-  return Status::Ok();
+  CERTSCHED_RETURN_IF_ERROR(check_stream(position, *out));
+  return check_event(position, *out);
 }
 
 }  // namespace certsched::eventstore

@@ -44,13 +44,16 @@ namespace fs = std::filesystem;
 constexpr const char* kCfLog = "log";
 constexpr const char* kCfStreamIndex = "stream_index";
 constexpr const char* kCfCommands = "commands";
-// Format 1 also kept each stream's version under its name here. Format 2 reads it from the
-// stream index, which saves a write per append; opening a format 1 store for writing drops it.
+// Format 1 also kept each stream's version under its name here. Later formats read it from
+// the stream index, which saves a write per append; opening a format 1 store for writing drops it.
 constexpr const char* kCfFormat1StreamHeads = "stream_heads";
 constexpr const char* kMetaFormat = "meta/format";
 constexpr const char* kMetaHead = "meta/head";
-constexpr const char* kFormatVersion = "2";
+// Format 3 stores runs (record_format.h); formats 1 and 2 stored an event per value, which
+// a format 3 reader still takes, so moving a store to format 3 rewrites nothing.
+constexpr const char* kFormatVersion = "3";
 constexpr const char* kFormat1 = "1";
+constexpr const char* kFormat2 = "2";
 constexpr size_t kMaxEventsPerAppend = 1'000'000;
 
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
@@ -357,7 +360,10 @@ class RocksDbEventStore final : public EventStore {
   // The version of `stream`'s last event: the last version its last stream index entry names.
   Result<uint64_t> indexed_version(rocksdb::Iterator& stream_index, const std::string& stream);
   Result<std::optional<AppendResult>> committed_command(const std::string& command_id);
-  Result<RecordedEvent> read_position(uint64_t position, const rocksdb::ReadOptions& ro);
+  // Decodes the value the iterator is at, stored under `position`, into `events`.
+  Status decode_value(const rocksdb::Iterator& log, uint64_t position, std::vector<RecordedEvent>* events);
+  // Decodes the run holding `position` into `events`: the value stored at or before it.
+  Status read_run(rocksdb::Iterator& log, uint64_t position, std::vector<RecordedEvent>* events);
 
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -466,16 +472,17 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& d
   return std::unique_ptr<EventStore>(std::move(store));
 }
 
-// Readers take format 1 and 2 as they are. A writer stamps a new store with format 2 and
-// moves a format 1 store to format 2 by dropping its stream heads, which it would otherwise
-// leave stale; the stream index it keeps holds the same versions.
+// Readers take formats 1 to 3 as they are. A writer stamps a new store with format 3, so
+// that an earlier certsched, which cannot read runs, refuses it; it moves a format 1 store
+// on by dropping its stream heads, which it would otherwise leave stale (the stream index
+// holds the same versions).
 Status RocksDbEventStore::check_format(const std::string& dir) {
   std::string format;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaFormat, &format);
   if (!s.ok() && !s.IsNotFound()) return from_rocks(s, "read store format");
-  if (s.ok() && format != kFormatVersion && format != kFormat1) {
+  if (s.ok() && format != kFormatVersion && format != kFormat2 && format != kFormat1) {
     return Status::Corruption("store " + dir + " has format version " + format +
-                              ", this certsched reads versions " + kFormat1 + " and " +
+                              ", this certsched reads versions " + kFormat1 + " to " +
                               kFormatVersion);
   }
   if (read_only() || format == kFormatVersion) return Status::Ok();
@@ -513,7 +520,13 @@ Status RocksDbEventStore::check_tail_matches_head() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log()));
   it->SeekToLast();
   CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read log tail"));
-  const uint64_t last = it->Valid() && it->key().size() == 8 ? load_u64(it->key().data()) : 0;
+  uint64_t last = 0;
+  if (it->Valid() && it->key().size() == 8) {
+    // The last value is a run: the log ends at its last event.
+    std::vector<RecordedEvent> run;
+    CERTSCHED_RETURN_IF_ERROR(decode_value(*it, load_u64(it->key().data()), &run));
+    last = run.back().position;
+  }
   if (last != head_position_) {
     return Status::Corruption("the log ends at position " + std::to_string(last) +
                               " but its head says " + std::to_string(head_position_) +
@@ -596,29 +609,35 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
 
   AppendResult result;
   result.first_position = state.position + 1;
-  // One record and one value buffer for the whole append: their strings keep their
-  // capacity, so framing a record copies its fields without allocating.
-  RecordedEvent rec;
-  rec.time_ns = req.time_ns != 0 ? req.time_ns : now_ns();
-  rec.actor = req.actor;
-  rec.command_id = req.command_id;
-  rec.correlation_id = req.correlation_id;
-  std::string value;
+  RunHeader run;
+  run.time_ns = req.time_ns != 0 ? req.time_ns : now_ns();
+  run.actor = req.actor;
+  run.command_id = req.command_id;
+  run.correlation_id = req.correlation_id;
+  std::string value;  // one buffer for the append: it keeps its capacity from run to run
   for (size_t i = 0; i < req.writes.size(); ++i) {
     const StreamWrite& w = req.writes[i];
-    rec.stream = w.stream;
+    run.stream = w.stream;
     uint64_t version = current[i];
-    for (const NewEvent& e : w.events) {
-      rec.position = ++state.position;
-      rec.stream_version = ++version;
-      rec.type = e.type;
-      rec.schema_version = e.schema_version;
-      rec.payload = e.payload;
+    // The stream's events go into as few runs as fit the body limit (one, unless the
+    // payloads are large).
+    for (size_t first = 0, end = 0; first < w.events.size(); first = end) {
+      size_t body = run_header_bytes(run) + run_event_bytes(w.events[first]);
+      for (end = first + 1; end < w.events.size(); ++end) {
+        const size_t more = run_event_bytes(w.events[end]);
+        if (body + more > kMaxBodyBytes) break;
+        body += more;
+      }
+      run.first_position = state.position + 1;
+      run.first_version = version + 1;
       value.clear();
-      append_framed_record(rec, &value);
+      value.reserve(kFrameHeaderBytes + body + sizeof(ChainHash));
+      append_framed_run(run, &w.events[first], end - first, &value);
       state.hash = chain_next(state.hash, value);
       value.append(reinterpret_cast<const char*>(state.hash.data()), state.hash.size());
-      batch.Put(log(), encode_u64(rec.position), value);
+      batch.Put(log(), encode_u64(run.first_position), value);
+      state.position += end - first;
+      version += end - first;
     }
     batch.Put(stream_index(), stream_index_key(w.stream, version),
               stream_index_value(state.position, w.events.size()));
@@ -726,19 +745,23 @@ Result<AppendResult> RocksDbEventStore::append(const AppendRequest& request) {
   return std::move(me.result);
 }
 
-Result<RecordedEvent> RocksDbEventStore::read_position(uint64_t position,
-                                                       const rocksdb::ReadOptions& ro) {
-  std::string value;
-  rocksdb::Status s = db_->Get(ro, log(), encode_u64(position), &value);
-  if (s.IsNotFound()) {
+Status RocksDbEventStore::decode_value(const rocksdb::Iterator& log, uint64_t position,
+                                       std::vector<RecordedEvent>* events) {
+  StoredValue sv;
+  CERTSCHED_RETURN_IF_ERROR(parse_stored_value(std::string_view(log.value().data(), log.value().size()), position, &sv));
+  return decode_events(sv, position, events);
+}
+
+Status RocksDbEventStore::read_run(rocksdb::Iterator& log, uint64_t position, std::vector<RecordedEvent>* events) {
+  log.SeekForPrev(encode_u64(position));
+  CERTSCHED_RETURN_IF_ERROR(from_rocks(log.status(), "read position " + std::to_string(position)));
+  const bool found = log.Valid() && log.key().size() == 8;
+  const uint64_t first = found ? load_u64(log.key().data()) : 0;
+  if (found) CERTSCHED_RETURN_IF_ERROR(decode_value(log, first, events));
+  if (!found || position - first >= events->size()) {
     return Status::Corruption("record at position " + std::to_string(position) + " is missing");
   }
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(s, "read position " + std::to_string(position)));
-  StoredValue sv;
-  CERTSCHED_RETURN_IF_ERROR(parse_stored_value(value, position, &sv));
-  RecordedEvent e;
-  CERTSCHED_RETURN_IF_ERROR(decode_body(sv.body, position, &e));
-  return e;
+  return Status::Ok();
 }
 
 Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(const std::string& stream,
@@ -751,26 +774,30 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(const std::str
   rocksdb::Slice upper_slice(upper);  // must outlive the iterator
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, stream_index()));
+  std::unique_ptr<rocksdb::Iterator> records(db_->NewIterator(rocksdb::ReadOptions(), log()));
+  std::vector<RecordedEvent> stored;  // the run last read: the versions that follow are usually in it
   uint64_t expected = from_version == 0 ? 1 : from_version;
   // The first run that ends at or after the first version wanted.
   for (it->Seek(stream_index_key(stream, expected)); it->Valid() && out.size() < max_count;
        it->Next()) {
-    auto run = indexed_run(*it, stream);
-    if (!run.ok()) return run.status();
-    if (run->first_version > expected) {
+    auto indexed = indexed_run(*it, stream);
+    if (!indexed.ok()) return indexed.status();
+    if (indexed->first_version > expected) {
       return Status::Corruption("stream " + stream + " version " + std::to_string(expected) +
                                 " is missing from the stream index");
     }
-    for (; expected <= run->last_version && out.size() < max_count; ++expected) {
-      const uint64_t position = run->position_of(expected);
-      auto e = read_position(position, ro);
-      if (!e.ok()) return e.status();
-      if (e->stream != stream || e->stream_version != expected) {
+    for (; expected <= indexed->last_version && out.size() < max_count; ++expected) {
+      const uint64_t position = indexed->position_of(expected);
+      if (stored.empty() || position < stored.front().position || position > stored.back().position) {
+        CERTSCHED_RETURN_IF_ERROR(read_run(*records, position, &stored));
+      }
+      const RecordedEvent& e = stored[position - stored.front().position];
+      if (e.stream != stream || e.stream_version != expected) {
         return Status::Corruption("stream " + stream + " version " + std::to_string(expected) +
                                   " does not match the record at position " +
                                   std::to_string(position));
       }
-      out.push_back(std::move(e).value());
+      out.push_back(e);
     }
   }
   CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read stream " + stream));
@@ -787,20 +814,21 @@ Status RocksDbEventStore::read_all(uint64_t from_position, size_t max_count,
   size_t n = 0;
   uint64_t expected = from_position == 0 ? 1 : from_position;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log()));
-  for (it->Seek(encode_u64(expected)); it->Valid() && n < max_count; it->Next()) {
+  // The run holding the first position wanted may begin before it.
+  it->SeekForPrev(encode_u64(expected));
+  if (!it->Valid() && it->status().ok()) it->SeekToFirst();
+  std::vector<RecordedEvent> run;
+  for (bool first_run = true; it->Valid() && n < max_count; it->Next(), first_run = false) {
     if (it->key().size() != 8) return Status::Corruption("malformed log key");
-    const uint64_t position = load_u64(it->key().data());
-    if (position != expected) {
-      return Status::Corruption("record at position " + std::to_string(expected) +
-                                " is missing");
+    const uint64_t first = load_u64(it->key().data());
+    if (first > expected || (!first_run && first != expected)) {
+      return Status::Corruption("record at position " + std::to_string(expected) + " is missing");
     }
-    StoredValue sv;
-    CERTSCHED_RETURN_IF_ERROR(
-        parse_stored_value(std::string_view(it->value().data(), it->value().size()), position, &sv));
-    if (n == out->size()) out->emplace_back();
-    CERTSCHED_RETURN_IF_ERROR(decode_body(sv.body, position, &(*out)[n]));
-    ++n;
-    ++expected;
+    CERTSCHED_RETURN_IF_ERROR(decode_value(*it, first, &run));
+    for (; expected - first < run.size() && n < max_count; ++expected, ++n) {
+      if (n == out->size()) out->emplace_back();
+      std::swap((*out)[n], run[expected - first]);  // the strings' capacity goes round
+    }
   }
   CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read log"));
   out->resize(n);
@@ -860,7 +888,7 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
   const std::hash<std::string_view> stream_hash;
   ChainHash previous = kGenesisHash;
   uint64_t expected = 1;
-  RecordedEvent e;  // one for the walk: its strings keep their capacity from record to record
+  std::vector<RecordedEvent> run;  // one for the walk: its strings keep their capacity from run to run
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key().size() != 8) return fail(expected, "malformed log key");
@@ -877,9 +905,9 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
                                    position, &sv);
     if (!st.ok()) return fail(position, st.message());
     // Decoded first, so that the stream's slot in the table comes from memory while the
-    // hash is computed; a broken chain is still reported before a record that does not decode.
-    const Status decoded = decode_body(sv.body, position, &e);
-    const uint64_t stream_key = decoded.ok() ? stream_hash(e.stream) : 0;
+    // hash is computed; a broken chain is still reported before a run that does not decode.
+    const Status decoded = decode_events(sv, position, &run);
+    const uint64_t stream_key = decoded.ok() ? stream_hash(run.front().stream) : 0;
     if (decoded.ok()) streams.prefetch(stream_key);
     const ChainHash computed = chain_next(previous, sv.framed_record);
     if (computed != sv.hash) {
@@ -887,19 +915,26 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
                                 ": hash chain broken (record altered, replaced or reordered)");
     }
     if (!decoded.ok()) return fail(position, decoded.message());
+    // A run's events are one stream's consecutive versions: only its first can jump.
     StreamTable::Seen& seen = streams.at(stream_key);
-    if (e.stream_version != seen.version + 1) {
+    if (run.front().stream_version != seen.version + 1) {
       return fail(position, "record at position " + std::to_string(position) + ": stream " +
-                                e.stream + " jumps from version " + std::to_string(seen.version) +
-                                " to " + std::to_string(e.stream_version));
+                                run.front().stream + " jumps from version " + std::to_string(seen.version) +
+                                " to " + std::to_string(run.front().stream_version));
     }
-    seen.version = e.stream_version;
+    seen.version = run.back().stream_version;
     previous = computed;
-    if (each) CERTSCHED_RETURN_IF_ERROR(each(e));
-    report.events = position;
-    ++expected;
+    for (const RecordedEvent& e : run) {
+      if (each) CERTSCHED_RETURN_IF_ERROR(each(e));
+    }
+    report.events = run.back().position;
+    expected = report.events + 1;
   }
   CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "walk log"));
+  if (report.events > head_position) {
+    return fail(head_position + 1, "the log's last run ends at position " + std::to_string(report.events) +
+                                       ", beyond the head at " + std::to_string(head_position));
+  }
 
   if (report.events < head_position) {
     return fail(report.events + 1, "the log ends at position " + std::to_string(report.events) +

@@ -89,6 +89,92 @@ TEST(EventStoreTest, StreamsReadFromAnyVersionAcrossAppendsOfSeveralEvents) {
   EXPECT_EQ((*last)[1].payload, "c/2");
 }
 
+// Several events to one stream in one append (a run) for the tests of format 3's runs.
+AppendRequest run_of(const std::string& stream, int n, const std::string& command) {
+  AppendRequest req;
+  req.writes.push_back({stream, ExpectedVersion::Any(), {}});
+  for (int i = 0; i < n; ++i) req.writes[0].events.push_back({"TestEvent", 1, command + "/" + std::to_string(i)});
+  req.command_id = command;
+  req.actor = "cli:alice";
+  req.correlation_id = "proposal-" + command;
+  return req;
+}
+
+TEST(EventStoreTest, AnAppendStoresEachStreamsEventsOnceAsARunThatReadsBackEventByEvent) {
+  TempDir dir;
+  {
+    auto store = open_writer(dir.path());
+    ASSERT_TRUE(store->append(run_of("a", 1, "c1")).ok());  // a 1 at 1
+    AppendRequest two_streams = run_of("s", 5, "c2");         // s 1-5 at 2-6
+    two_streams.writes.push_back({"t", ExpectedVersion::NoStream(), {}});
+    for (int i = 0; i < 3; ++i) two_streams.writes[1].events.push_back({"Other", 2, "t/" + std::to_string(i)});
+    ASSERT_TRUE(store->append(two_streams).ok());  // t 1-3 at 7-9
+  }
+  {
+    RawStore raw(dir.path());
+    for (uint64_t stored : {1, 2, 7}) EXPECT_NO_THROW(raw.get_log(stored)) << stored;
+    for (uint64_t inside : {3, 6, 8, 9}) EXPECT_THROW(raw.get_log(inside), std::runtime_error) << inside;
+  }
+  // A writer reopening finds the log's end inside the last run, and goes on from there.
+  auto store = open_writer(dir.path());
+  auto next = store->append(run_of("s", 1, "c3"));
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->first_position, 10u);
+  EXPECT_EQ(next->versions[0].version, 6u);
+
+  auto middle = store->read_all(4, 4);  // from inside one run into the next
+  ASSERT_TRUE(middle.ok()) << middle.status().ToString();
+  ASSERT_EQ(middle->size(), 4u);
+  EXPECT_EQ((*middle)[0].position, 4u);
+  EXPECT_EQ((*middle)[0].stream_version, 3u);
+  EXPECT_EQ((*middle)[0].payload, "c2/2");
+  EXPECT_EQ((*middle)[0].actor, "cli:alice");
+  EXPECT_EQ((*middle)[0].command_id, "c2");
+  EXPECT_EQ((*middle)[0].correlation_id, "proposal-c2");
+  EXPECT_EQ((*middle)[3].stream, "t");
+  EXPECT_EQ((*middle)[3].stream_version, 1u);
+  EXPECT_EQ((*middle)[3].type, "Other");
+  EXPECT_EQ((*middle)[3].schema_version, 2);
+  EXPECT_EQ((*middle)[3].time_ns, (*middle)[0].time_ns);
+
+  auto s = store->read_stream("s", 4, 10);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->size(), 3u);
+  EXPECT_EQ((*s)[0].position, 5u);
+  EXPECT_EQ((*s)[1].payload, "c2/4");
+  EXPECT_EQ((*s)[2].position, 10u);
+
+  std::vector<uint64_t> walked;
+  auto report = store->verify([&](const RecordedEvent& e) {
+    walked.push_back(e.position);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->verified) << report->problem;
+  EXPECT_EQ(report->events, 10u);
+  EXPECT_EQ(walked, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+}
+
+TEST(EventStoreTest, EventsTooLargeForOneRunAreStoredInSeveral) {
+  TempDir dir;
+  const std::string big(700 * 1024, 'b');  // two of these exceed a run's body limit
+  {
+    auto store = open_writer(dir.path());
+    AppendRequest req = run_of("big", 0, "c1");
+    for (char c : {'x', 'y', 'z'}) req.writes[0].events.push_back({"Big", 1, big + c});
+    ASSERT_TRUE(store->append(req).ok());
+    auto all = store->read_stream("big", 1, 10);
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    ASSERT_EQ(all->size(), 3u);
+    EXPECT_EQ((*all)[2].payload, big + 'z');
+    auto report = store->verify();
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->verified) << report->problem;
+  }
+  RawStore raw(dir.path());
+  for (uint64_t stored : {1, 2, 3}) EXPECT_NO_THROW(raw.get_log(stored)) << stored;
+}
+
 TEST(EventStoreTest, RecordsCarryEveryField) {
   TempDir dir;
   auto store = open_writer(dir.path());
@@ -434,6 +520,29 @@ TEST(EventStoreTest, OpeningAMissingStoreSaysHowToCreateOne) {
 
 // --- Tampering, as someone with file access would do it, through RocksDB itself. ---
 
+// The stored run at `position` with one event's payload replaced, framed again with a valid
+// checksum and the original chain hash, as a careful forger would.
+std::string forge_payload(const std::string& value, uint64_t position, size_t event, const std::string& payload) {
+  StoredValue sv;
+  EXPECT_TRUE(parse_stored_value(value, position, &sv).ok());
+  std::vector<RecordedEvent> run;
+  EXPECT_TRUE(decode_events(sv, position, &run).ok());
+  std::vector<NewEvent> events;
+  for (const RecordedEvent& e : run) events.push_back({e.type, e.schema_version, e.payload});
+  events.at(event).payload = payload;
+  RunHeader h;
+  h.first_position = position;
+  h.first_version = run[0].stream_version;
+  h.time_ns = run[0].time_ns;
+  h.stream = run[0].stream;
+  h.actor = run[0].actor;
+  h.command_id = run[0].command_id;
+  h.correlation_id = run[0].correlation_id;
+  std::string framed;
+  append_framed_run(h, events.data(), events.size(), &framed);
+  return stored_value(framed, sv.hash);
+}
+
 class TamperTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -485,13 +594,7 @@ TEST_F(TamperTest, AlteredRecordWithRecomputedChecksumBreaksTheChain) {
   // chain hash without rewriting every later record and the head.
   {
     RawStore raw(dir_.path());
-    const std::string value = raw.get_log(4);
-    StoredValue sv;
-    ASSERT_TRUE(parse_stored_value(value, 4, &sv).ok());
-    RecordedEvent e;
-    ASSERT_TRUE(decode_body(sv.body, 4, &e).ok());
-    e.payload = "payload-X";
-    const std::string forged = stored_value(frame_record(e), sv.hash);
+    const std::string forged = forge_payload(raw.get_log(4), 4, 0, "payload-X");
     StoredValue check;
     ASSERT_TRUE(parse_stored_value(forged, 4, &check).ok());  // the frame itself is valid
     raw.put_log(4, forged);
@@ -540,7 +643,7 @@ TEST_F(TamperTest, TruncatedTailIsDetectedThroughTheHead) {
   EXPECT_TRUE(writer.status().IsCorruption()) << writer.status().ToString();
 }
 
-TEST_F(TamperTest, AFormat1StoreIsReadAsItIsAndMovedToFormat2ByTheWriter) {
+TEST_F(TamperTest, AFormat1StoreIsReadAsItIsAndMovedToFormat3ByTheWriter) {
   // s0 holds positions 1, 4, 7, 10; s1 2, 5, 8; s2 3, 6, 9.
   {
     RawStore raw(dir_.path());
@@ -563,9 +666,19 @@ TEST_F(TamperTest, AFormat1StoreIsReadAsItIsAndMovedToFormat2ByTheWriter) {
     ASSERT_TRUE(appended.ok()) << appended.status().ToString();
     EXPECT_EQ(appended->versions[0].version, 4u);
     EXPECT_EQ(appended->first_position, 11u);
+    // The log now holds format 1's single events and a run after them: both read and verify.
+    auto s1 = writer->read_stream("s1", 1, 10);
+    ASSERT_TRUE(s1.ok()) << s1.status().ToString();
+    ASSERT_EQ(s1->size(), 4u);
+    EXPECT_EQ((*s1)[1].payload, "payload-4");
+    EXPECT_EQ((*s1)[3].position, 11u);
+    auto report = writer->verify();
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->verified) << report->problem;
+    EXPECT_EQ(report->events, 11u);
   }
   RawStore raw(dir_.path());
-  EXPECT_EQ(raw.get("default", "meta/format"), "2");
+  EXPECT_EQ(raw.get("default", "meta/format"), "3");
   const std::vector<std::string> cfs = raw.column_families();
   EXPECT_EQ(std::count(cfs.begin(), cfs.end(), "stream_heads"), 0) << "stale stream heads were kept";
 }
@@ -573,14 +686,14 @@ TEST_F(TamperTest, AFormat1StoreIsReadAsItIsAndMovedToFormat2ByTheWriter) {
 TEST_F(TamperTest, AStoreOfAnUnknownFormatIsRefusedAndLeftAsItIs) {
   {
     RawStore raw(dir_.path());
-    raw.put("default", "meta/format", "3");
+    raw.put("default", "meta/format", "4");
   }
   StoreOptions options;
   auto writer = open_rocksdb_store(dir_.path(), options);
   ASSERT_TRUE(writer.status().IsCorruption()) << writer.status().ToString();
-  EXPECT_NE(writer.status().message().find("format version 3"), std::string::npos) << writer.status().message();
+  EXPECT_NE(writer.status().message().find("format version 4"), std::string::npos) << writer.status().message();
   RawStore raw(dir_.path());
-  EXPECT_EQ(raw.get("default", "meta/format"), "3");
+  EXPECT_EQ(raw.get("default", "meta/format"), "4");
 }
 
 TEST_F(TamperTest, AStreamsVersionIsReadFromItsLastIndexEntryAfterReopening) {
@@ -632,6 +745,45 @@ TEST_F(TamperTest, ADamagedStreamIndexFailsReadsAsCorruptionNeverAsOtherEvents) 
   auto repaired = open_reader(dir_.path())->read_stream("s1", 1, 100);
   ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();
   EXPECT_EQ(repaired->size(), 3u);
+}
+
+TEST(RunTamperTest, AnEventAlteredOrRemovedInsideARunIsDetectedAtTheRun) {
+  // s 1-4 at positions 2-5, one run; a before and after it.
+  TempDir dir;
+  {
+    auto store = open_writer(dir.path());
+    ASSERT_TRUE(store->append(run_of("a", 1, "c1")).ok());
+    ASSERT_TRUE(store->append(run_of("s", 4, "c2")).ok());
+    ASSERT_TRUE(store->append(run_of("a", 1, "c3")).ok());
+  }
+  std::string original;
+  {
+    RawStore raw(dir.path());
+    original = raw.get_log(2);
+    raw.put_log(2, forge_payload(original, 2, 2, "c2/X"));  // the event at position 4
+  }
+  {
+    auto report = open_reader(dir.path())->verify();
+    ASSERT_TRUE(report.ok());
+    EXPECT_FALSE(report->verified);
+    EXPECT_EQ(report->first_bad_position.value_or(0), 2u) << report->problem;
+    EXPECT_NE(report->problem.find("hash chain"), std::string::npos) << report->problem;
+    EXPECT_EQ(report->events, 1u);
+  }
+  {
+    RawStore raw(dir.path());
+    raw.delete_log(2);  // the whole run
+  }
+  auto store = open_reader(dir.path());
+  auto report = store->verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->first_bad_position.value_or(0), 2u) << report->problem;
+  EXPECT_NE(report->problem.find("missing"), std::string::npos) << report->problem;
+  auto s = store->read_stream("s", 3, 10);
+  EXPECT_TRUE(s.status().IsCorruption());
+  EXPECT_NE(s.status().message().find("position 4"), std::string::npos) << s.status().ToString();
+  auto from_inside = store->read_all(3, 10);
+  EXPECT_TRUE(from_inside.status().IsCorruption()) << "read_all from inside a removed run";
 }
 
 TEST_F(TamperTest, ReadsOfADamagedRecordFailAsCorruptionNamingThePosition) {

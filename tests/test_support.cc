@@ -75,7 +75,32 @@ void RawStore::put_log(uint64_t position, const std::string& value) {
 
 void RawStore::delete_log(uint64_t position) { erase("log", eventstore::encode_u64(position)); }
 
+void RawStore::rewrite_log_as_single_events() {
+  using namespace eventstore;
+  std::vector<RecordedEvent> events, run;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->named("log")));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const uint64_t position = load_u64(it->key().data());
+    StoredValue sv;
+    Status s = parse_stored_value(std::string_view(it->value().data(), it->value().size()), position, &sv);
+    if (s.ok()) s = decode_events(sv, position, &run);
+    if (!s.ok()) throw std::runtime_error("raw rewrite of the log: " + s.ToString());
+    events.insert(events.end(), run.begin(), run.end());
+    erase("log", it->key().ToString());
+  }
+  ChainHash hash = kGenesisHash;
+  for (const RecordedEvent& e : events) {
+    const std::string framed = frame_record(e);
+    hash = chain_next(hash, framed);
+    put_log(e.position, stored_value(framed, hash));
+  }
+  std::string head = encode_u64(events.empty() ? 0 : events.back().position);
+  head.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  put("default", "meta/head", head);
+}
+
 void RawStore::make_format_1(const std::map<std::string, uint64_t>& stream_versions) {
+  rewrite_log_as_single_events();
   rocksdb::ColumnFamilyHandle* heads = nullptr;
   rocksdb::Status s = impl_->db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "stream_heads", &heads);
   if (!s.ok()) throw std::runtime_error("raw create of stream_heads failed: " + s.ToString());
@@ -117,11 +142,11 @@ eventstore::AppendRequest one_event(const std::string& stream, eventstore::Expec
   return req;
 }
 
-std::string forge_stored_value(const std::string& body) {
+std::string forge_stored_value(const std::string& body, uint8_t frame_version) {
   using namespace eventstore;
   std::string v;
   put_u32(v, static_cast<uint32_t>(body.size()));
-  put_u8(v, kFrameVersion);
+  put_u8(v, frame_version);
   put_u32(v, crc32c(body, crc32c(std::string_view(v.data() + 4, 1))));
   v += body;
   v.append(32, '\0');

@@ -36,8 +36,12 @@ class RawStore {
   std::string get_log(uint64_t position);
   void put_log(uint64_t position, const std::string& value);
   void delete_log(uint64_t position);
-  // Turns the store into what format 1 wrote: each stream's version kept under its name in
-  // a `stream_heads` column family beside the index, and format 1 in meta/format.
+  // Rewrites the log as formats 1 and 2 wrote it: one event per value (frame version 1),
+  // chained again from the first, with the head to match.
+  void rewrite_log_as_single_events();
+  // Turns the store into what format 1 wrote: the log as above, each stream's version kept
+  // under its name in a `stream_heads` column family beside the index, and format 1 in
+  // meta/format.
   void make_format_1(const std::map<std::string, uint64_t>& stream_versions);
   std::vector<std::string> column_families();
 
@@ -55,8 +59,8 @@ eventstore::AppendRequest one_event(const std::string& stream, eventstore::Expec
                                     const std::string& payload = "payload");
 
 // Frames `body` as a stored record with a valid length and checksum (and a zero hash), as a
-// careful forger with file access would.
-std::string forge_stored_value(const std::string& body);
+// careful forger with file access would. Frame version 1 holds one event, 2 a run.
+std::string forge_stored_value(const std::string& body, uint8_t frame_version = 1);
 
 std::unique_ptr<eventstore::EventStore> open_writer(const std::string& dir, bool sync = false);
 std::unique_ptr<eventstore::EventStore> open_reader(const std::string& dir);
