@@ -37,17 +37,22 @@ JsonWriter& JsonWriter::key(std::string_view name) {
 
 JsonWriter& JsonWriter::value(std::string_view text) {
   separate();
-  for (unsigned char c : text) {
+  static const char* kHex = "0123456789abcdef";
+  const size_t start = out_.size();
+  out_.push_back('"');
+  size_t plain = 0;  // where the bytes not yet copied begin: runs of them are copied at once
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
     if (c >= 0x80) {
       // Text beyond ASCII, valid UTF-8 or not, is left to nlohmann, so that invalid bytes
       // become U+FFFD exactly as json_text() makes them.
+      out_.resize(start);
       out_ += json_text(nlohmann::json(std::string(text)));
       return *this;
     }
-  }
-  static const char* kHex = "0123456789abcdef";
-  out_.push_back('"');
-  for (char c : text) {
+    out_.append(text.data() + plain, i - plain);
+    plain = i + 1;
     switch (c) {
       case '"': out_ += "\\\""; break;
       case '\\': out_ += "\\\\"; break;
@@ -57,15 +62,12 @@ JsonWriter& JsonWriter::value(std::string_view text) {
       case '\r': out_ += "\\r"; break;
       case '\t': out_ += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out_ += "\\u00";
-          out_.push_back(kHex[c >> 4]);
-          out_.push_back(kHex[c & 0xF]);
-        } else {
-          out_.push_back(c);
-        }
+        out_ += "\\u00";
+        out_.push_back(kHex[c >> 4]);
+        out_.push_back(kHex[c & 0xF]);
     }
   }
+  out_.append(text.data() + plain, text.size() - plain);
   out_.push_back('"');
   return *this;
 }

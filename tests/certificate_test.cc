@@ -4,7 +4,9 @@
 
 #include <openssl/x509v3.h>
 
+#include <ctime>
 #include <filesystem>
+#include <vector>
 
 #include "domain/certificate.h"
 #include "domain/instant.h"
@@ -224,6 +226,26 @@ TEST(CertificateTimesTest, AValidityPastTheYear2262SaturatesInsteadOfOverflowing
   ASSERT_FALSE(typed.ok());
   EXPECT_NE(typed.status().message().find("later than 2262-04-11T23:47:15Z"), std::string::npos) << typed.status().message();
   EXPECT_TRUE(domain::parse_instant("2262-04-11T23:47:15Z").ok());
+}
+
+// format_instant writes dates by hand; the C library's gmtime_r and strftime are the
+// reference, across leap years, century rules, before the epoch and at the latest instant.
+TEST(CertificateTimesTest, InstantsAreWrittenAsTheCLibraryWritesThem) {
+  auto reference = [](int64_t secs) {
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  std::vector<int64_t> seconds = {0, -1, 951782400, 951868799, 4107542400, kLatestInstantSeconds};
+  for (int64_t s = -2'208'988'800; s <= kLatestInstantSeconds; s += 7'777'777) seconds.push_back(s);
+  for (int64_t s : seconds) {
+    EXPECT_EQ(format_instant(s * 1'000'000'000), reference(s)) << s;
+    EXPECT_EQ(format_instant(s * 1'000'000'000 + 999'999'999), reference(s)) << s;
+  }
+  EXPECT_EQ(format_instant(-1), "1969-12-31T23:59:59Z");
 }
 
 }  // namespace

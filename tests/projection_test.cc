@@ -125,7 +125,8 @@ TEST_F(ProjectionTest, ViewsAreTheTextNlohmannMakesOfThem) {
 TEST(JsonWriterTest, WritesWhatNlohmannDumps) {
   for (const std::string& text : {std::string(), std::string("plain"), std::string("quote\" back\\slash /"),
                                  std::string("ctl \x01\x1f\b\f\n\r\t\x7f"), std::string("\0nul", 4),
-                                 std::string("caf\xc3\xa9 \xe4\xb8\xad"), std::string("bad \xb8 utf-8 \xc3")}) {
+                                 std::string("caf\xc3\xa9 \xe4\xb8\xad"), std::string("bad \xb8 utf-8 \xc3"),
+                                 std::string("escaped\n\"first\", then caf\xc3\xa9")}) {
     projections::JsonWriter w;
     EXPECT_EQ(w.value(text).take(), json_text(nlohmann::json(text))) << text;
   }
@@ -135,6 +136,9 @@ TEST(JsonWriterTest, WritesWhatNlohmannDumps) {
   const std::string text = w.take();
   EXPECT_EQ(text, R"({"a":[18446744073709551615,true,null,"x",{}],"b":false,"c":{}})");
   EXPECT_EQ(json_text(nlohmann::json::parse(text)), text);
+  projections::JsonWriter after_key;
+  after_key.begin_object().field("a", "x").field("b", "tab\tcaf\xc3\xa9").end_object();
+  EXPECT_EQ(after_key.take(), json_text(nlohmann::json{{"a", "x"}, {"b", "tab\tcaf\xc3\xa9"}}));
 }
 
 TEST_F(ProjectionTest, ResumesFromItsCheckpointWithoutReapplyingOrSkipping) {
