@@ -5,6 +5,9 @@
 #include <cereal/types/vector.hpp>
 
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 
 #include "domain/bounded_binary_archive.h"
 
@@ -44,15 +47,15 @@ Result<Event> from_payload(const eventstore::RecordedEvent& r) {
   return Event(std::move(value));
 }
 
-template <size_t I = 0>
-Result<Event> decode_alternative(const eventstore::RecordedEvent& r) {
-  if constexpr (I == std::variant_size_v<Event>) {
-    return corrupt(r, "unknown event type");
-  } else {
-    using T = std::variant_alternative_t<I, Event>;
-    if (r.type == T::kType) return from_payload<T>(r);
-    return decode_alternative<I + 1>(r);
-  }
+using Decoder = Result<Event> (*)(const eventstore::RecordedEvent&);
+
+// Each event type's decoder by its name: a replay decodes every record, and comparing its
+// type with each name in turn cost a third of the decoding.
+template <size_t... I>
+const std::unordered_map<std::string_view, Decoder>& decoders(std::index_sequence<I...>) {
+  static const std::unordered_map<std::string_view, Decoder> by_type = {
+      {std::variant_alternative_t<I, Event>::kType, &from_payload<std::variant_alternative_t<I, Event>>}...};
+  return by_type;
 }
 
 }  // namespace
@@ -67,7 +70,10 @@ eventstore::NewEvent encode_event(const Event& event) {
 }
 
 Result<Event> decode_event(const eventstore::RecordedEvent& record) {
-  return decode_alternative(record);
+  const auto& by_type = decoders(std::make_index_sequence<std::variant_size_v<Event>>{});
+  const auto decoder = by_type.find(record.type);
+  if (decoder == by_type.end()) return corrupt(record, "unknown event type");
+  return decoder->second(record);
 }
 
 }  // namespace certsched::domain
