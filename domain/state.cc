@@ -93,16 +93,15 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
             p.current_since_ns[a.role] = r.time_ns;
           }
           p.version = r.stream_version;
-          const auto added = partners_.emplace(e.id, std::move(p)).first;
-          partner_index_.emplace(added->first, &added->second);
+          partners_[e.id] = std::move(p);
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, PartnerCertificateActivated>) {
           if (r.stream.rfind("partner-", 0) != 0) return refused(r, "is not on a partner stream");
-          PartnerRecord* partner = find_partner(std::string_view(r.stream).substr(8));
-          if (!partner) return refused(r, "names an unknown partner");
-          Status a = activate(r, *partner, static_cast<Role>(e.role), e.alias, e.fingerprint,
+          auto it = partners_.find(r.stream.substr(8));
+          if (it == partners_.end()) return refused(r, "names an unknown partner");
+          Status a = activate(r, it->second, static_cast<Role>(e.role), e.alias, e.fingerprint,
                               e.schedule_id);
-          partner->version = r.stream_version;
+          it->second.version = r.stream_version;
           return a;
         } else if constexpr (std::is_same_v<T, NotificationDelivered>) {
           if (r.stream != kNotificationStream) return refused(r, "is out of place");
@@ -212,8 +211,8 @@ Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, con
     if (e->schedule_id != id || id != next) {
       return refused(r, "proposes schedule " + id + " out of sequence (the next is " + next + ")");
     }
-    PartnerRecord* partner = find_partner(e->partner);
-    if (!partner || !certificates_.count(e->alias)) {
+    auto partner = partners_.find(e->partner);
+    if (partner == partners_.end() || !certificates_.count(e->alias)) {
       return refused(r, "names an unknown partner or certificate");
     }
     ScheduleRecord s;
@@ -223,13 +222,13 @@ Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, con
     s.version = r.stream_version;
     s.proposed_at_ns = s.updated_at_ns = r.time_ns;
     s.proposed_by = r.actor;
-    size_t& open = partner->open_schedule[e->role];
+    size_t& open = partner->second.open_schedule[e->role];
     if (open != 0) {
       return refused(r, "opens a second schedule for partner " + e->partner + " and " +
                             to_string(static_cast<Role>(e->role)));
     }
     open = schedules_.size() + 1;
-    schedule_partner_.push_back(partner);
+    schedule_partner_.push_back(&partner->second);
     auto& in_proposal = schedules_by_proposal_[e->proposal_id];
     if (in_proposal.empty()) ++proposal_count_;
     in_proposal.push_back(id);
@@ -302,12 +301,8 @@ const CertificateRecord* DomainState::certificate_by_fingerprint(const std::stri
 }
 
 const PartnerRecord* DomainState::partner(const std::string& id) const {
-  return const_cast<DomainState*>(this)->find_partner(id);
-}
-
-PartnerRecord* DomainState::find_partner(std::string_view id) {
-  auto it = partner_index_.find(id);
-  return it == partner_index_.end() ? nullptr : it->second;
+  auto it = partners_.find(id);
+  return it == partners_.end() ? nullptr : &it->second;
 }
 
 const ScheduleRecord* DomainState::schedule(const std::string& id) const {
@@ -320,8 +315,8 @@ const ListenerRecord* DomainState::listener(Listener l) const {
 }
 
 const ScheduleRecord* DomainState::open_schedule(const std::string& partner, Role role) const {
-  const PartnerRecord* p = this->partner(partner);
-  return p ? open_schedule(*p, role) : nullptr;
+  auto it = partners_.find(partner);
+  return it == partners_.end() ? nullptr : open_schedule(it->second, role);
 }
 
 const DeliveryRecord* DomainState::delivery(const std::string& id) const {

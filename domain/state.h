@@ -132,7 +132,6 @@ class DomainState {
 
  private:
   Status apply_schedule_event(const eventstore::RecordedEvent& r, const Event& e);
-  PartnerRecord* find_partner(std::string_view id);
   ScheduleRecord* find_schedule(std::string_view id) {
     const size_t n = schedule_number(id);
     return n == 0 || n > schedules_.size() ? nullptr : &schedules_[n - 1];
@@ -146,11 +145,7 @@ class DomainState {
   std::optional<SystemInitialized> system_;
   std::map<std::string, CertificateRecord> certificates_;
   std::unordered_map<std::string, std::string> alias_by_fingerprint_;
-  std::map<std::string, PartnerRecord> partners_;  // in order, for listings
-  // The same partners by id, for the lookups every replayed partner and schedule event makes
-  // (a hash probe, where the ordered map compared a name at each of its levels). The views
-  // are the map's keys, which stay where they are.
-  std::unordered_map<std::string_view, PartnerRecord*> partner_index_;
+  std::map<std::string, PartnerRecord> partners_;
   // Schedule Sn at index n-1: the engine numbers schedules S1, S2, ... as it proposes
   // them, and apply refuses any other id, so a lookup is an index, not a hash probe (the
   // largest cost of a replay when schedules were hashed by name).
