@@ -38,7 +38,8 @@ size_t run_event_bytes(const NewEvent& event);
 // Appends the framed run (header then body: the bytes the hash chain covers) to `out`.
 void append_framed_run(const RunHeader& header, const NewEvent* events, size_t count, std::string* out);
 
-// The framed single-event record of formats 1 and 2, which a reader still takes.
+// The framed single-event record of formats 1 and 2, which a reader still takes. Nothing
+// writes it any more but the tests, which make format 1 and 2 stores with it.
 std::string frame_record(const RecordedEvent& event);
 
 // The value stored under a position: framed record then its 32-byte chain hash.
