@@ -33,6 +33,9 @@ class ListenerInstallTest : public testing::EngineFixture {
     configured = engine_->configure_listener({Listener::kHTTP, "srv-old", www_, nginx_->reload_command()}, ctx(),
                                              &installer_);
     ASSERT_TRUE(configured.ok()) << configured.status().ToString();
+    // That configure reloaded nginx; until nginx has read the files, a test's later change to
+    // them could be what it reads.
+    nginx_->wait_for_reloads(1);
   }
   void TearDown() override {
     nginx_.reset();

@@ -60,7 +60,7 @@ NginxServer::NginxServer(const std::string& prefix, const std::string& cert_dir)
   write_file(conf_,
              "daemon on;\n"
              "pid " + prefix_ + "/nginx.pid;\n"
-             "error_log " + prefix_ + "/logs/error.log;\n"
+             "error_log " + prefix_ + "/logs/error.log notice;\n"  // notice: reloads are logged
              "events { worker_connections 64; }\n"
              "http {\n"
              "  access_log off;\n"
@@ -82,6 +82,24 @@ void NginxServer::start() {
 
 std::string NginxServer::reload_command() const {
   return "/usr/sbin/nginx -p " + prefix_ + " -c " + conf_ + " -e " + prefix_ + "/logs/error.log -s reload";
+}
+
+void NginxServer::wait_for_reloads(int reloads) const {
+  auto count = [](const std::string& text, const std::string& line) {
+    int n = 0;
+    for (size_t at = text.find(line); at != std::string::npos; at = text.find(line, at + 1)) ++n;
+    return n;
+  };
+  for (int i = 0; i < 400; ++i) {
+    const std::string log = read_file(prefix_ + "/logs/error.log");
+    // One "start worker processes" at start and one per reload; each reload's old workers
+    // log "gracefully shutting down" once they stop accepting.
+    if (count(log, "start worker processes") >= reloads + 1 && count(log, "gracefully shutting down") >= reloads) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  throw std::runtime_error("nginx did not finish " + std::to_string(reloads) + " reload(s) in 10 s");
 }
 
 NginxServer::~NginxServer() {

@@ -20,6 +20,10 @@ class NginxServer {
   ~NginxServer();
   void start();  // REQUIRES: the certificate files exist
   std::string reload_command() const;
+  // `nginx -s reload` only signals the master, which re-reads the configuration and the
+  // certificate files later. Waits until `reloads` reloads since start() have been taken in
+  // and the old workers have stopped accepting, so files changed afterwards are not read.
+  void wait_for_reloads(int reloads) const;
   int port() const { return port_; }
 
  private:
