@@ -9,6 +9,7 @@
 #include "domain/instant.h"
 #include "domain/key_vault.h"
 #include "domain/request_digest.h"
+#include "eventstore/read_ahead.h"
 
 namespace certsched::domain {
 
@@ -152,21 +153,62 @@ Result<std::unique_ptr<Engine>> Engine::open(eventstore::EventStore& store, std:
   return engine;
 }
 
-Status Engine::catch_up() {
-  std::vector<eventstore::RecordedEvent> batch;
-  for (;;) {
-    CERTSCHED_RETURN_IF_ERROR(store_.read_all(state_.position() + 1, 4096, &batch));
-    if (batch.empty()) {
-      for (EventObserver* o : observers_) CERTSCHED_RETURN_IF_ERROR(o->on_caught_up());
-      return Status::Ok();
+namespace {
+
+constexpr size_t kCatchUpBatch = 4096;
+
+// A batch of the log, read and decoded.
+struct DecodedBatch {
+  std::vector<eventstore::RecordedEvent> records;
+  std::vector<Event> events;
+};
+
+// Reads up to kCatchUpBatch records from `from` on and decodes them. An event that does
+// not decode ends the batch (the records before it stay) and its error is returned.
+Status read_decoded(eventstore::EventStore& store, uint64_t from, DecodedBatch* b) {
+  b->events.clear();
+  CERTSCHED_RETURN_IF_ERROR(store.read_all(from, kCatchUpBatch, &b->records));
+  for (size_t i = 0; i < b->records.size(); ++i) {
+    auto event = decode_event(b->records[i]);
+    if (!event.ok()) {
+      b->records.resize(i);
+      return event.status();
     }
-    for (const auto& record : batch) {
-      auto event = decode_event(record);
-      if (!event.ok()) return event.status();
-      CERTSCHED_RETURN_IF_ERROR(state_.apply(record, event.value()));
-      for (EventObserver* o : observers_) CERTSCHED_RETURN_IF_ERROR(o->on_event(record, event.value(), state_));
-    }
+    b->events.push_back(std::move(event.value()));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Engine::catch_up() {
+  DecodedBatch batch;
+  const Status read = read_decoded(store_, state_.position() + 1, &batch);
+  CERTSCHED_RETURN_IF_ERROR(apply_decoded(batch.records, batch.events));
+  CERTSCHED_RETURN_IF_ERROR(read);
+  if (batch.records.size() == kCatchUpBatch) {
+    // Far behind (opening a store, rebuilding projections): the rest is read and decoded
+    // on a second core while this one applies.
+    uint64_t next = batch.records.back().position + 1;
+    CERTSCHED_RETURN_IF_ERROR(eventstore::read_ahead<DecodedBatch>(
+        [&](DecodedBatch* b, bool* more) {
+          const Status st = read_decoded(store_, next, b);
+          if (!b->records.empty()) next = b->records.back().position + 1;
+          *more = b->records.size() == kCatchUpBatch;  // a short batch reached the head
+          return st;
+        },
+        [&](const DecodedBatch& b) { return apply_decoded(b.records, b.events); }));
+  }
+  for (EventObserver* o : observers_) CERTSCHED_RETURN_IF_ERROR(o->on_caught_up());
+  return Status::Ok();
+}
+
+Status Engine::apply_decoded(const std::vector<eventstore::RecordedEvent>& records, const std::vector<Event>& events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    CERTSCHED_RETURN_IF_ERROR(state_.apply(records[i], events[i]));
+    for (EventObserver* o : observers_) CERTSCHED_RETURN_IF_ERROR(o->on_event(records[i], events[i], state_));
+  }
+  return Status::Ok();
 }
 
 Result<const DomainState*> Engine::state() {

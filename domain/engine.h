@@ -161,6 +161,8 @@ class Engine {
  private:
   Engine(eventstore::EventStore& store, std::string store_dir) : store_(store), store_dir_(std::move(store_dir)) {}
   Status catch_up();
+  // Applies records[i], decoded as events[i], to the state and the observers.
+  Status apply_decoded(const std::vector<eventstore::RecordedEvent>& records, const std::vector<Event>& events);
   // REQUIRES: mu_ held.
   Result<CommandResult> commit(eventstore::AppendRequest request, CommandResult result);
   Result<std::optional<CommandResult>> previous_result(const CommandContext& ctx);
