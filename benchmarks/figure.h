@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <string>
@@ -38,16 +39,19 @@ void print_json(const std::vector<Figure>& figures);
 std::pair<double, double> median_of_alternating(const std::function<double(int run)>& ours,
                                                 const std::function<double(int run)>& raw);
 
-// Seconds elapsed since construction, on the monotonic clock.
+// Seconds elapsed since construction, on the monotonic clock, and the CPU time this
+// process (all its threads) used meanwhile.
 class Stopwatch {
  public:
-  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  Stopwatch() : start_(std::chrono::steady_clock::now()), start_cpu_(std::clock()) {}
   double seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }
+  double cpu_seconds() const { return double(std::clock() - start_cpu_) / CLOCKS_PER_SEC; }
 
  private:
   std::chrono::steady_clock::time_point start_;
+  std::clock_t start_cpu_;
 };
 
 }  // namespace certsched::bench

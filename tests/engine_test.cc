@@ -458,6 +458,79 @@ TEST_F(EngineTest, RebuildingFromTheLogEqualsTheLiveState) {
   EXPECT_EQ(testing::describe(*reopen()->state().value()), testing::describe(state()));
 }
 
+// An engine far behind the log (more than one batch of 4,096 events) reads and decodes
+// ahead on a second thread while it applies. It must end in the live state; and an event
+// that does not decode, or that the state refuses, must stop it with every event before it
+// applied and none after.
+class FarBehindTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    std::vector<std::string> bulk;
+    for (int i = 0; i < 2500; ++i) {
+      AddPartnerCommand c;
+      c.id = "bulk" + std::to_string(i);
+      c.email = c.id + "@example.com";
+      c.certificates = {{Role::kLocalSigning, "sign-old"}};
+      ASSERT_TRUE(engine_->add_partner(c, ctx()).ok());
+      bulk.push_back(c.id);
+    }
+    auto p = engine_->propose(proposal(bulk, {{Role::kLocalSigning, "sign-new"}}, now_ + kHour), ctx());
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    ASSERT_TRUE(engine_->confirm(p->proposal_id, ctx()).ok());
+    ASSERT_GT(head().position, 2 * 4096u);
+  }
+  // Appends `bad` and then a good event after it; reopens the engine and returns how it
+  // failed, with `applied` set to the last position it applied.
+  Status reopen_after(const std::string& stream, eventstore::NewEvent bad, uint64_t* bad_position, uint64_t* applied) {
+    *bad_position = append(stream, std::move(bad));
+    PartnerAdded late;
+    late.id = "late";
+    late.email = "late@example.com";
+    append("partner-late", encode_event(late));
+    struct LastSeen : EventObserver {
+      uint64_t position = 0;
+      Status on_event(const eventstore::RecordedEvent& r, const Event&, const DomainState&) override {
+        position = r.position;
+        return Status::Ok();
+      }
+    } seen;
+    auto reopened = Engine::open(*store_, store_dir_->path(), {&seen});
+    *applied = seen.position;
+    return reopened.status();
+  }
+  uint64_t append(const std::string& stream, eventstore::NewEvent event) {
+    eventstore::AppendRequest forged;
+    forged.writes.push_back({stream, eventstore::ExpectedVersion::Any(), {std::move(event)}});
+    forged.command_id = "forged-" + std::to_string(head().position);
+    auto appended = store_->append(forged);
+    EXPECT_TRUE(appended.ok()) << appended.status().ToString();
+    return appended.ok() ? appended->first_position : 0;
+  }
+};
+
+TEST_F(FarBehindTest, CatchesUpToTheLiveState) {
+  EXPECT_EQ(testing::describe(*reopen()->state().value()), testing::describe(state()));
+}
+
+TEST_F(FarBehindTest, StopsBeforeAnEventTheStateRefuses) {
+  uint64_t bad = 0, applied = 0;
+  // S1 is confirmed and waits for its time: confirming it again is refused.
+  Status st = reopen_after("schedule-S1", encode_event(ScheduleConfirmed{}), &bad, &applied);
+  ASSERT_TRUE(st.IsCorruption()) << st.ToString();
+  EXPECT_NE(st.message().find("position " + std::to_string(bad) + "): ScheduleConfirmed is not allowed"),
+            std::string::npos) << st.message();
+  EXPECT_EQ(applied, bad - 1);
+}
+
+TEST_F(FarBehindTest, StopsBeforeAnEventThatDoesNotDecode) {
+  uint64_t bad = 0, applied = 0;
+  Status st = reopen_after("schedule-S1", {"ScheduleConfirmed", 1, "not a ScheduleConfirmed"}, &bad, &applied);
+  ASSERT_TRUE(st.IsCorruption()) << st.ToString();
+  EXPECT_NE(st.message().find(std::to_string(bad)), std::string::npos) << st.message();
+  EXPECT_EQ(applied, bad - 1);
+}
+
 TEST_F(EngineTest, AnEventTheMachineRefusesIsCorruptionNamingStreamAndVersion) {
   auto p = engine_->propose(proposal({"acme"}, {{Role::kLocalSigning, "sign-new"}}, now_ + kHour), ctx());
   ASSERT_TRUE(p.ok());

@@ -12,6 +12,7 @@
 
 #include "eventstore/byte_io.h"
 #include "eventstore/event_store.h"
+#include "eventstore/read_ahead.h"
 #include "eventstore/record_format.h"
 #include "eventstore/stream_table.h"
 #include "tests/test_support.h"
@@ -153,6 +154,112 @@ TEST(EventStoreTest, AnAppendStoresEachStreamsEventsOnceAsARunThatReadsBackEvent
   EXPECT_TRUE(report->verified) << report->problem;
   EXPECT_EQ(report->events, 10u);
   EXPECT_EQ(walked, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+}
+
+// A walk longer than a batch reads, hashes and decodes a batch ahead of its callback, on a
+// second thread. The callback still gets every event once and in order; a bad run deep in
+// the log stops it just before that run; an error from the callback stops the walk.
+TEST(EventStoreTest, ALongVerifiedWalkHandsOverEveryEventInOrderAndStopsAtTheFirstProblem) {
+  TempDir dir;
+  std::vector<uint64_t> run_starts;
+  {
+    auto store = open_writer(dir.path());
+    for (int i = 0; i < 1000; ++i) {  // about 10,000 events, in runs of 1 to 19
+      auto appended = store->append(run_of("s" + std::to_string(i % 7), 1 + (i * 7) % 19, "c" + std::to_string(i)));
+      ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+      run_starts.push_back(appended->first_position);
+    }
+  }
+  auto walk = [&](uint64_t stop_at, std::vector<uint64_t>* seen) {
+    auto store = open_reader(dir.path());
+    return store->verify([&](const RecordedEvent& e) {
+      seen->push_back(e.position);
+      return e.position == stop_at ? Status::InvalidArgument("enough at " + std::to_string(e.position)) : Status::Ok();
+    });
+  };
+  std::vector<uint64_t> seen;
+  auto whole = walk(0, &seen);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  ASSERT_TRUE(whole->verified) << whole->problem;
+  const uint64_t events = whole->events;
+  ASSERT_GT(events, 9000u);
+  ASSERT_EQ(seen.size(), events);
+  for (uint64_t i = 0; i < events; ++i) ASSERT_EQ(seen[i], i + 1);
+
+  seen.clear();
+  auto stopped = walk(7001, &seen);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.status().message(), "enough at 7001");
+  EXPECT_EQ(seen.size(), 7001u);
+  EXPECT_EQ(seen.back(), 7001u);
+
+  // The run holding position 8000 is removed: the walk reports it and hands over nothing from it on.
+  const uint64_t removed = *std::prev(std::upper_bound(run_starts.begin(), run_starts.end(), 8000));
+  RawStore(dir.path()).delete_log(removed);
+  seen.clear();
+  auto broken = walk(0, &seen);
+  ASSERT_TRUE(broken.ok()) << broken.status().ToString();
+  EXPECT_FALSE(broken->verified);
+  EXPECT_EQ(broken->first_bad_position.value_or(0), removed) << broken->problem;
+  EXPECT_EQ(broken->events, removed - 1);
+  EXPECT_EQ(seen.size(), removed - 1);
+}
+
+TEST(ReadAheadTest, BatchesArriveInOrderAndErrorsStopTheWalkAfterWhatPrecededThem) {
+  using Batch = std::vector<int>;
+  // The producer fails on its fifth batch, which still holds the numbers before the failure.
+  int produced = 0;
+  auto numbers = [&](Batch* b, bool* more) {
+    ++produced;
+    b->clear();
+    for (int i = 0; i < 10; ++i) b->push_back((produced - 1) * 10 + i);
+    if (produced == 5) {
+      b->resize(3);
+      return Status::Corruption("bad number 43");
+    }
+    *more = true;
+    return Status::Ok();
+  };
+  std::vector<int> seen;
+  auto keep = [&](const Batch& b) {
+    seen.insert(seen.end(), b.begin(), b.end());
+    return Status::Ok();
+  };
+  Status st = eventstore::read_ahead<Batch>(numbers, keep);
+  EXPECT_TRUE(st.IsCorruption()) << st.ToString();
+  ASSERT_EQ(seen.size(), 43u);
+  for (int i = 0; i < 43; ++i) ASSERT_EQ(seen[i], i);
+
+  // A consumer that fails on its third batch stops the producer: at most the one batch it
+  // may already have filled beyond it is made, and it is not consumed.
+  produced = 0;
+  seen.clear();
+  int consumed = 0;
+  auto endless = [&](Batch* b, bool* more) {
+    b->assign(1, produced++);
+    *more = true;
+    return Status::Ok();
+  };
+  st = eventstore::read_ahead<Batch>(endless, [&](const Batch& b) {
+    seen.push_back(b.front());
+    return ++consumed == 3 ? Status::InvalidArgument("stop") : Status::Ok();
+  });
+  EXPECT_EQ(st.message(), "stop");
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2}));
+  EXPECT_LE(produced, 4);
+
+  // The last batch is consumed, then the walk ends.
+  produced = 0;
+  seen.clear();
+  st = eventstore::read_ahead<Batch>(
+      [&](Batch* b, bool* more) {
+        b->assign(1, produced++);
+        *more = produced < 4;
+        return Status::Ok();
+      },
+      keep);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3}));
 }
 
 TEST(EventStoreTest, EventsTooLargeForOneRunAreStoredInSeveral) {
