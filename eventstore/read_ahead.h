@@ -1,7 +1,8 @@
 // Reading a long log while applying it, on two cores: a helper thread produces the next
 // batch (reading, checking, decoding) while the calling thread consumes the one before.
 // A replay at startup, `replay --verify` and a projection rebuild all walk the whole log,
-// and each half of the walk is about half the work.
+// and each half of the walk is about half the work; a projection flush after a long catch-up
+// builds rows while writing the ones before.
 #pragma once
 
 #include <condition_variable>
@@ -15,12 +16,13 @@ namespace certsched::eventstore {
 
 // Calls `produce` on a helper thread and `consume` on the calling thread, batch by batch,
 // in order. `produce` refills the batch it is given (the two batches go round, so their
-// buffers are reused) and sets `*more` to false after the last one. Each batch is consumed
-// before an error `produce` returned with it is returned, so that a consumer sees exactly
-// what preceded the error. An error from `consume` stops the producer and is returned.
+// buffers are reused) and sets `*more` to false after the last one; `consume` may use the
+// batch up. Each batch is consumed before an error `produce` returned with it is returned,
+// so that a consumer sees exactly what preceded the error. An error from `consume` stops
+// the producer and is returned.
 template <class Batch>
 Status read_ahead(const std::function<Status(Batch* batch, bool* more)>& produce,
-                  const std::function<Status(const Batch& batch)>& consume) {
+                  const std::function<Status(Batch& batch)>& consume) {
   struct Slot {
     Batch batch;
     Status status;

@@ -8,11 +8,13 @@
 #include <array>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
 #include "domain/instant.h"
 #include "eventstore/byte_io.h"
+#include "eventstore/read_ahead.h"
 #include "projections/notification_outbox.h"
 #include "projections/views.h"
 #include "projections/json_text.h"
@@ -29,6 +31,8 @@ constexpr const char* kCheckpoints = "checkpoints";
 constexpr size_t kEventsPerBatch = size_t{1} << 20;
 // Bytes of rows per WriteBatch at flush, so a flush of 250,000 rows does not hold them all.
 constexpr size_t kFlushChunkBytes = size_t{4} << 20;
+// A flush of this many changed rows or more builds them on a second core while writing.
+constexpr size_t kRowsForASecondThread = 4096;
 // Outbox rows are gathered as they change; a batch that gathered this many bytes of them
 // (a long log of owed mail) is flushed early.
 constexpr size_t kMaxPendingBytes = size_t{32} << 20;
@@ -221,52 +225,69 @@ Status ProjectionStore::flush() {
   Impl& m = *impl_;
   if (m.pending_events == 0 && m.pending.Count() == 0) return Status::Ok();
   const domain::DomainState& state = *m.state;
-  rocksdb::WriteBatch& b = m.pending;
-  rocksdb::WriteOptions wo;  // unsynced: a lost suffix is replayed from the log on restart
   // Rows are written in chunks and the checkpoints last. A crash between chunks leaves rows
   // ahead of their checkpoints, which is harmless: every row is built whole from the state,
   // and each was changed by an event after its checkpoint, so the replay rewrites it.
-  Status st;
-  auto written = [&] {
-    if (st.ok() && b.GetDataSize() >= kFlushChunkBytes) {
-      st = from_rocks(m.db->Write(wo, &b), "write projections");
-      b.Clear();
-    }
-    return st.ok();
-  };
   std::sort(m.changed_schedules.begin(), m.changed_schedules.end());  // keys in order
-  for (size_t n : m.changed_schedules) {
-    if (!written()) break;
-    const std::string id = "S" + std::to_string(n);
-    const domain::ScheduleRecord* s = state.schedule(id);
-    if (m.schedule_changes[n] & kScheduleRow) {
-      // Keyed by number, big-endian, so rows sort in the order the schedules were proposed.
-      b.Put(m.cf.at("schedules"), eventstore::encode_u64(n), schedule_text(*s));
+  size_t next_schedule = 0;
+  std::optional<std::unordered_set<std::string>::const_iterator> next_partner;
+  // Fills `b` with the next chunk of rows (the outbox rows gathered so far come first);
+  // returns whether more follow.
+  auto next_chunk = [&](rocksdb::WriteBatch* b) {
+    b->Clear();
+    std::swap(*b, m.pending);
+    for (; next_schedule < m.changed_schedules.size(); ++next_schedule) {
+      if (b->GetDataSize() >= kFlushChunkBytes) return true;
+      const size_t n = m.changed_schedules[next_schedule];
+      const std::string id = "S" + std::to_string(n);
+      const domain::ScheduleRecord* s = state.schedule(id);
+      if (m.schedule_changes[n] & kScheduleRow) {
+        // Keyed by number, big-endian, so rows sort in the order the schedules were proposed.
+        b->Put(m.cf.at("schedules"), eventstore::encode_u64(n), schedule_text(*s));
+      }
+      if (m.schedule_changes[n] & kDueRow) {
+        const auto now = s->state();
+        const bool waiting = statemachines::is_open(now) && now != statemachines::ScheduleState::kProposed;
+        if (waiting) b->Put(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id), id);
+        else b->Delete(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id));
+      }
+      if (m.schedule_changes[n] & kPartnerView) m.dirty_partners.insert(s->proposed.partner);  // its pending view
     }
-    if (m.schedule_changes[n] & kDueRow) {
-      const auto now = s->state();
-      const bool waiting = statemachines::is_open(now) && now != statemachines::ScheduleState::kProposed;
-      if (waiting) b.Put(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id), id);
-      else b.Delete(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id));
+    if (!next_partner) next_partner = m.dirty_partners.cbegin();  // once every schedule named its partner
+    for (; *next_partner != m.dirty_partners.cend(); ++*next_partner) {
+      if (b->GetDataSize() >= kFlushChunkBytes) return true;
+      if (const auto* p = state.partner(**next_partner)) b->Put(m.cf.at("partners"), **next_partner, partner_text(state, *p));
     }
-    if (m.schedule_changes[n] & kPartnerView) m.dirty_partners.insert(s->proposed.partner);  // its pending view
-  }
-  for (const auto& id : m.dirty_partners) {
-    if (!written()) break;
-    if (const auto* p = state.partner(id)) b.Put(m.cf.at("partners"), id, partner_text(state, *p));
-  }
-  for (domain::Listener lid : m.dirty_listeners) {
-    if (const auto* l = state.listener(lid)) {
-      b.Put(m.cf.at("listeners"), domain::to_string(lid), json_text(listener_json(nullptr, state, *l, 0)));
+    for (domain::Listener lid : m.dirty_listeners) {
+      if (const auto* l = state.listener(lid)) {
+        b->Put(m.cf.at("listeners"), domain::to_string(lid), json_text(listener_json(nullptr, state, *l, 0)));
+      }
     }
-  }
-  if (st.ok()) {
     for (size_t i = 0; i < kProjectionCount; ++i) {
-      b.Put(m.cf.at(kCheckpoints), kProjections[i], eventstore::encode_u64(m.checkpoints[i]));
+      b->Put(m.cf.at(kCheckpoints), kProjections[i], eventstore::encode_u64(m.checkpoints[i]));
     }
-    st = from_rocks(m.db->Write(wo, &b), "write projections");
+    return false;
+  };
+  rocksdb::WriteOptions wo;  // unsynced: a lost suffix is replayed from the log on restart
+  auto write = [&](rocksdb::WriteBatch& b) { return from_rocks(m.db->Write(wo, &b), "write projections"); };
+  Status st;
+  if (m.changed_schedules.size() + m.dirty_partners.size() < kRowsForASecondThread) {
+    rocksdb::WriteBatch b;
+    for (bool more = true; more && st.ok();) {
+      more = next_chunk(&b);
+      st = write(b);
+    }
+  } else {
+    // A flush after a long catch-up writes hundreds of thousands of rows: each chunk is
+    // built on a second core while the one before is written.
+    st = eventstore::read_ahead<rocksdb::WriteBatch>(
+        [&](rocksdb::WriteBatch* b, bool* more) {
+          *more = next_chunk(b);
+          return Status::Ok();
+        },
+        write);
   }
-  b.Clear();
+  m.pending.Clear();
   m.pending_events = 0;
   m.dirty_partners.clear();
   for (size_t n : m.changed_schedules) m.schedule_changes[n] = 0;
