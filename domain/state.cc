@@ -97,11 +97,18 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, PartnerCertificateActivated>) {
           if (r.stream.rfind("partner-", 0) != 0) return refused(r, "is not on a partner stream");
-          auto it = partners_.find(r.stream.substr(8));
-          if (it == partners_.end()) return refused(r, "names an unknown partner");
-          Status a = activate(r, it->second, static_cast<Role>(e.role), e.alias, e.fingerprint,
-                              e.schedule_id);
-          it->second.version = r.stream_version;
+          const std::string_view id = std::string_view(r.stream).substr(8);
+          // Most activations come from a schedule, which knows its partner: a lookup by
+          // number instead of a search among every partner's id.
+          const size_t n = schedule_number(e.schedule_id);
+          PartnerRecord* partner = n >= 1 && n <= schedule_partner_.size() ? schedule_partner_[n - 1] : nullptr;
+          if (!partner || partner->id != id) {
+            auto it = partners_.find(std::string(id));
+            partner = it == partners_.end() ? nullptr : &it->second;
+          }
+          if (!partner) return refused(r, "names an unknown partner");
+          Status a = activate(r, *partner, static_cast<Role>(e.role), e.alias, e.fingerprint, e.schedule_id);
+          partner->version = r.stream_version;
           return a;
         } else if constexpr (std::is_same_v<T, NotificationDelivered>) {
           if (r.stream != kNotificationStream) return refused(r, "is out of place");
