@@ -8,7 +8,6 @@
 #include <array>
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -66,6 +65,11 @@ struct ProjectionStore::Impl {
   size_t pending_events = 0;
   const domain::DomainState* state = nullptr;  // the engine's state, as of the last event
   std::unordered_set<std::string> dirty_partners;
+  // Notes that partner `id`'s row changed. Looked up first: most events are for a partner
+  // already noted, and inserting would build (and drop) a node each time.
+  void partner_changed(std::string_view id) {
+    if (dirty_partners.find(std::string(id)) == dirty_partners.end()) dirty_partners.emplace(id);
+  }
   // What changed of each schedule (kScheduleRow, ...; by schedule number), and the numbers
   // changed since the last flush.
   std::vector<uint8_t> schedule_changes;
@@ -168,7 +172,7 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
   for (size_t i = 0; i < kProjectionCount; ++i) applies[i] = r.position > m.checkpoints[i];
   // Only which rows changed is noted here; each changed row is written once, from the state
   // as of the batch's last event, when the batch is flushed.
-  if (r.stream.rfind("partner-", 0) == 0 && applies[kPartners]) m.dirty_partners.insert(r.stream.substr(8));
+  if (r.stream.rfind("partner-", 0) == 0 && applies[kPartners]) m.partner_changed(std::string_view(r.stream).substr(8));
   if (r.stream.rfind("schedule-", 0) == 0) {
     const std::string id = r.stream.substr(9);
     if (after.schedule(id)) {
@@ -230,7 +234,8 @@ Status ProjectionStore::flush() {
   // and each was changed by an event after its checkpoint, so the replay rewrites it.
   std::sort(m.changed_schedules.begin(), m.changed_schedules.end());  // keys in order
   size_t next_schedule = 0;
-  std::optional<std::unordered_set<std::string>::const_iterator> next_partner;
+  std::vector<const std::string*> partners;  // the changed partners' ids, sorted
+  size_t next_partner = 0;
   // Fills `b` with the next chunk of rows (the outbox rows gathered so far come first);
   // returns whether more follow.
   auto next_chunk = [&](rocksdb::WriteBatch* b) {
@@ -251,12 +256,18 @@ Status ProjectionStore::flush() {
         if (waiting) b->Put(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id), id);
         else b->Delete(m.cf.at("due"), due_key(s->proposed.activate_at_ns, id));
       }
-      if (m.schedule_changes[n] & kPartnerView) m.dirty_partners.insert(s->proposed.partner);  // its pending view
+      if (m.schedule_changes[n] & kPartnerView) m.partner_changed(s->proposed.partner);  // its pending view
     }
-    if (!next_partner) next_partner = m.dirty_partners.cbegin();  // once every schedule named its partner
-    for (; *next_partner != m.dirty_partners.cend(); ++*next_partner) {
+    if (partners.empty() && !m.dirty_partners.empty()) {
+      // Once every schedule named its partner; in key order, which is cheaper to insert,
+      // and walks the state's partners in their order.
+      for (const std::string& id : m.dirty_partners) partners.push_back(&id);
+      std::sort(partners.begin(), partners.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+    }
+    for (; next_partner < partners.size(); ++next_partner) {
       if (b->GetDataSize() >= kFlushChunkBytes) return true;
-      if (const auto* p = state.partner(**next_partner)) b->Put(m.cf.at("partners"), **next_partner, partner_text(state, *p));
+      const std::string& id = *partners[next_partner];
+      if (const auto* p = state.partner(id)) b->Put(m.cf.at("partners"), id, partner_text(state, *p));
     }
     for (domain::Listener lid : m.dirty_listeners) {
       if (const auto* l = state.listener(lid)) {
