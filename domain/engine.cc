@@ -155,7 +155,9 @@ Result<std::unique_ptr<Engine>> Engine::open(eventstore::EventStore& store, std:
 
 namespace {
 
-constexpr size_t kCatchUpBatch = 4096;
+// Events read and decoded at a time. Small enough that the batches in flight (two while
+// reading ahead) stay a few MiB beside the state they build.
+constexpr size_t kCatchUpBatch = 1024;
 
 // A batch of the log, read and decoded.
 struct DecodedBatch {
@@ -190,6 +192,7 @@ Status Engine::catch_up() {
     // Far behind (opening a store, rebuilding projections): the rest is read and decoded
     // on a second core while this one applies.
     uint64_t next = batch.records.back().position + 1;
+    batch = DecodedBatch();  // two more are in flight from here on
     CERTSCHED_RETURN_IF_ERROR(eventstore::read_ahead<DecodedBatch>(
         [&](DecodedBatch* b, bool* more) {
           const Status st = read_decoded(store_, next, b);
