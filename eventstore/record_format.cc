@@ -50,35 +50,35 @@ Status decode_run(std::string_view body, uint64_t position, std::vector<Recorded
   // The shared fields are read into the first event, whose strings are reused from call to
   // call, and copied from it into the others.
   if (out->empty()) out->emplace_back();
-  RecordedEvent& head = out->front();
+  RecordedEvent& first = out->front();
   uint64_t time_bits = 0;
   uint32_t count = 0;
-  if (!r.u64(head.position) || !r.u64(head.stream_version) || !r.u64(time_bits) ||
-      !r.bytes16(head.stream) || !r.bytes16(head.actor) || !r.bytes16(head.command_id) ||
-      !r.bytes16(head.correlation_id) || !r.u32(count)) {
+  if (!r.u64(first.position) || !r.u64(first.stream_version) || !r.u64(time_bits) ||
+      !r.bytes16(first.stream) || !r.bytes16(first.actor) || !r.bytes16(first.command_id) ||
+      !r.bytes16(first.correlation_id) || !r.u32(count)) {
     return corrupt(position, "a field length runs past the end of the run");
   }
-  if (head.position != position) {
-    return corrupt(position, "run says it begins at position " + std::to_string(head.position));
+  if (first.position != position) {
+    return corrupt(position, "run says it begins at position " + std::to_string(first.position));
   }
-  CERTSCHED_RETURN_IF_ERROR(check_stream(position, head));
+  CERTSCHED_RETURN_IF_ERROR(check_stream(position, first));
   // Checked before the events are allocated: a forged count cannot claim more events than
   // the bytes that remain could hold.
   if (count == 0 || count > r.remaining() / kMinRunEventBytes) {
     return corrupt(position, "run claims " + std::to_string(count) + " events in " +
                                  std::to_string(r.remaining()) + " bytes");
   }
-  out->resize(count);
+  out->resize(count);  // may move the first event: `first` is not used below
+  const RecordedEvent& shared = out->front();
   for (uint32_t i = 0; i < count; ++i) {
     RecordedEvent& e = (*out)[i];
     if (i > 0) {
-      const RecordedEvent& first = out->front();
       e.position = position + i;
-      e.stream_version = first.stream_version + i;
-      e.stream = first.stream;
-      e.actor = first.actor;
-      e.command_id = first.command_id;
-      e.correlation_id = first.correlation_id;
+      e.stream_version = shared.stream_version + i;
+      e.stream = shared.stream;
+      e.actor = shared.actor;
+      e.command_id = shared.command_id;
+      e.correlation_id = shared.correlation_id;
     }
     e.time_ns = static_cast<int64_t>(time_bits);
     if (!r.u16(e.schema_version) || !r.bytes16(e.type) || !r.bytes32(e.payload)) {
