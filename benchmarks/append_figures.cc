@@ -1,4 +1,5 @@
 // Figures 1-4: appends through certsched's event store against raw RocksDB puts.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -33,27 +34,36 @@ eventstore::AppendRequest request(uint64_t n, size_t events, const std::string& 
   return r;
 }
 
-// Appends/s (or events/s with events > 1) from `threads` writers sharing one store.
-double certsched_appends(const std::string& dir, bool sync, int threads, size_t per_thread, size_t events,
-                         const Scale& s) {
-  auto store = fresh_store(dir, sync);
-  const std::string payload(s.payload_bytes, 'p');
-  std::atomic<uint64_t> next{0};
-  std::atomic<bool> failed{false};
-  Stopwatch clock;
-  std::vector<std::thread> writers;
-  for (int t = 0; t < threads; ++t) {
-    writers.emplace_back([&] {
-      for (size_t i = 0; i < per_thread; ++i) {
-        if (!store->append(request(next++, events, payload)).ok()) failed = true;
-      }
-    });
+// certsched's side of a figure: one store, kept open from round to round.
+class Appender {
+ public:
+  Appender(const std::string& dir, bool sync, size_t payload_bytes)
+      : store_(fresh_store(dir, sync)), payload_(payload_bytes, 'p') {}
+
+  // `threads` writers sharing the store, each making `per_thread` appends of `events`
+  // events. Returns the seconds taken.
+  double appends(int threads, size_t per_thread, size_t events) {
+    std::atomic<bool> failed{false};
+    Stopwatch clock;
+    std::vector<std::thread> writers;
+    for (int t = 0; t < threads; ++t) {
+      writers.emplace_back([&] {
+        for (size_t i = 0; i < per_thread; ++i) {
+          if (!store_->append(request(next_++, events, payload_)).ok()) failed = true;
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+    const double seconds = clock.seconds();
+    if (failed) throw std::runtime_error("an append failed during the benchmark");
+    return seconds;
   }
-  for (auto& w : writers) w.join();
-  const double seconds = clock.seconds();
-  if (failed) throw std::runtime_error("an append failed during the benchmark");
-  return double(threads) * per_thread * events / seconds;
-}
+
+ private:
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::string payload_;
+  std::atomic<uint64_t> next_{0};
+};
 
 Figure figure(std::string name, std::string what, std::string baseline_what, double value, double baseline,
               double target, std::string unit = "events/s") {
@@ -68,18 +78,21 @@ Figure figure(std::string name, std::string what, std::string baseline_what, dou
   return f;
 }
 
-// Each run in fresh directories, removed after it.
-std::pair<double, double> alternate(const std::function<double(const std::string&)>& ours,
-                                    const std::function<double(const std::string&)>& raw, const std::string& dir) {
-  auto in_fresh = [&](const std::function<double(const std::string&)>& side, const char* suffix) {
-    return [&side, &dir, suffix](int run) {
-      const std::string where = dir + "-" + std::to_string(run) + suffix;
-      const double value = side(where);
-      std::filesystem::remove_all(where);
-      return value;
-    };
-  };
-  return median_of_alternating(in_fresh(ours, "-certsched"), in_fresh(raw, "-raw"));
+// One figure's rounds: certsched and raw RocksDB each in a fresh directory, removed after.
+// `ours` and `raw` run one round on their side and return its seconds.
+std::pair<double, double> interleaved(const std::string& dir, bool sync, int rounds, double per_round,
+                                      const std::function<double(Appender&)>& ours,
+                                      const std::function<double(raw::Writer&)>& raw, size_t payload_bytes) {
+  std::pair<double, double> rates;
+  {
+    Appender appender(dir + "-certsched", sync, payload_bytes);
+    raw::Writer writer(dir + "-raw", payload_bytes);
+    rates = rates_of_interleaved_rounds(rounds, per_round, [&] { return ours(appender); },
+                                        [&] { return raw(writer); });
+  }
+  std::filesystem::remove_all(dir + "-certsched");
+  std::filesystem::remove_all(dir + "-raw");
+  return rates;
 }
 
 }  // namespace
@@ -90,34 +103,39 @@ std::vector<Figure> append_figures(const Context& c) {
   const size_t v = s.payload_bytes;
   std::vector<Figure> out;
 
-  auto [ours, raw] = alternate([&](const std::string& dir) { return certsched_appends(dir, true, 1, s.synced_appends, 1, s); },
-                               [&](const std::string& dir) { return raw::single_puts(dir, 1, s.synced_appends, v, true); },
-                               d + "-synced-1");
+  const int r = s.append_rounds;
+  const size_t one = std::max<size_t>(1, s.synced_appends / r);
+  auto [ours, raw] = interleaved(
+      d + "-synced-1", true, r, one, [&](Appender& a) { return a.appends(1, one, 1); },
+      [&](raw::Writer& w) { return w.single_puts(1, one, true); }, v);
   out.push_back(figure("durable_append_1_writer", "one writer, one event per synced append", "synced single puts",
                        ours, raw, 0.8));
 
-  std::tie(ours, raw) = alternate(
-      [&](const std::string& dir) { return certsched_appends(dir, true, s.writers, s.synced_per_writer, 1, s); },
-      [&](const std::string& dir) { return raw::single_puts(dir, s.writers, s.synced_per_writer, v, true); },
-      d + "-synced-n");
+  const size_t per_writer = std::max<size_t>(1, s.synced_per_writer / r);
+  std::tie(ours, raw) = interleaved(
+      d + "-synced-n", true, r, double(s.writers) * per_writer,
+      [&](Appender& a) { return a.appends(s.writers, per_writer, 1); },
+      [&](raw::Writer& w) { return w.single_puts(s.writers, per_writer, true); }, v);
   out.push_back(figure("durable_append_16_writers",
                        std::to_string(s.writers) + " concurrent writers, synced, through group commit",
                        std::to_string(s.writers) + " threads of synced single puts", ours, raw, 1.5));
 
-  std::tie(ours, raw) = alternate(
-      [&](const std::string& dir) { return certsched_appends(dir, false, 1, s.unsynced_appends, 1, s); },
-      [&](const std::string& dir) { return raw::single_puts(dir, 1, s.unsynced_appends, v, false); },
-      d + "-unsynced-1");
+  const size_t unsynced = std::max<size_t>(1, s.unsynced_appends / r);
+  std::tie(ours, raw) = interleaved(
+      d + "-unsynced-1", false, r, unsynced, [&](Appender& a) { return a.appends(1, unsynced, 1); },
+      [&](raw::Writer& w) { return w.single_puts(1, unsynced, false); }, v);
   out.push_back(figure("unsynced_append_single", "one event per append, WAL not synced",
                        "single-put WriteBatches, unsynced", ours, raw, 0.35));
 
-  std::tie(ours, raw) = alternate(
-      [&](const std::string& dir) { return certsched_appends(dir, false, 1, s.batches, 100, s); },
-      [&](const std::string& dir) { return raw::batched_puts(dir, s.batches, 100, v); }, d + "-unsynced-100");
+  const size_t batches = std::max<size_t>(1, s.batches / r);
+  std::tie(ours, raw) = interleaved(
+      d + "-unsynced-100", false, r, batches * 100.0, [&](Appender& a) { return a.appends(1, batches, 100); },
+      [&](raw::Writer& w) { return w.batched_puts(batches, 100); }, v);
   out.push_back(figure("unsynced_append_batch_100", "100 events per append, WAL not synced",
                        "WriteBatches of 100 puts, unsynced", ours, raw, 0.5));
   for (Figure& f : out) {
-    f.notes.push_back("payload and raw value: " + std::to_string(v) + " bytes; median of 3 alternating runs each");
+    f.notes.push_back("payload and raw value: " + std::to_string(v) + " bytes; " + std::to_string(r) +
+                      " alternating rounds a side, one store each kept open");
   }
   return out;
 }

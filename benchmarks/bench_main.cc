@@ -45,6 +45,7 @@ int usage() {
 
 Scale Scale::smoke() {
   Scale s;
+  s.append_rounds = 2;
   s.synced_appends = 50;
   s.synced_per_writer = 5;
   s.unsynced_appends = 500;

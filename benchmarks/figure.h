@@ -39,6 +39,15 @@ void print_json(const std::vector<Figure>& figures);
 std::pair<double, double> median_of_alternating(const std::function<double(int run)>& ours,
                                                 const std::function<double(int run)>& raw);
 
+// Runs certsched's rounds and its baseline's alternately, `rounds` of each, the side that
+// goes first swapping every round; each round returns the seconds it took. Returns each
+// side's operations per second over all its rounds. This VM's disk moves between a few
+// hundred and a few thousand syncs a second from one second to the next; rounds of a
+// fraction of a second give both sides the same weather, where whole runs would not.
+std::pair<double, double> rates_of_interleaved_rounds(int rounds, double operations_per_round,
+                                                      const std::function<double()>& ours,
+                                                      const std::function<double()>& raw);
+
 // Seconds elapsed since construction, on the monotonic clock, and the CPU time this
 // process (all its threads) used meanwhile.
 class Stopwatch {

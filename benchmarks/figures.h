@@ -13,9 +13,11 @@ namespace certsched::bench {
 // only proves the program still runs (CI), and its figures mean nothing.
 struct Scale {
   size_t payload_bytes = 256;     // each event's payload, and each raw value
-  size_t synced_appends = 2000;   // figure 1
+  // Figures 1-4 alternate `append_rounds` rounds a side; the sizes below are each side's totals.
+  int append_rounds = 20;
+  size_t synced_appends = 4000;   // figure 1
   int writers = 16;               // figure 2
-  size_t synced_per_writer = 400;
+  size_t synced_per_writer = 1000;
   size_t unsynced_appends = 100000;  // figure 3
   size_t batches = 1000;             // figure 4, of 100 events each
   size_t log_events = 1000000;       // figures 5 and 6

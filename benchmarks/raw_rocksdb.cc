@@ -3,6 +3,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -42,39 +43,47 @@ std::string key_of(uint64_t n) {
 
 }  // namespace
 
-double single_puts(const std::string& dir, int threads, size_t puts_per_thread, size_t value_size, bool sync) {
-  auto db = open_fresh(dir);
-  const std::string value(value_size, 'v');
+struct Writer::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::string value;
+  std::atomic<uint64_t> next_key{0};
+};
+
+Writer::Writer(const std::string& dir, size_t value_size) : impl_(new Impl) {
+  impl_->db = open_fresh(dir);
+  impl_->value.assign(value_size, 'v');
+}
+
+Writer::~Writer() = default;
+
+double Writer::single_puts(int threads, size_t puts_per_thread, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   Stopwatch clock;
   std::vector<std::thread> writers;
   for (int t = 0; t < threads; ++t) {
-    writers.emplace_back([&, t] {
+    writers.emplace_back([&] {
       for (size_t i = 0; i < puts_per_thread; ++i) {
         rocksdb::WriteBatch batch;
-        batch.Put(key_of(uint64_t(t) << 32 | i), value);
-        check(db->Write(wo, &batch), "put");
+        batch.Put(key_of(impl_->next_key++), impl_->value);
+        check(impl_->db->Write(wo, &batch), "put");
       }
     });
   }
   for (auto& w : writers) w.join();
-  return double(threads) * puts_per_thread / clock.seconds();
+  return clock.seconds();
 }
 
-double batched_puts(const std::string& dir, size_t batches, size_t batch_size, size_t value_size) {
-  auto db = open_fresh(dir);
-  const std::string value(value_size, 'v');
+double Writer::batched_puts(size_t batches, size_t batch_size) {
   rocksdb::WriteOptions wo;
   wo.sync = false;
   Stopwatch clock;
-  uint64_t n = 0;
   for (size_t b = 0; b < batches; ++b) {
     rocksdb::WriteBatch batch;
-    for (size_t i = 0; i < batch_size; ++i) batch.Put(key_of(++n), value);
-    check(db->Write(wo, &batch), "batch");
+    for (size_t i = 0; i < batch_size; ++i) batch.Put(key_of(impl_->next_key++), impl_->value);
+    check(impl_->db->Write(wo, &batch), "batch");
   }
-  return double(n) / clock.seconds();
+  return clock.seconds();
 }
 
 namespace {

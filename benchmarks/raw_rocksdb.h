@@ -4,16 +4,27 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 namespace certsched::bench::raw {
 
-// `threads` writers, each putting `puts_per_thread` values of `value_size` bytes, one
-// WriteBatch (a single Put) per write, synced or not. Returns puts/s.
-double single_puts(const std::string& dir, int threads, size_t puts_per_thread, size_t value_size, bool sync);
+// A fresh database at `dir`, kept open so that rounds of puts can alternate with
+// certsched's rounds. Every put writes a new key; values are `value_size` bytes.
+class Writer {
+ public:
+  Writer(const std::string& dir, size_t value_size);
+  ~Writer();
+  // `threads` writers, each putting `puts_per_thread` values, one WriteBatch (a single Put)
+  // per write, synced or not. Returns the seconds taken.
+  double single_puts(int threads, size_t puts_per_thread, bool sync);
+  // `batches` unsynced WriteBatches of `batch_size` puts each. Returns the seconds taken.
+  double batched_puts(size_t batches, size_t batch_size);
 
-// `batches` unsynced WriteBatches of `batch_size` puts each. Returns puts/s.
-double batched_puts(const std::string& dir, size_t batches, size_t batch_size, size_t value_size);
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Iterates every key and value of column family `column_family` in the RocksDB database at
 // `db_dir` (read-only), touching every value byte. Returns entries/s; `entries` gets the count.
