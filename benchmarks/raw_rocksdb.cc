@@ -4,6 +4,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -84,6 +85,17 @@ double Writer::batched_puts(size_t batches, size_t batch_size) {
     check(impl_->db->Write(wo, &batch), "batch");
   }
   return clock.seconds();
+}
+
+double Writer::writes_per_group() const {
+  std::string stats;
+  if (!impl_->db->GetProperty("rocksdb.dbstats", &stats)) return 0;
+  // "Cumulative writes: 5000 writes, 5000 keys, 300 commit groups, 16.7 writes per commit group, ..."
+  const std::string tail = " writes per commit group";
+  const size_t end = stats.find(tail);
+  if (end == std::string::npos) return 0;
+  const size_t start = stats.rfind(' ', end - 1);
+  return std::atof(stats.substr(start + 1, end - start - 1).c_str());
 }
 
 namespace {

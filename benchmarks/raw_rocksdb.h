@@ -20,6 +20,9 @@ class Writer {
   double single_puts(int threads, size_t puts_per_thread, bool sync);
   // `batches` unsynced WriteBatches of `batch_size` puts each. Returns the seconds taken.
   double batched_puts(size_t batches, size_t batch_size);
+  // Writes per commit group (one WAL write, and one sync when synced) since opening, as
+  // RocksDB's own statistics count them.
+  double writes_per_group() const;
 
  private:
   struct Impl;
