@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -107,8 +108,13 @@ int main(int argc, char** argv) {
   for (const auto& [names, run] : groups) {
     if (names.find(only) == std::string::npos) continue;
     try {
-      for (Figure& f : run()) {
-        if (f.name.find(only) != std::string::npos) figures.push_back(std::move(f));
+      std::vector<Figure> ran = run();
+      // Of a group's figures, those `--only` names; all of them when it names none by their
+      // own names (a smoke run's names carry its smaller sizes).
+      const bool by_name = std::any_of(ran.begin(), ran.end(),
+                                       [&](const Figure& f) { return f.name.find(only) != std::string::npos; });
+      for (Figure& f : ran) {
+        if (!by_name || f.name.find(only) != std::string::npos) figures.push_back(std::move(f));
       }
     } catch (const std::exception& e) {
       std::cerr << "certsched-bench: " << names << ": " << e.what() << "\n";
