@@ -77,13 +77,13 @@ void print_json(const std::vector<Figure>& figures) {
 std::pair<double, double> median_of_alternating(const std::function<double(int run)>& ours,
                                                 const std::function<double(int run)>& raw) {
   std::vector<double> a, b;
-  for (int run = 0; run < 3; ++run) {
+  for (int run = 0; run < kAlternatingRuns; ++run) {
     b.push_back(raw(run));
     a.push_back(ours(run));
   }
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
-  return {a[1], b[1]};
+  return {a[kAlternatingRuns / 2], b[kAlternatingRuns / 2]};
 }
 
 std::pair<double, double> rates_of_interleaved_rounds(int rounds, double operations_per_round,

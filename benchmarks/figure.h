@@ -33,9 +33,11 @@ void print_table(const std::vector<Figure>& figures, const std::string& machine)
 // Prints {NAME: {"value", "unit", "baseline", "ratio", "target", "met"}} on one line.
 void print_json(const std::vector<Figure>& figures);
 
-// Runs certsched and its baseline alternately, three times each (run 0, 1, 2), and returns
-// each side's median: this machine's speed moves from one second to the next, and
-// alternating gives both sides the same weather.
+// Runs certsched and its baseline alternately, kAlternatingRuns times each (run 0, 1, ...),
+// and returns each side's median: this machine's speed moves from one second to the next,
+// alternating gives both sides the same weather, and the median drops a run that a slow
+// spell caught.
+constexpr int kAlternatingRuns = 5;
 std::pair<double, double> median_of_alternating(const std::function<double(int run)>& ours,
                                                 const std::function<double(int run)>& raw);
 

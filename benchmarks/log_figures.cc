@@ -115,7 +115,7 @@ std::vector<Figure> log_figures(const Context& c) {
         busy(clock, clock.seconds(), &raw_cores);
         return value;
       });
-  replay.notes.push_back("median of 3 alternating runs each");
+  replay.notes.push_back("median of " + std::to_string(kAlternatingRuns) + " alternating runs each");
   replay.notes.push_back(entries_note);
   replay.notes.push_back(cores_note());
   replay.notes.push_back("log built through the engine in " + std::to_string(int(build_s)) + " s (" +
@@ -153,7 +153,7 @@ std::vector<Figure> log_figures(const Context& c) {
         std::filesystem::remove_all(scratch);
         return value;
       });
-  rebuild.notes.push_back("median of 3 alternating runs each");
+  rebuild.notes.push_back("median of " + std::to_string(kAlternatingRuns) + " alternating runs each");
   rebuild.notes.push_back(entries_note);
   rebuild.notes.push_back(cores_note());
   out.push_back(rebuild);
