@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <functional>
 #include <stdexcept>
-#include <thread>
 
 #include "benchmarks/figures.h"
 #include "benchmarks/raw_rocksdb.h"
@@ -44,20 +43,11 @@ class Appender {
   // `threads` writers sharing the store, each making `per_thread` appends of `events`
   // events. Returns the seconds taken.
   double appends(int threads, size_t per_thread, size_t events) {
-    std::atomic<bool> failed{false};
-    Stopwatch clock;
-    std::vector<std::thread> writers;
-    for (int t = 0; t < threads; ++t) {
-      writers.emplace_back([&] {
-        for (size_t i = 0; i < per_thread; ++i) {
-          if (!store_->append(request(next_++, events, payload_)).ok()) failed = true;
-        }
-      });
-    }
-    for (auto& w : writers) w.join();
-    const double seconds = clock.seconds();
-    if (failed) throw std::runtime_error("an append failed during the benchmark");
-    return seconds;
+    return seconds_of_writers(threads, per_thread, [&] {
+      if (!store_->append(request(next_++, events, payload_)).ok()) {
+        throw std::runtime_error("an append failed during the benchmark");
+      }
+    });
   }
 
   double appends_per_sync() const {

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <iostream>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 namespace certsched::bench {
@@ -101,6 +104,27 @@ std::pair<double, double> rates_of_interleaved_rounds(int rounds, double operati
   }
   const double operations = rounds * operations_per_round;
   return {operations / ours_seconds, operations / raw_seconds};
+}
+
+double seconds_of_writers(int threads, size_t per_thread, const std::function<void()>& op) {
+  std::mutex mu;
+  std::exception_ptr failure;
+  Stopwatch clock;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < threads; ++t) {
+    writers.emplace_back([&] {
+      try {
+        for (size_t i = 0; i < per_thread; ++i) op();
+      } catch (...) {
+        std::lock_guard<std::mutex> l(mu);
+        if (!failure) failure = std::current_exception();
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  const double seconds = clock.seconds();
+  if (failure) std::rethrow_exception(failure);
+  return seconds;
 }
 
 }  // namespace certsched::bench

@@ -43,12 +43,17 @@ std::pair<double, double> median_of_alternating(const std::function<double(int r
 
 // Runs certsched's rounds and its baseline's alternately, `rounds` of each, the side that
 // goes first swapping every round; each round returns the seconds it took. Returns each
-// side's operations per second over all its rounds. This VM's disk moves between a few
-// hundred and a few thousand syncs a second from one second to the next; rounds of a
+// side's operations per second over all its rounds. This VM's disk moves between about
+// 1,500 and 4,000 syncs a second from one second to the next; rounds of a
 // fraction of a second give both sides the same weather, where whole runs would not.
 std::pair<double, double> rates_of_interleaved_rounds(int rounds, double operations_per_round,
                                                       const std::function<double()>& ours,
                                                       const std::function<double()>& raw);
+
+// Runs `op` `per_thread` times on each of `threads` threads at once and returns the seconds
+// until all are done. An exception `op` throws on any thread stops that thread and is
+// rethrown here, after the others finish.
+double seconds_of_writers(int threads, size_t per_thread, const std::function<void()>& op);
 
 // Seconds elapsed since construction, on the monotonic clock, and the CPU time this
 // process (all its threads) used meanwhile.

@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 #include "benchmarks/figure.h"
@@ -60,19 +59,11 @@ Writer::~Writer() = default;
 double Writer::single_puts(int threads, size_t puts_per_thread, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  Stopwatch clock;
-  std::vector<std::thread> writers;
-  for (int t = 0; t < threads; ++t) {
-    writers.emplace_back([&] {
-      for (size_t i = 0; i < puts_per_thread; ++i) {
-        rocksdb::WriteBatch batch;
-        batch.Put(key_of(impl_->next_key++), impl_->value);
-        check(impl_->db->Write(wo, &batch), "put");
-      }
-    });
-  }
-  for (auto& w : writers) w.join();
-  return clock.seconds();
+  return seconds_of_writers(threads, puts_per_thread, [&] {
+    rocksdb::WriteBatch batch;
+    batch.Put(key_of(impl_->next_key++), impl_->value);
+    check(impl_->db->Write(wo, &batch), "put");
+  });
 }
 
 double Writer::batched_puts(size_t batches, size_t batch_size) {
