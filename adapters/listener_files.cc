@@ -12,7 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "adapters/atomic_file.h"
+#include "base/atomic_file.h"
 
 extern char** environ;
 
@@ -80,14 +80,6 @@ namespace fs = std::filesystem;
 // new certificate with the old key.
 constexpr const char* kPairs = ".certsched";
 
-void fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 // Points the symlink `link` at `target`, atomically, whatever `link` was before.
 Status replace_symlink(const std::string& target, const std::string& link) {
   const std::string tmp = link + ".certsched-tmp";
@@ -97,8 +89,7 @@ Status replace_symlink(const std::string& target, const std::string& link) {
     ::unlink(tmp.c_str());
     return Status::IOError("cannot point " + link + " at " + target + ": " + std::strerror(err));
   }
-  fsync_dir(fs::path(link).parent_path().string());
-  return Status::Ok();
+  return base::sync_directory(fs::path(link).parent_path().string());
 }
 
 std::string link_target(const std::string& link) {
@@ -113,9 +104,9 @@ Result<std::string> write_pair(const std::string& pairs_dir, const std::string& 
   const std::string name = "g-" + std::to_string(ns);
   const std::string dir = pairs_dir + "/" + name;
   if (::mkdir(dir.c_str(), 0755) != 0) return Status::IOError("cannot create " + dir + ": " + std::strerror(errno));
-  CERTSCHED_RETURN_IF_ERROR(write_file_atomically(dir + "/cert.pem", cert, 0644));
-  CERTSCHED_RETURN_IF_ERROR(write_file_atomically(dir + "/key.pem", key, 0600));
-  fsync_dir(pairs_dir);
+  CERTSCHED_RETURN_IF_ERROR(base::write_file_atomically(dir + "/cert.pem", cert, 0644));
+  CERTSCHED_RETURN_IF_ERROR(base::write_file_atomically(dir + "/key.pem", key, 0600));
+  CERTSCHED_RETURN_IF_ERROR(base::sync_directory(pairs_dir));
   return name;
 }
 
@@ -127,9 +118,9 @@ Status adopt_layout(const std::string& dir, const std::string& pairs_dir) {
   const std::string key_link = std::string(kPairs) + "/current/key.pem";
   if (link_target(dir + "/cert.pem") == cert_link && link_target(dir + "/key.pem") == key_link) return Status::Ok();
   if (link_target(pairs_dir + "/current").empty()) {
-    auto cert = read_file_if_exists(dir + "/cert.pem");
+    auto cert = base::read_file_if_exists(dir + "/cert.pem");
     if (!cert.ok()) return cert.status();
-    auto key = read_file_if_exists(dir + "/key.pem");
+    auto key = base::read_file_if_exists(dir + "/key.pem");
     if (!key.ok()) return key.status();
     if (!cert->has_value() || !key->has_value()) return Status::Ok();  // nothing to keep
     domain::SecretBytes old_key(std::move(**key));

@@ -9,7 +9,7 @@
 
 #include <chrono>
 
-#include "domain/engine.h"
+#include "domain/listener_install.h"
 
 namespace certsched::adapters {
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "adapters/smtp_mailer.h"
+#include "domain/engine.h"
 #include "projections/notification_outbox.h"
 
 namespace certsched::adapters {

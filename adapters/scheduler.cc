@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "domain/instant.h"
+#include "domain/listener_readiness.h"
 
 namespace certsched::adapters {
 
@@ -43,9 +44,8 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
     if (!state.ok()) return state.status();
     const domain::ListenerRecord* l = state.value()->listener(lid);
     if (!l || !l->pending) continue;
-    auto ready = engine_.listener_readiness(lid, ctx.now_ns);
-    if (!ready.ok()) return ready.status();
-    if (ready->ready) {
+    const domain::ListenerReadiness ready = domain::listener_readiness(*state.value(), lid, ctx.now_ns);
+    if (ready.ready) {
       if (l->install_failures > 0 && ctx.now_ns < l->last_failure_ns + projections::retry_delay_ns(l->install_failures)) {
         continue;  // backing off after a failed install
       }
@@ -67,7 +67,7 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
       overdue |= statemachines::is_open(s->state()) && s->role() == domain::Role::kLocalSslServer &&
                  s->proposed.fingerprint == l->pending->fingerprint && s->proposed.activate_at_ns <= ctx.now_ns;
     }
-    if (!overdue || ready->blockers.empty() || state.value()->system()->smtp_url.empty()) continue;
+    if (!overdue || ready.blockers.empty() || state.value()->system()->smtp_url.empty()) continue;
     projections::Notification n;
     n.id = std::string("blocked/") + to_string(lid) + "/" + l->pending->alias;
     n.from_log = false;
@@ -75,7 +75,7 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
     n.subject = std::string("certsched: listener ") + to_string(lid) + " cannot install " + l->pending->alias + " yet";
     n.body = std::string("The new server certificate ") + l->pending->alias + " of listener " + to_string(lid) +
              " (proposal " + l->pending_proposal + ") is due, but these partners block its install:\n";
-    for (const auto& b : ready->blockers) n.body += "\n  " + b.partner + ": " + b.reason;
+    for (const auto& b : ready.blockers) n.body += "\n  " + b.partner + ": " + b.reason;
     n.body += "\n\nEvery partner using the listener needs a confirmed schedule for the same certificate whose time has passed.\n";
     report.alerts.push_back(n.id);
     outbox_.add(std::move(n), *state.value());

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "adapters/atomic_file.h"
+#include "base/atomic_file.h"
 
 namespace certsched::adapters {
 
@@ -22,7 +22,7 @@ Status write_random_secret(const std::string& path, size_t bytes) {
   }
   text.push_back('\n');
   OPENSSL_cleanse(raw.data(), raw.size());
-  Status st = write_file_atomically(path, text, 0600);  // 0600 from creation on
+  Status st = base::write_file_atomically(path, text, 0600);  // 0600 from creation on
   OPENSSL_cleanse(text.data(), text.size());
   return st;
 }

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "eventstore/status.h"
+#include "base/status.h"
 
 namespace certsched::adapters {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "domain/secret_bytes.h"
-#include "eventstore/status.h"
+#include "base/status.h"
 
 namespace certsched::adapters {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "eventstore/status.h"
+#include "base/status.h"
 #include "projections/notification_outbox.h"
 
 namespace certsched::adapters {

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "benchmarks/figures.h"
+#include "base/clock.h"
 #include "benchmarks/population.h"
 
 namespace certsched::bench {
@@ -26,7 +27,7 @@ Figure proposal_figure(const Context& c, bool email_partners) {
   domain::ProposeCommand p;
   for (size_t i = 0; i < n; ++i) p.partners.push_back("p" + std::to_string(i));
   p.roles = {{domain::Role::kPartnerSigning, "partner-b"}};
-  p.activate_at_ns = wall_now_ns() + int64_t{3600} * 1'000'000'000;
+  p.activate_at_ns = base::now_ns() + int64_t{3600} * 1'000'000'000;
   p.email_partners = email_partners;
   const uint64_t before = must(pop.store().head(), "head").position;
   Stopwatch clock;

@@ -1,14 +1,10 @@
 #include "benchmarks/population.h"
+#include "base/clock.h"
 
 #include <chrono>
 #include <stdexcept>
 
 namespace certsched::bench {
-
-int64_t wall_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Population::Population(const std::string& dir, bool sync, bool read_models) : dir_(dir) {
   eventstore::StoreOptions o;
@@ -27,7 +23,7 @@ Population::Population(const std::string& dir, bool sync, bool read_models) : di
 Population::~Population() = default;
 
 domain::CommandContext Population::ctx() {
-  return {"bench-" + std::to_string(wall_now_ns()) + "-" + std::to_string(++commands_), "cli:bench", wall_now_ns()};
+  return {"bench-" + std::to_string(base::now_ns()) + "-" + std::to_string(++commands_), "cli:bench", base::now_ns()};
 }
 
 void Population::import_partner_cert(const std::string& alias, CertMinter& minter) {

@@ -47,6 +47,5 @@ T must(Result<T> r, const char* what) {
   return std::move(r).value();
 }
 
-int64_t wall_now_ns();
 
 }  // namespace certsched::bench

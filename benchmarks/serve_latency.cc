@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "benchmarks/figures.h"
+#include "base/clock.h"
 #include "benchmarks/population.h"
 #include "domain/event_codec.h"
 
@@ -43,7 +44,7 @@ Figure serve_latency_figure(const Context& c) {
   const size_t n = c.scale.serve_schedules;
   const int64_t spread_ns = static_cast<int64_t>(c.scale.serve_spread_s * 1e9);
   // Far enough ahead for the setup below (about a millisecond per command here).
-  const int64_t first_due = wall_now_ns() + int64_t{2'000'000'000} + int64_t(n) * 3'000'000;
+  const int64_t first_due = base::now_ns() + int64_t{2'000'000'000} + int64_t(n) * 3'000'000;
   {
     CertMinter minter;
     Population setup(dir, false, true);
@@ -60,7 +61,7 @@ Figure serve_latency_figure(const Context& c) {
     std::ofstream(dir + "/api-token") << "bench-token\n";
     chmod((dir + "/api-token").c_str(), 0600);
   }
-  if (wall_now_ns() > first_due - 500'000'000) throw std::runtime_error("setup ran past the first due instant");
+  if (base::now_ns() > first_due - 500'000'000) throw std::runtime_error("setup ran past the first due instant");
 
   const pid_t serve = start_serve(c.certsched_binary, dir);
   eventstore::StoreOptions o;
@@ -70,10 +71,10 @@ Figure serve_latency_figure(const Context& c) {
   std::vector<double> seen_ms, recorded_ms;
   const int64_t give_up = first_due + spread_ns + int64_t{30'000'000'000};
   uint64_t next = 1;
-  while (seen_ms.size() < n && wall_now_ns() < give_up) {
+  while (seen_ms.size() < n && base::now_ns() < give_up) {
     if (Status st = store->refresh(); !st.ok()) throw std::runtime_error("refresh: " + st.message());
     const auto batch = must(store->read_all(next, 4096), "read");
-    const int64_t now = wall_now_ns();
+    const int64_t now = base::now_ns();
     for (const auto& r : batch) {
       next = r.position + 1;
       if (r.type == "ScheduleProposed") {

@@ -10,7 +10,7 @@
 
 #include "domain/roles.h"
 #include "domain/secret_bytes.h"
-#include "eventstore/status.h"
+#include "base/status.h"
 
 namespace certsched::domain {
 

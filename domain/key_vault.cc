@@ -8,11 +8,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
-#include "eventstore/byte_io.h"
+#include "base/atomic_file.h"
+#include "base/byte_io.h"
 
 namespace certsched::domain {
 namespace {
@@ -27,11 +26,10 @@ struct CipherCtxFree {
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
 Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto file = base::read_file_if_exists(path);
+  if (!file.ok()) return file.status();
+  if (!file->has_value()) return Status::NotFound("cannot read " + path);
+  return std::move(**file);
 }
 
 int hex_value(char c) {
@@ -72,8 +70,8 @@ std::string KeyVault::path_for(const std::string& fingerprint) const {
 
 Status KeyVault::put(const std::string& fingerprint, const SealedKey& key) const {
   std::string plain;
-  eventstore::put_bytes32(plain, key.pkcs8.reveal());
-  eventstore::put_bytes32(plain, key.password_protected.reveal());
+  base::put_bytes32(plain, key.pkcs8.reveal());
+  base::put_bytes32(plain, key.password_protected.reveal());
   SecretBytes plaintext(std::move(plain));
 
   unsigned char nonce[kNonceBytes];
@@ -101,18 +99,7 @@ Status KeyVault::put(const std::string& fingerprint, const SealedKey& key) const
 
   ::mkdir(dir_.c_str(), 0700);
   const std::string path = path_for(fingerprint);
-  const std::string tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
-  const bool ok = ::write(fd, sealed.data(), sealed.size()) == static_cast<ssize_t>(sealed.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::IOError("cannot write " + path + ": " + std::strerror(errno));
-  }
-  return Status::Ok();
+  return base::write_file_atomically(path, sealed, 0600);
 }
 
 Result<SealedKey> KeyVault::get(const std::string& fingerprint) const {
@@ -144,7 +131,7 @@ Result<SealedKey> KeyVault::get(const std::string& fingerprint) const {
     return Status::Corruption("sealed key " + path +
                               " does not open with this store's key (altered, or another store's)");
   }
-  eventstore::ByteReader r(plaintext.reveal());
+  base::ByteReader r(plaintext.reveal());
   std::string a, b;
   if (!r.bytes32(a) || !r.bytes32(b) || !r.at_end()) {
     secure_wipe(a);

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "domain/secret_bytes.h"
-#include "eventstore/status.h"
+#include "base/status.h"
 
 namespace certsched::domain {
 

@@ -2,7 +2,7 @@
 
 #include <openssl/evp.h>
 
-#include "eventstore/byte_io.h"
+#include "base/byte_io.h"
 
 namespace certsched::domain {
 namespace {
@@ -25,7 +25,7 @@ std::string roles_field(const std::vector<std::pair<Role, std::string>>& roles) 
 
 std::string request_digest(std::initializer_list<std::string_view> fields) {
   std::string message;
-  for (std::string_view f : fields) eventstore::put_bytes32(message, f);
+  for (std::string_view f : fields) base::put_bytes32(message, f);
   return digest_of(message);
 }
 

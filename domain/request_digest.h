@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "domain/engine.h"
+#include "domain/commands.h"
 
 namespace certsched::domain {
 

@@ -12,9 +12,6 @@ using statemachines::ScheduleFacts;
 using statemachines::ScheduleState;
 using statemachines::ScheduleTrigger;
 
-std::string partner_stream(const std::string& id) { return "partner-" + id; }
-std::string certificate_stream(const std::string& alias) { return "cert-" + alias; }
-std::string schedule_stream(const std::string& id) { return "schedule-" + id; }
 
 size_t schedule_number(std::string_view id) {
   if (id.size() < 2 || id[0] != 'S' || id[1] == '0') return 0;
@@ -22,7 +19,6 @@ size_t schedule_number(std::string_view id) {
   const auto [end, ec] = std::from_chars(id.data() + 1, id.data() + id.size(), n);
   return ec == std::errc() && end == id.data() + id.size() ? n : 0;
 }
-std::string listener_stream(Listener l) { return std::string("listener-") + to_string(l); }
 
 namespace {
 
@@ -96,8 +92,9 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
           partners_[e.id] = std::move(p);
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, PartnerCertificateActivated>) {
-          if (r.stream.rfind("partner-", 0) != 0) return refused(r, "is not on a partner stream");
-          const std::string_view id = std::string_view(r.stream).substr(8);
+          const auto partner_id = stream_id(r.stream, StreamKind::kPartner);
+          if (!partner_id) return refused(r, "is not on a partner stream");
+          const std::string_view id = *partner_id;
           // Most activations come from a schedule, which knows its partner: a lookup by
           // number instead of a search among every partner's id.
           const size_t n = schedule_number(e.schedule_id);
@@ -210,8 +207,9 @@ Status DomainState::apply_listener_event(const eventstore::RecordedEvent& r, con
 }
 
 Status DomainState::apply_schedule_event(const eventstore::RecordedEvent& r, const Event& event) {
-  if (r.stream.rfind("schedule-", 0) != 0) return refused(r, "is not on a schedule stream");
-  const std::string id = r.stream.substr(9);
+  const auto schedule_id = stream_id(r.stream, StreamKind::kSchedule);
+  if (!schedule_id) return refused(r, "is not on a schedule stream");
+  const std::string id(*schedule_id);
 
   if (const auto* e = std::get_if<ScheduleProposed>(&event)) {
     const std::string next = "S" + std::to_string(schedules_.size() + 1);

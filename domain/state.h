@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "domain/events.h"
+#include "domain/streams.h"
 #include "eventstore/event_store.h"
 #include "statemachines/listener_machine.h"
 #include "statemachines/schedule_machine.h"
@@ -157,13 +158,5 @@ class DomainState {
   uint64_t proposal_count_ = 0;
   std::unordered_map<std::string, DeliveryRecord> deliveries_;
 };
-
-// Stream names.
-std::string partner_stream(const std::string& id);
-std::string certificate_stream(const std::string& alias);
-std::string schedule_stream(const std::string& id);
-std::string listener_stream(Listener l);
-inline const char* kSystemStream = "system";
-inline const char* kNotificationStream = "notifications";
 
 }  // namespace certsched::domain

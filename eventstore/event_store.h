@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "eventstore/status.h"
+#include "base/status.h"
 
 namespace certsched::eventstore {
 

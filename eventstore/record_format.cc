@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "eventstore/byte_io.h"
+#include "base/byte_io.h"
 #include "eventstore/crc32c.h"
 
 namespace certsched::eventstore {
@@ -25,9 +25,9 @@ size_t open_frame(std::string* out) {
 void close_frame(size_t start, uint8_t version, std::string* out) {
   const std::string_view body(out->data() + start + kFrameHeaderBytes, out->size() - start - kFrameHeaderBytes);
   std::string header;
-  put_u32(header, static_cast<uint32_t>(body.size()));
-  put_u8(header, version);
-  put_u32(header, crc32c(body, crc32c(std::string_view(header.data() + 4, 1))));
+  base::put_u32(header, static_cast<uint32_t>(body.size()));
+  base::put_u8(header, version);
+  base::put_u32(header, crc32c(body, crc32c(std::string_view(header.data() + 4, 1))));
   out->replace(start, kFrameHeaderBytes, header);
 }
 
@@ -46,7 +46,7 @@ Status check_stream(uint64_t position, const RecordedEvent& e) {
 }
 
 Status decode_run(std::string_view body, uint64_t position, std::vector<RecordedEvent>* out) {
-  ByteReader r(body);
+  base::ByteReader r(body);
   // The shared fields are read into the first event, whose strings are reused from call to
   // call, and copied from it into the others.
   if (out->empty()) out->emplace_back();
@@ -101,18 +101,18 @@ size_t run_event_bytes(const NewEvent& e) { return 2 + (2 + e.type.size()) + (4 
 
 void append_framed_run(const RunHeader& h, const NewEvent* events, size_t count, std::string* out) {
   const size_t start = open_frame(out);
-  put_u64(*out, h.first_position);
-  put_u64(*out, h.first_version);
-  put_u64(*out, static_cast<uint64_t>(h.time_ns));
-  put_bytes16(*out, h.stream);
-  put_bytes16(*out, h.actor);
-  put_bytes16(*out, h.command_id);
-  put_bytes16(*out, h.correlation_id);
-  put_u32(*out, static_cast<uint32_t>(count));
+  base::put_u64(*out, h.first_position);
+  base::put_u64(*out, h.first_version);
+  base::put_u64(*out, static_cast<uint64_t>(h.time_ns));
+  base::put_bytes16(*out, h.stream);
+  base::put_bytes16(*out, h.actor);
+  base::put_bytes16(*out, h.command_id);
+  base::put_bytes16(*out, h.correlation_id);
+  base::put_u32(*out, static_cast<uint32_t>(count));
   for (size_t i = 0; i < count; ++i) {
-    put_u16(*out, events[i].schema_version);
-    put_bytes16(*out, events[i].type);
-    put_bytes32(*out, events[i].payload);
+    base::put_u16(*out, events[i].schema_version);
+    base::put_bytes16(*out, events[i].type);
+    base::put_bytes32(*out, events[i].payload);
   }
   close_frame(start, kRunFrame, out);
 }
@@ -120,16 +120,16 @@ void append_framed_run(const RunHeader& h, const NewEvent* events, size_t count,
 std::string frame_record(const RecordedEvent& e) {
   std::string out;
   const size_t start = open_frame(&out);
-  put_u64(out, e.position);
-  put_u64(out, e.stream_version);
-  put_u64(out, static_cast<uint64_t>(e.time_ns));
-  put_u16(out, e.schema_version);
-  put_bytes16(out, e.stream);
-  put_bytes16(out, e.type);
-  put_bytes16(out, e.actor);
-  put_bytes16(out, e.command_id);
-  put_bytes16(out, e.correlation_id);
-  put_bytes32(out, e.payload);
+  base::put_u64(out, e.position);
+  base::put_u64(out, e.stream_version);
+  base::put_u64(out, static_cast<uint64_t>(e.time_ns));
+  base::put_u16(out, e.schema_version);
+  base::put_bytes16(out, e.stream);
+  base::put_bytes16(out, e.type);
+  base::put_bytes16(out, e.actor);
+  base::put_bytes16(out, e.command_id);
+  base::put_bytes16(out, e.correlation_id);
+  base::put_bytes32(out, e.payload);
   close_frame(start, kSingleEventFrame, &out);
   return out;
 }
@@ -147,7 +147,7 @@ Status parse_stored_value(std::string_view value, uint64_t position, StoredValue
     return corrupt(position, "value of " + std::to_string(value.size()) +
                                  " bytes is shorter than a frame header and hash");
   }
-  const uint32_t body_len = load_u32(value.data());
+  const uint32_t body_len = base::load_u32(value.data());
   const size_t room = value.size() - kFrameHeaderBytes - sizeof(ChainHash);
   if (body_len != room) {
     return corrupt(position, "frame says " + std::to_string(body_len) + " body bytes but " +
@@ -163,7 +163,7 @@ Status parse_stored_value(std::string_view value, uint64_t position, StoredValue
   out->frame_version = version;
   out->framed_record = value.substr(0, kFrameHeaderBytes + body_len);
   out->body = value.substr(kFrameHeaderBytes, body_len);
-  const uint32_t stored_crc = load_u32(value.data() + 5);
+  const uint32_t stored_crc = base::load_u32(value.data() + 5);
   if (crc32c(out->body, crc32c(value.substr(4, 1))) != stored_crc) {
     return corrupt(position, "checksum mismatch");
   }
@@ -178,7 +178,7 @@ Status decode_events(const StoredValue& value, uint64_t position, std::vector<Re
 }
 
 Status decode_body(std::string_view body, uint64_t position, RecordedEvent* out) {
-  ByteReader r(body);
+  base::ByteReader r(body);
   uint64_t time_bits = 0;
   if (!r.u64(out->position) || !r.u64(out->stream_version) || !r.u64(time_bits) ||
       !r.u16(out->schema_version) || !r.bytes16(out->stream) || !r.bytes16(out->type) ||

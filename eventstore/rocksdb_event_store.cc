@@ -29,10 +29,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "eventstore/byte_io.h"
+#include "base/byte_io.h"
+#include "base/clock.h"
+#include "base/rocksdb_database.h"
 #include "eventstore/event_store.h"
 #include "eventstore/hash_chain.h"
-#include "eventstore/read_ahead.h"
+#include "base/read_ahead.h"
 #include "eventstore/record_format.h"
 #include "eventstore/stream_table.h"
 #include "eventstore/writer_lock.h"
@@ -60,12 +62,6 @@ constexpr size_t kMaxEventsPerAppend = 1'000'000;
 // costs nothing, few enough that the two threads overlap from the start.
 constexpr size_t kVerifyBatchEvents = 2048;
 
-Status from_rocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status::Ok();
-  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
-  if (s.IsNotFound()) return Status::NotFound(what + ": " + s.ToString());
-  return Status::IOError(what + ": " + s.ToString());
-}
 
 // A stream index entry covers a run: the events one append wrote to one stream, which have
 // consecutive positions and versions. Its key names the run's last version; its value the
@@ -74,13 +70,13 @@ Status from_rocks(const rocksdb::Status& s, const std::string& what) {
 std::string stream_index_key(const std::string& stream, uint64_t last_version) {
   std::string k = stream;
   k.push_back('\0');
-  put_u64(k, last_version);
+  base::put_u64(k, last_version);
   return k;
 }
 
 std::string stream_index_value(uint64_t last_position, uint64_t events) {
-  std::string v = encode_u64(last_position);
-  if (events > 1) put_u64(v, events);
+  std::string v = base::encode_u64(last_position);
+  if (events > 1) base::put_u64(v, events);
   return v;
 }
 
@@ -97,8 +93,8 @@ Result<IndexedRun> indexed_run(const rocksdb::Iterator& it, const std::string& s
   if (key.size() != stream.size() + 9 || (value.size() != 8 && value.size() != 16)) {
     return Status::Corruption("stream index entry of " + stream + " is malformed");
   }
-  IndexedRun run{0, load_u64(key.data() + stream.size() + 1), load_u64(value.data())};
-  const uint64_t events = value.size() == 16 ? load_u64(value.data() + 8) : 1;
+  IndexedRun run{0, base::load_u64(key.data() + stream.size() + 1), base::load_u64(value.data())};
+  const uint64_t events = value.size() == 16 ? base::load_u64(value.data() + 8) : 1;
   if (events == 0 || events > run.last_version || events > run.last_position) {
     return Status::Corruption("stream index entry of " + stream + " names an impossible run");
   }
@@ -146,26 +142,26 @@ rocksdb::ColumnFamilyOptions column_family_options(const rocksdb::Options& db_op
 }
 
 std::string encode_head(uint64_t position, const ChainHash& hash) {
-  std::string v = encode_u64(position);
+  std::string v = base::encode_u64(position);
   v.append(reinterpret_cast<const char*>(hash.data()), hash.size());
   return v;
 }
 
 std::string encode_append_result(const AppendResult& r) {
   std::string v;
-  put_u64(v, r.first_position);
-  put_u64(v, r.last_position);
-  put_u32(v, static_cast<uint32_t>(r.versions.size()));
+  base::put_u64(v, r.first_position);
+  base::put_u64(v, r.last_position);
+  base::put_u32(v, static_cast<uint32_t>(r.versions.size()));
   for (const auto& sv : r.versions) {
-    put_bytes16(v, sv.stream);
-    put_u64(v, sv.version);
+    base::put_bytes16(v, sv.stream);
+    base::put_u64(v, sv.version);
   }
-  if (!r.request_digest.empty()) put_bytes16(v, r.request_digest);
+  if (!r.request_digest.empty()) base::put_bytes16(v, r.request_digest);
   return v;
 }
 
 Status decode_append_result(std::string_view v, AppendResult* r) {
-  ByteReader in(v);
+  base::ByteReader in(v);
   uint32_t n = 0;
   if (!in.u64(r->first_position) || !in.u64(r->last_position) || !in.u32(n)) {
     return Status::Corruption("command index entry is truncated");
@@ -241,12 +237,6 @@ Status validate_request(const AppendRequest& req) {
   return Status::Ok();
 }
 
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class RocksDbEventStore;
 
 class PollingSubscription final : public Subscription {
@@ -272,14 +262,6 @@ class PollingSubscription final : public Subscription {
 
 class RocksDbEventStore final : public EventStore {
  public:
-  ~RocksDbEventStore() override {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    delete db_;
-    if (!secondary_dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(secondary_dir_, ec);
-    }
-  }
 
   static Result<std::unique_ptr<EventStore>> open(const std::string& dir,
                                                   const StoreOptions& options);
@@ -342,15 +324,15 @@ class RocksDbEventStore final : public EventStore {
     rocksdb::WriteBatch batch;
   };
 
-  RocksDbEventStore(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                    StoreOptions options, std::optional<WriterLock> lock, std::string secondary)
-      : db_(db), handles_(std::move(handles)), options_(std::move(options)),
-        lock_(std::move(lock)), secondary_dir_(std::move(secondary)) {}
+  RocksDbEventStore(std::unique_ptr<base::RocksDatabase> database, StoreOptions options,
+                    std::optional<WriterLock> lock)
+      : database_(std::move(database)), db_(database_->db()), options_(std::move(options)),
+        lock_(std::move(lock)) {}
 
-  rocksdb::ColumnFamilyHandle* meta() { return handles_[0]; }
-  rocksdb::ColumnFamilyHandle* log() { return handles_[1]; }
-  rocksdb::ColumnFamilyHandle* stream_index() { return handles_[2]; }
-  rocksdb::ColumnFamilyHandle* commands() { return handles_[3]; }
+  rocksdb::ColumnFamilyHandle* meta() { return database_->families()[0]; }
+  rocksdb::ColumnFamilyHandle* log() { return database_->families()[1]; }
+  rocksdb::ColumnFamilyHandle* stream_index() { return database_->families()[2]; }
+  rocksdb::ColumnFamilyHandle* commands() { return database_->families()[3]; }
 
   Status check_format(const std::string& dir);
 
@@ -369,11 +351,10 @@ class RocksDbEventStore final : public EventStore {
   // Decodes the run holding `position` into `events`: the value stored at or before it.
   Status read_run(rocksdb::Iterator& log, uint64_t position, std::vector<RecordedEvent>* events);
 
-  rocksdb::DB* db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<base::RocksDatabase> database_;
+  rocksdb::DB* db_;  // database_'s, for brevity
   StoreOptions options_;
   std::optional<WriterLock> lock_;
-  std::string secondary_dir_;
 
   // Group commit queue.
   std::mutex queue_mu_;
@@ -433,7 +414,7 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& d
                                     kCfCommands};
   std::vector<std::string> existing;
   if (exists) {
-    CERTSCHED_RETURN_IF_ERROR(from_rocks(
+    CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(
         rocksdb::DB::ListColumnFamilies(db_options, db_dir, &existing), "cannot open store " + dir));
   }
   for (const std::string& name : existing) {
@@ -444,28 +425,12 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& d
     cfs.emplace_back(name, column_family_options(db_options, name));
   }
 
-  rocksdb::DB* db = nullptr;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  std::string secondary;
-  rocksdb::Status s;
-  if (options.mode == OpenMode::kReadWrite) {
-    s = rocksdb::DB::Open(db_options, db_dir, cfs, &handles, &db);
-  } else {
-    // A secondary instance tails the writer's files without taking its lock, so readers
-    // work beside a running writer and on a copied (even read-only) store.
-    std::string tmpl = (fs::temp_directory_path() / "certsched-reader-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      return Status::IOError("cannot create a scratch directory for a read-only open");
-    }
-    secondary = tmpl;
-    s = rocksdb::DB::OpenAsSecondary(db_options, db_dir, secondary, cfs, &handles, &db);
-  }
-  if (!s.ok()) {
-    if (!secondary.empty()) fs::remove_all(secondary, ec);
-    return from_rocks(s, "cannot open store " + dir);
-  }
+  auto database = base::RocksDatabase::open(
+      db_options, db_dir, cfs,
+      options.mode == OpenMode::kReadWrite ? base::RocksDatabase::Mode::kReadWrite : base::RocksDatabase::Mode::kReadOnly);
+  if (!database.ok()) return database.status();
   std::unique_ptr<RocksDbEventStore> store(
-      new RocksDbEventStore(db, std::move(handles), options, std::move(lock), secondary));
+      new RocksDbEventStore(std::move(database).value(), options, std::move(lock)));
 
   CERTSCHED_RETURN_IF_ERROR(store->check_format(dir));
   CERTSCHED_RETURN_IF_ERROR(store->load_head());
@@ -483,23 +448,17 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& d
 Status RocksDbEventStore::check_format(const std::string& dir) {
   std::string format;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaFormat, &format);
-  if (!s.ok() && !s.IsNotFound()) return from_rocks(s, "read store format");
+  if (!s.ok() && !s.IsNotFound()) return base::status_from_rocksdb(s, "read store format");
   if (s.ok() && format != kFormatVersion && format != kFormat2 && format != kFormat1) {
     return Status::Corruption("store " + dir + " has format version " + format +
                               ", this certsched reads versions " + kFormat1 + " to " +
                               kFormatVersion);
   }
   if (read_only() || format == kFormatVersion) return Status::Ok();
-  for (auto it = handles_.begin(); it != handles_.end(); ++it) {
-    if ((*it)->GetName() != kCfFormat1StreamHeads) continue;
-    CERTSCHED_RETURN_IF_ERROR(from_rocks(db_->DropColumnFamily(*it), "drop format 1 stream heads"));
-    db_->DestroyColumnFamilyHandle(*it);
-    handles_.erase(it);
-    break;
-  }
+  CERTSCHED_RETURN_IF_ERROR(database_->drop_family(kCfFormat1StreamHeads));
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return from_rocks(db_->Put(wo, meta(), kMetaFormat, kFormatVersion), "write format");
+  return base::status_from_rocksdb(db_->Put(wo, meta(), kMetaFormat, kFormatVersion), "write format");
 }
 
 Status RocksDbEventStore::load_head() {
@@ -509,11 +468,11 @@ Status RocksDbEventStore::load_head() {
     head_position_ = 0;
     head_hash_ = kGenesisHash;
   } else if (!s.ok()) {
-    return from_rocks(s, "read head");
+    return base::status_from_rocksdb(s, "read head");
   } else if (v.size() != 8 + sizeof(ChainHash)) {
     return Status::Corruption("head record has " + std::to_string(v.size()) + " bytes, expected 40");
   } else {
-    head_position_ = load_u64(v.data());
+    head_position_ = base::load_u64(v.data());
     std::memcpy(head_hash_.data(), v.data() + 8, sizeof(ChainHash));
   }
   committed_position_ = head_position_;
@@ -523,12 +482,12 @@ Status RocksDbEventStore::load_head() {
 Status RocksDbEventStore::check_tail_matches_head() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log()));
   it->SeekToLast();
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read log tail"));
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(it->status(), "read log tail"));
   uint64_t last = 0;
   if (it->Valid() && it->key().size() == 8) {
     // The last value is a run: the log ends at its last event.
     std::vector<RecordedEvent> run;
-    CERTSCHED_RETURN_IF_ERROR(decode_value(*it, load_u64(it->key().data()), &run));
+    CERTSCHED_RETURN_IF_ERROR(decode_value(*it, base::load_u64(it->key().data()), &run));
     last = run.back().position;
   }
   if (last != head_position_) {
@@ -554,7 +513,7 @@ Result<uint64_t> RocksDbEventStore::committed_version(const std::string& stream,
 Result<uint64_t> RocksDbEventStore::indexed_version(rocksdb::Iterator& index,
                                                     const std::string& stream) {
   index.SeekForPrev(stream_index_key(stream, UINT64_MAX));
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(index.status(), "read stream index of " + stream));
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(index.status(), "read stream index of " + stream));
   if (!index.Valid()) return uint64_t{0};
   const rocksdb::Slice key = index.key();
   const bool this_stream = key.size() > stream.size() && key[stream.size()] == '\0' &&
@@ -569,7 +528,7 @@ Result<std::optional<AppendResult>> RocksDbEventStore::committed_command(const s
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), commands(), id, &v);
   if (s.IsNotFound()) return std::optional<AppendResult>();
-  if (!s.ok()) return from_rocks(s, "read command index");
+  if (!s.ok()) return base::status_from_rocksdb(s, "read command index");
   AppendResult r;
   CERTSCHED_RETURN_IF_ERROR(decode_append_result(v, &r));
   return std::optional<AppendResult>(std::move(r));
@@ -614,7 +573,7 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
   AppendResult result;
   result.first_position = state.position + 1;
   RunHeader run;
-  run.time_ns = req.time_ns != 0 ? req.time_ns : now_ns();
+  run.time_ns = req.time_ns != 0 ? req.time_ns : base::now_ns();
   run.actor = req.actor;
   run.command_id = req.command_id;
   run.correlation_id = req.correlation_id;
@@ -639,7 +598,7 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
       append_framed_run(run, &w.events[first], end - first, &value);
       state.hash = chain_next(state.hash, value);
       value.append(reinterpret_cast<const char*>(state.hash.data()), state.hash.size());
-      batch.Put(log(), encode_u64(run.first_position), value);
+      batch.Put(log(), base::encode_u64(run.first_position), value);
       state.position += end - first;
       version += end - first;
     }
@@ -669,7 +628,7 @@ void RocksDbEventStore::write_group(Group& group) {
   group.batch.Put(meta(), kMetaHead, encode_head(state.position, state.hash));
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
-  Status written = from_rocks(db_->Write(wo, &group.batch), "append");
+  Status written = base::status_from_rocksdb(db_->Write(wo, &group.batch), "append");
   if (!written.ok()) {
     // Nothing of the group is committed; the leader's view stays at the old head.
     for (PendingAppend* p : group.writing) p->result = written;
@@ -757,10 +716,10 @@ Status RocksDbEventStore::decode_value(const rocksdb::Iterator& log, uint64_t po
 }
 
 Status RocksDbEventStore::read_run(rocksdb::Iterator& log, uint64_t position, std::vector<RecordedEvent>* events) {
-  log.SeekForPrev(encode_u64(position));
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(log.status(), "read position " + std::to_string(position)));
+  log.SeekForPrev(base::encode_u64(position));
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(log.status(), "read position " + std::to_string(position)));
   const bool found = log.Valid() && log.key().size() == 8;
-  const uint64_t first = found ? load_u64(log.key().data()) : 0;
+  const uint64_t first = found ? base::load_u64(log.key().data()) : 0;
   if (found) CERTSCHED_RETURN_IF_ERROR(decode_value(log, first, events));
   if (!found || position - first >= events->size()) {
     return Status::Corruption("record at position " + std::to_string(position) + " is missing");
@@ -804,7 +763,7 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(const std::str
       out.push_back(e);
     }
   }
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read stream " + stream));
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(it->status(), "read stream " + stream));
   return out;
 }
 
@@ -819,12 +778,12 @@ Status RocksDbEventStore::read_all(uint64_t from_position, size_t max_count,
   uint64_t expected = from_position == 0 ? 1 : from_position;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log()));
   // The run holding the first position wanted may begin before it.
-  it->SeekForPrev(encode_u64(expected));
+  it->SeekForPrev(base::encode_u64(expected));
   if (!it->Valid() && it->status().ok()) it->SeekToFirst();
   std::vector<RecordedEvent> run;
   for (bool first_run = true; it->Valid() && n < max_count; it->Next(), first_run = false) {
     if (it->key().size() != 8) return Status::Corruption("malformed log key");
-    const uint64_t first = load_u64(it->key().data());
+    const uint64_t first = base::load_u64(it->key().data());
     if (first > expected || (!first_run && first != expected)) {
       return Status::Corruption("record at position " + std::to_string(expected) + " is missing");
     }
@@ -834,7 +793,7 @@ Status RocksDbEventStore::read_all(uint64_t from_position, size_t max_count,
       std::swap((*out)[n], run[expected - first]);  // the strings' capacity goes round
     }
   }
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(it->status(), "read log"));
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(it->status(), "read log"));
   out->resize(n);
   return Status::Ok();
 }
@@ -843,11 +802,11 @@ Result<Head> RocksDbEventStore::head() {
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta(), kMetaHead, &v);
   if (s.IsNotFound()) return Head{0, to_hex(kGenesisHash)};
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(s, "read head"));
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(s, "read head"));
   if (v.size() != 8 + sizeof(ChainHash)) return Status::Corruption("head record is malformed");
   ChainHash h;
   std::memcpy(h.data(), v.data() + 8, h.size());
-  return Head{load_u64(v.data()), to_hex(h)};
+  return Head{base::load_u64(v.data()), to_hex(h)};
 }
 
 Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const RecordedEvent&)>& each) {
@@ -869,13 +828,13 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
   uint64_t head_position = 0;
   ChainHash head_hash = kGenesisHash;
   if (hs.ok() && head_value.size() == 8 + sizeof(ChainHash)) {
-    head_position = load_u64(head_value.data());
+    head_position = base::load_u64(head_value.data());
     std::memcpy(head_hash.data(), head_value.data() + 8, sizeof(ChainHash));
   } else if (hs.ok()) {
     report.first_bad_position = 0;
     report.problem = "the head record is malformed";
   } else if (!hs.IsNotFound()) {
-    return from_rocks(hs, "read head");
+    return base::status_from_rocksdb(hs, "read head");
   }
   report.head_hash_hex = to_hex(head_hash);
   if (!report.problem.empty()) return report;
@@ -902,7 +861,7 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
   auto walk = [&](std::vector<RecordedEvent>* batch, size_t* n, size_t limit) -> Status {
     for (; it->Valid() && *n < limit; it->Next()) {
       if (it->key().size() != 8) return fail(expected, "malformed log key");
-      const uint64_t position = load_u64(it->key().data());
+      const uint64_t position = base::load_u64(it->key().data());
       if (position != expected) {
         if (expected > head_position) {
           return fail(expected, "record at position " + std::to_string(position) +
@@ -942,7 +901,7 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
         std::swap((*batch)[(*n)++], e);  // the strings' capacity goes round
       }
     }
-    return from_rocks(it->status(), "walk log");
+    return base::status_from_rocksdb(it->status(), "walk log");
   };
 
   if (!each) {
@@ -951,7 +910,7 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
   } else {
     // The walk (reading, hashing, decoding) runs a batch ahead of `each` on a second core.
     using Batch = std::vector<RecordedEvent>;
-    CERTSCHED_RETURN_IF_ERROR(read_ahead<Batch>(
+    CERTSCHED_RETURN_IF_ERROR(base::read_ahead<Batch>(
         [&](Batch* batch, bool* more) {
           size_t n = 0;
           Status st = walk(batch, &n, kVerifyBatchEvents);
@@ -984,7 +943,7 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
 
 Status RocksDbEventStore::refresh() {
   if (!read_only()) return Status::Ok();
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(db_->TryCatchUpWithPrimary(), "catch up with the writer"));
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(db_->TryCatchUpWithPrimary(), "catch up with the writer"));
   auto h = head();
   if (!h.ok()) return h.status();
   {

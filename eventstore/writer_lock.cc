@@ -33,14 +33,13 @@ std::string read_holder(int fd) {
 
 Result<WriterLock> WriterLock::acquire(const std::string& dir, const std::string& holder) {
   const std::string path = dir + "/writer.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  base::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
     return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
-    std::string who = read_holder(fd);
-    ::close(fd);
+    std::string who = read_holder(fd.get());
     if (err == EWOULDBLOCK) {
       return Status::Busy("store " + dir + " is held for writing by " + who +
                           "; stop that process, or use a read-only command");
@@ -51,28 +50,12 @@ Result<WriterLock> WriterLock::acquire(const std::string& dir, const std::string
   gethostname(host, sizeof host - 1);
   std::string text = "pid " + std::to_string(getpid()) + " on " + host + " (" + holder +
                      ", since " + utc_now_iso() + ")\n";
-  if (::ftruncate(fd, 0) != 0 ||
-      ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+  if (::ftruncate(fd.get(), 0) != 0 ||
+      ::pwrite(fd.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
     const int err = errno;
-    ::close(fd);
     return Status::IOError("cannot write " + path + ": " + std::strerror(err));
   }
-  return WriterLock(fd);
-}
-
-WriterLock::WriterLock(WriterLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-
-WriterLock& WriterLock::operator=(WriterLock&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = other.fd_;
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-WriterLock::~WriterLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing the last descriptor releases the flock
+  return WriterLock(std::move(fd));
 }
 
 }  // namespace certsched::eventstore

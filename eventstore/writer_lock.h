@@ -5,7 +5,8 @@
 
 #include <string>
 
-#include "eventstore/status.h"
+#include "base/status.h"
+#include "base/unique_fd.h"
 
 namespace certsched::eventstore {
 
@@ -14,15 +15,9 @@ class WriterLock {
   // Takes the lock or returns Busy naming the holder.
   static Result<WriterLock> acquire(const std::string& dir, const std::string& holder);
 
-  WriterLock(WriterLock&& other) noexcept;
-  WriterLock& operator=(WriterLock&& other) noexcept;
-  WriterLock(const WriterLock&) = delete;
-  WriterLock& operator=(const WriterLock&) = delete;
-  ~WriterLock();
-
  private:
-  explicit WriterLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit WriterLock(base::UniqueFd fd) : fd_(std::move(fd)) {}
+  base::UniqueFd fd_;  // closing the last descriptor releases the flock
 };
 
 }  // namespace certsched::eventstore

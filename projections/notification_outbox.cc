@@ -52,7 +52,7 @@ Status NotificationOutbox::on_event(const eventstore::RecordedEvent& r, const do
     n.since_ns = r.time_ns;
     add(std::move(n), s);
   };
-  const std::string schedule_id = r.stream.rfind("schedule-", 0) == 0 ? r.stream.substr(9) : "";
+  const std::string schedule_id(domain::stream_id(r.stream, domain::StreamKind::kSchedule).value_or(""));
   // A schedule's events are what settle its partner mail (sent, skipped, cancelled, ...).
   if (auto mail = mail_of_schedule_.find(schedule_id); mail != mail_of_schedule_.end()) touch(mail->second);
 
@@ -99,8 +99,8 @@ Status NotificationOutbox::on_event(const eventstore::RecordedEvent& r, const do
                    (a->previous_alias.empty() ? std::string("(none)") : cert_line(s, a->previous_alias)));
     return Status::Ok();
   }
+  const std::string listener(domain::stream_id(r.stream, domain::StreamKind::kListener).value_or(""));
   if (const auto* i = std::get_if<domain::ListenerCertificateInstalled>(&e); i && mails_admin) {
-    const std::string listener = r.stream.substr(9);
     const auto* previous = s.certificate_by_fingerprint(i->previous_fingerprint);
     admin_mail("installed/" + listener + "/" + std::to_string(r.position),
                "listener " + listener + " now serves " + i->alias,
@@ -122,7 +122,6 @@ Status NotificationOutbox::on_event(const eventstore::RecordedEvent& r, const do
     return Status::Ok();
   }
   if (const auto* f = std::get_if<domain::ListenerInstallFailed>(&e); f && mails_admin) {
-    const std::string listener = r.stream.substr(9);
     if (!alert_worthy(f->attempt)) return Status::Ok();
     admin_mail("install-failed/" + listener + "/" + std::to_string(f->attempt),
                "listener " + listener + " failed to install its new certificate (attempt " +

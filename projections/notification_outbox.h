@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "domain/engine.h"
+#include "domain/event_observer.h"
 
 namespace certsched::projections {
 

@@ -12,8 +12,9 @@
 #include <unordered_set>
 
 #include "domain/instant.h"
-#include "eventstore/byte_io.h"
-#include "eventstore/read_ahead.h"
+#include "base/byte_io.h"
+#include "base/rocksdb_database.h"
+#include "base/read_ahead.h"
 #include "projections/notification_outbox.h"
 #include "projections/views.h"
 #include "projections/json_text.h"
@@ -40,24 +41,18 @@ constexpr uint8_t kScheduleRow = 1, kDueRow = 2, kPartnerView = 4;
 // Indexes of kProjections.
 enum Projection : size_t { kPartners, kSchedules, kListeners, kDue, kOutbox, kProjectionCount };
 
-Status from_rocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status::Ok();
-  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
-  return Status::IOError(what + ": " + s.ToString());
-}
 
 std::string due_key(int64_t at_ns, const std::string& schedule_id) {
-  std::string k = eventstore::encode_u64(static_cast<uint64_t>(at_ns));
+  std::string k = base::encode_u64(static_cast<uint64_t>(at_ns));
   return k + schedule_id;
 }
 
 }  // namespace
 
 struct ProjectionStore::Impl {
-  rocksdb::DB* db = nullptr;
+  std::unique_ptr<base::RocksDatabase> database;
+  rocksdb::DB* db = nullptr;  // database's, for brevity
   std::map<std::string, rocksdb::ColumnFamilyHandle*> cf;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  std::string secondary_dir;
   bool read_only = false;
   std::array<uint64_t, kProjectionCount> checkpoints{};  // as last written (writer only)
   // The batch being gathered: outbox rows, and the rows changed since the last flush.
@@ -102,12 +97,6 @@ ProjectionStore::ProjectionStore(std::unique_ptr<Impl> impl) : impl_(std::move(i
 ProjectionStore::~ProjectionStore() {
   // Nothing is flushed here: the engine flushes on catching up, and may already be gone.
   // An unflushed batch's checkpoints were not written either, so it is reapplied on open.
-  for (auto* h : impl_->handles) impl_->db->DestroyColumnFamilyHandle(h);
-  delete impl_->db;
-  if (!impl_->secondary_dir.empty()) {
-    std::error_code ec;
-    fs::remove_all(impl_->secondary_dir, ec);
-  }
 }
 
 Result<std::unique_ptr<ProjectionStore>> ProjectionStore::open(const std::string& store_dir, bool read_only,
@@ -125,22 +114,16 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::open(const std::string
   options.keep_log_file_num = 3;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, {}}, {kCheckpoints, {}}};
   for (const auto& name : kProjections) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  rocksdb::Status s;
   if (read_only) {
     std::error_code ec;
     if (!fs::exists(dir + "/CURRENT", ec)) return Status::NotFound("the store has no projections yet");
-    std::string tmpl = (fs::temp_directory_path() / "certsched-projections-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a scratch directory");
-    impl->secondary_dir = tmpl;
-    s = rocksdb::DB::OpenAsSecondary(options, dir, tmpl, cfs, &impl->handles, &impl->db);
-  } else {
-    s = rocksdb::DB::Open(options, dir, cfs, &impl->handles, &impl->db);
   }
-  if (!s.ok()) {
-    if (!impl->secondary_dir.empty()) fs::remove_all(impl->secondary_dir);
-    return from_rocks(s, "cannot open projections in " + dir);
-  }
-  for (size_t i = 0; i < cfs.size(); ++i) impl->cf[cfs[i].name] = impl->handles[i];
+  auto database = base::RocksDatabase::open(
+      options, dir, cfs, read_only ? base::RocksDatabase::Mode::kReadOnly : base::RocksDatabase::Mode::kReadWrite);
+  if (!database.ok()) return database.status();
+  impl->database = std::move(database).value();
+  impl->db = impl->database->db();
+  for (size_t i = 0; i < cfs.size(); ++i) impl->cf[cfs[i].name] = impl->database->families()[i];
   std::unique_ptr<ProjectionStore> store(new ProjectionStore(std::move(impl)));
   for (size_t i = 0; i < kProjectionCount; ++i) {
     auto cp = store->checkpoint(kProjections[i]);
@@ -157,9 +140,9 @@ Result<uint64_t> ProjectionStore::checkpoint(const std::string& projection) {
   std::string v;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf.at(kCheckpoints), projection, &v);
   if (s.IsNotFound()) return uint64_t{0};
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(s, "read checkpoint of " + projection));
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(s, "read checkpoint of " + projection));
   if (v.size() != 8) return Status::Corruption("checkpoint of projection " + projection + " is malformed");
-  return eventstore::load_u64(v.data());
+  return base::load_u64(v.data());
 }
 
 Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domain::Event& event,
@@ -172,9 +155,12 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
   for (size_t i = 0; i < kProjectionCount; ++i) applies[i] = r.position > m.checkpoints[i];
   // Only which rows changed is noted here; each changed row is written once, from the state
   // as of the batch's last event, when the batch is flushed.
-  if (r.stream.rfind("partner-", 0) == 0 && applies[kPartners]) m.partner_changed(std::string_view(r.stream).substr(8));
-  if (r.stream.rfind("schedule-", 0) == 0) {
-    const std::string id = r.stream.substr(9);
+  using domain::StreamKind;
+  if (auto partner = domain::stream_id(r.stream, StreamKind::kPartner); partner && applies[kPartners]) {
+    m.partner_changed(*partner);
+  }
+  if (auto schedule = domain::stream_id(r.stream, StreamKind::kSchedule)) {
+    const std::string id(*schedule);
     if (after.schedule(id)) {
       const size_t n = domain::schedule_number(id);
       const uint8_t change = (applies[kSchedules] ? kScheduleRow : 0) | (applies[kDue] ? kDueRow : 0) |
@@ -184,8 +170,8 @@ Status ProjectionStore::on_event(const eventstore::RecordedEvent& r, const domai
       m.schedule_changes[n] |= change;
     }
   }
-  if (r.stream.rfind("listener-", 0) == 0 && applies[kListeners]) {
-    if (auto lid = domain::parse_listener(r.stream.substr(9))) m.dirty_listeners.insert(*lid);
+  if (auto listener = domain::stream_id(r.stream, StreamKind::kListener); listener && applies[kListeners]) {
+    if (auto lid = domain::parse_listener(std::string(*listener))) m.dirty_listeners.insert(*lid);
   }
   if (m.outbox) {
     // Taken after every event, so that changes never pile up; applied where the outbox
@@ -248,7 +234,7 @@ Status ProjectionStore::flush() {
       const domain::ScheduleRecord* s = state.schedule(id);
       if (m.schedule_changes[n] & kScheduleRow) {
         // Keyed by number, big-endian, so rows sort in the order the schedules were proposed.
-        b->Put(m.cf.at("schedules"), eventstore::encode_u64(n), schedule_text(*s));
+        b->Put(m.cf.at("schedules"), base::encode_u64(n), schedule_text(*s));
       }
       if (m.schedule_changes[n] & kDueRow) {
         const auto now = s->state();
@@ -271,16 +257,16 @@ Status ProjectionStore::flush() {
     }
     for (domain::Listener lid : m.dirty_listeners) {
       if (const auto* l = state.listener(lid)) {
-        b->Put(m.cf.at("listeners"), domain::to_string(lid), json_text(listener_json(nullptr, state, *l, 0)));
+        b->Put(m.cf.at("listeners"), domain::to_string(lid), json_text(listener_json(state, *l, std::nullopt)));
       }
     }
     for (size_t i = 0; i < kProjectionCount; ++i) {
-      b->Put(m.cf.at(kCheckpoints), kProjections[i], eventstore::encode_u64(m.checkpoints[i]));
+      b->Put(m.cf.at(kCheckpoints), kProjections[i], base::encode_u64(m.checkpoints[i]));
     }
     return false;
   };
   rocksdb::WriteOptions wo;  // unsynced: a lost suffix is replayed from the log on restart
-  auto write = [&](rocksdb::WriteBatch& b) { return from_rocks(m.db->Write(wo, &b), "write projections"); };
+  auto write = [&](rocksdb::WriteBatch& b) { return base::status_from_rocksdb(m.db->Write(wo, &b), "write projections"); };
   Status st;
   if (m.changed_schedules.size() + m.dirty_partners.size() < kRowsForASecondThread) {
     rocksdb::WriteBatch b;
@@ -291,7 +277,7 @@ Status ProjectionStore::flush() {
   } else {
     // A flush after a long catch-up writes hundreds of thousands of rows: each chunk is
     // built on a second core while the one before is written.
-    st = eventstore::read_ahead<rocksdb::WriteBatch>(
+    st = base::read_ahead<rocksdb::WriteBatch>(
         [&](rocksdb::WriteBatch* b, bool* more) {
           *more = next_chunk(b);
           return Status::Ok();
@@ -322,14 +308,14 @@ Status ProjectionStore::flush() {
 
 Result<std::vector<std::pair<std::string, std::string>>> ProjectionStore::scan(const std::string& projection) {
   if (impl_->read_only) {
-    CERTSCHED_RETURN_IF_ERROR(from_rocks(impl_->db->TryCatchUpWithPrimary(), "catch up with the writer"));
+    CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(impl_->db->TryCatchUpWithPrimary(), "catch up with the writer"));
   }
   auto it = impl_->cf.find(projection);
   if (it == impl_->cf.end()) return Status::InvalidArgument("no projection " + projection);
   std::vector<std::pair<std::string, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> iter(impl_->db->NewIterator(rocksdb::ReadOptions(), it->second));
   for (iter->SeekToFirst(); iter->Valid(); iter->Next()) out.emplace_back(iter->key().ToString(), iter->value().ToString());
-  CERTSCHED_RETURN_IF_ERROR(from_rocks(iter->status(), "scan projection " + projection));
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(iter->status(), "scan projection " + projection));
   return out;
 }
 

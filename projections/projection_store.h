@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "domain/engine.h"
+#include "domain/event_observer.h"
 
 namespace certsched::projections {
 

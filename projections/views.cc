@@ -4,6 +4,7 @@
 #include <array>
 
 #include "domain/instant.h"
+#include "domain/listener_readiness.h"
 #include "projections/json_writer.h"
 
 namespace certsched::projections {
@@ -114,8 +115,7 @@ json certificate_json(const domain::CertificateRecord& c) {
           {"imported_by", c.imported_by}};
 }
 
-json listener_json(domain::Engine* engine, const domain::DomainState& state, const domain::ListenerRecord& l,
-                   int64_t now_ns) {
+json listener_json(const domain::DomainState& state, const domain::ListenerRecord& l, std::optional<int64_t> now_ns) {
   json j = {{"listener", domain::to_string(l.listener)},
             {"current", l.current ? cert_json(*l.current) : json(nullptr)},
             {"dir", l.dir},
@@ -134,21 +134,22 @@ json listener_json(domain::Engine* engine, const domain::DomainState& state, con
         activate_at = std::max(activate_at, s->proposed.activate_at_ns);
       }
     }
-    json blocked_by = json::array(), reasons = json::array();
-    if (engine) {
-      if (auto ready = engine->listener_readiness(l.listener, now_ns); ready.ok()) {
-        for (const auto& b : ready->blockers) {
-          blocked_by.push_back(b.partner);
-          reasons.push_back(b.partner + " " + b.reason);
-        }
+    json blocked_by = json::array(), reasons = json::array(), waiting = json::array();
+    if (now_ns) {
+      const domain::ListenerReadiness ready = domain::listener_readiness(state, l.listener, *now_ns);
+      for (const auto& b : ready.blockers) {
+        blocked_by.push_back(b.partner);
+        reasons.push_back(b.partner + " " + b.reason);
       }
+      for (const auto& w : ready.waits) waiting.push_back(w.partner + " " + w.reason);
     }
     j["pending"] = {{"alias", l.pending->alias},
                     {"fingerprint", l.pending->fingerprint},
                     {"proposal", l.pending_proposal},
                     {"activate_at", format_instant(activate_at)},
                     {"blocked_by", blocked_by},
-                    {"blocked_because", reasons}};
+                    {"blocked_because", reasons},
+                    {"waiting_for", waiting}};
   }
   return j;
 }

@@ -4,7 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "domain/engine.h"
+#include <optional>
+
+#include "domain/commands.h"
+#include "domain/state.h"
 
 namespace certsched::projections {
 
@@ -12,9 +15,10 @@ nlohmann::json cert_json(const domain::CertRef& c);
 nlohmann::json certificate_json(const domain::CertificateRecord& c);
 nlohmann::json schedule_json(const domain::ScheduleRecord& s);
 nlohmann::json partner_json(const domain::DomainState& state, const domain::PartnerRecord& p);
-// With `engine`, also the partners that block a pending certificate at `now_ns`.
-nlohmann::json listener_json(domain::Engine* engine, const domain::DomainState& state, const domain::ListenerRecord& l,
-                             int64_t now_ns);
+// With `now_ns`, a pending certificate also names the partners that block its install
+// ("blocked_by") and says why the install waits then ("blocked_because", "waiting_for").
+nlohmann::json listener_json(const domain::DomainState& state, const domain::ListenerRecord& l,
+                             std::optional<int64_t> now_ns);
 nlohmann::json result_json(const domain::CommandResult& r);
 
 // The same documents as schedule_json and partner_json, as the text json_text() makes of

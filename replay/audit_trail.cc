@@ -72,18 +72,17 @@ std::string describe(const eventstore::RecordedEvent& r, const Event& e, const D
 }
 
 std::string state_after(const eventstore::RecordedEvent& r, const DomainState& s) {
-  const std::string id = r.stream.substr(r.stream.find('-') + 1);
-  if (r.stream.rfind("schedule-", 0) == 0) {
-    const auto* sc = s.schedule(id);
+  if (auto id = stream_id(r.stream, StreamKind::kSchedule)) {
+    const auto* sc = s.schedule(std::string(*id));
     return sc ? statemachines::to_string(sc->state()) : "";
   }
-  if (r.stream.rfind("listener-", 0) == 0) {
-    const auto lid = parse_listener(id);
+  if (auto id = stream_id(r.stream, StreamKind::kListener)) {
+    const auto lid = parse_listener(*id);
     const auto* l = lid ? s.listener(*lid) : nullptr;
     return l ? std::string(statemachines::to_string(l->machine.state())) + ", serving " + (l->current ? l->current->alias : "-") : "";
   }
-  if (r.stream.rfind("partner-", 0) == 0) {
-    const auto* p = s.partner(id);
+  if (auto id = stream_id(r.stream, StreamKind::kPartner)) {
+    const auto* p = s.partner(std::string(*id));
     std::string out;
     for (uint8_t i = 0; p && i < kRoleCount; ++i) {
       if (p->current[i]) out += (out.empty() ? "" : ", ") + role_name(i) + "=" + p->current[i]->alias;
@@ -94,7 +93,8 @@ std::string state_after(const eventstore::RecordedEvent& r, const DomainState& s
 }
 
 bool matches(const eventstore::RecordedEvent& r, const Event& e, const DomainState& s, const AuditFilter& f) {
-  const ScheduleRecord* sc = r.stream.rfind("schedule-", 0) == 0 ? s.schedule(r.stream.substr(9)) : nullptr;
+  const auto schedule_id = stream_id(r.stream, StreamKind::kSchedule);
+  const ScheduleRecord* sc = schedule_id ? s.schedule(std::string(*schedule_id)) : nullptr;
   if (!f.partner.empty()) {
     const bool about = r.stream == partner_stream(f.partner) || (sc && sc->proposed.partner == f.partner);
     if (!about) return false;

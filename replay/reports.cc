@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "domain/listener_readiness.h"
 #include "domain/instant.h"
 #include "projections/json_text.h"
 
@@ -79,15 +80,14 @@ ReportTable history(const domain::DomainState& s, const ReportOptions& o) {
   return t;
 }
 
-ReportTable blockers(domain::Engine& engine, const domain::DomainState& s, const ReportOptions& o) {
+ReportTable blockers(const domain::DomainState& s, const ReportOptions& o) {
   ReportTable t{{"kind", "subject", "alias", "due_at", "partner", "schedule", "reason"}, {}};
   for (uint8_t li = 0; li < domain::kListenerCount; ++li) {
     const auto lid = static_cast<domain::Listener>(li);
     const auto* l = s.listener(lid);
     if (!l || !l->pending) continue;
-    auto ready = engine.listener_readiness(lid, o.now_ns);
-    if (!ready.ok()) continue;
-    for (const auto& b : ready->blockers) {
+    const domain::ListenerReadiness ready = domain::listener_readiness(s, lid, o.now_ns);
+    for (const auto& b : ready.blockers) {
       t.rows.push_back({"listener", domain::to_string(lid), l->pending->alias, "", b.partner, b.schedule_id, b.reason});
     }
   }
@@ -109,12 +109,12 @@ ReportTable blockers(domain::Engine& engine, const domain::DomainState& s, const
 
 }  // namespace
 
-Result<ReportTable> build_report(const std::string& name, domain::Engine& engine, const domain::DomainState& state,
+Result<ReportTable> build_report(const std::string& name, const domain::DomainState& state,
                                  const ReportOptions& options) {
   if (name == "inventory") return inventory(state);
   if (name == "expiring") return expiring(state, options);
   if (name == "history") return history(state, options);
-  if (name == "blockers") return blockers(engine, state, options);
+  if (name == "blockers") return blockers(state, options);
   return Status::InvalidArgument("no report '" + name + "': choose inventory, expiring, history or blockers");
 }
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "domain/engine.h"
+#include "domain/state.h"
 
 namespace certsched::replay {
 
@@ -25,7 +25,7 @@ struct ReportOptions {
 };
 
 // InvalidArgument for an unknown report name.
-Result<ReportTable> build_report(const std::string& name, domain::Engine& engine, const domain::DomainState& state,
+Result<ReportTable> build_report(const std::string& name, const domain::DomainState& state,
                                  const ReportOptions& options);
 
 std::string format_csv(const ReportTable& t);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "domain/instant.h"
+#include "base/clock.h"
 #include "tests/cert_factory.h"
 #include "tests/cli_runner.h"
 #include "tests/test_support.h"
@@ -24,10 +25,6 @@ namespace {
 using nlohmann::json;
 using testing::CertSpec;
 using testing::run_cli;
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 class CliSchedulingTest : public ::testing::Test {
  protected:
@@ -205,7 +202,7 @@ TEST_F(CliSchedulingTest, DeclineCancelAndReports) {
       dir_->sub("pw.txt")});
   EXPECT_EQ(ok({"schedule", "decline", "P1"})["schedules"][0]["state"], "withdrawn");
   ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at",
-      domain::format_instant(now_ns() + 86400LL * 1'000'000'000), "--password-file", dir_->sub("pw.txt")});
+      domain::format_instant(base::now_ns() + 86400LL * 1'000'000'000), "--password-file", dir_->sub("pw.txt")});
   ok({"schedule", "confirm", "P2"});
   json inventory = ok({"report", "inventory"});
   ASSERT_EQ(inventory.size(), 2u);  // acme's local-signing and partner-signing
@@ -279,7 +276,7 @@ TEST_F(CliSchedulingTest, ACommandIdAppliesOnceAndIsRefusedForAnotherCommand) {
 
 TEST_F(CliSchedulingTest, ObserveActivatesFirstUsageFromAnOpensslCmsMessage) {
   ok({"schedule", "propose", "--partners", "acme", "--role", "local-encryption=enc-new", "--at",
-      domain::format_instant(now_ns() + 86400LL * 1'000'000'000), "--password-file", dir_->sub("pw.txt")});
+      domain::format_instant(base::now_ns() + 86400LL * 1'000'000'000), "--password-file", dir_->sub("pw.txt")});
   ok({"schedule", "confirm", "P1"});
   testing::write_file(store_->sub("payload.txt"), "hello from acme\n");
   testing::shell("openssl cms -encrypt -aes256 -in " + store_->sub("payload.txt") + " -recip " +
@@ -297,12 +294,12 @@ TEST_F(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
   ok({"partner", "add", "--id", "hooli", "--protocol", "AS4", "--email", "b2b@hooli.example", "--local-ssl-server", "sign-old"});
   ok({"listener", "configure", "HTTP", "--cert", "sign-old", "--dir", store_->sub("www"), "--reload-command", "true"});
   // A whole second some seconds ahead: enough for the two commands below even when slow.
-  const int64_t at = (now_ns() / 1'000'000'000 + 6) * 1'000'000'000;
+  const int64_t at = (base::now_ns() / 1'000'000'000 + 6) * 1'000'000'000;
   json p = ok({"schedule", "propose", "--partners", "acme,hooli", "--role", "local-signing=sign-new", "--role",
                "local-ssl-server=sign-new", "--at", domain::format_instant(at), "--password-file", dir_->sub("pw.txt")});
   ASSERT_EQ(p["schedules"].size(), 3u) << p.dump();  // acme has no SSL server certificate: skipped
   ok({"schedule", "confirm", "P1"});
-  ASSERT_LT(now_ns(), at) << "the setup took longer than the lead time";
+  ASSERT_LT(base::now_ns(), at) << "the setup took longer than the lead time";
 
   const std::string store = store_->sub("s");
   const std::string log = store_->sub("serve.log");

@@ -53,7 +53,7 @@ class EngineRandomTest : public testing::EngineFixture {
       if (batch.empty()) break;
       next = batch.back().position + 1;
       for (const auto& rec : batch) {
-        if (rec.stream.rfind("schedule-", 0) != 0) continue;
+        if (!stream_id(rec.stream, StreamKind::kSchedule)) continue;
         const Event e = decode_event(rec).value();
         ScheduleTrigger t;
         if (const auto* p = std::get_if<ScheduleProposed>(&e)) {

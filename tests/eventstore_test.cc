@@ -10,9 +10,9 @@
 #include <set>
 #include <thread>
 
-#include "eventstore/byte_io.h"
+#include "base/byte_io.h"
 #include "eventstore/event_store.h"
-#include "eventstore/read_ahead.h"
+#include "base/read_ahead.h"
 #include "eventstore/record_format.h"
 #include "eventstore/stream_table.h"
 #include "tests/test_support.h"
@@ -225,7 +225,7 @@ TEST(ReadAheadTest, BatchesArriveInOrderAndErrorsStopTheWalkAfterWhatPrecededThe
     seen.insert(seen.end(), b.begin(), b.end());
     return Status::Ok();
   };
-  Status st = eventstore::read_ahead<Batch>(numbers, keep);
+  Status st = base::read_ahead<Batch>(numbers, keep);
   EXPECT_TRUE(st.IsCorruption()) << st.ToString();
   ASSERT_EQ(seen.size(), 43u);
   for (int i = 0; i < 43; ++i) ASSERT_EQ(seen[i], i);
@@ -240,7 +240,7 @@ TEST(ReadAheadTest, BatchesArriveInOrderAndErrorsStopTheWalkAfterWhatPrecededThe
     *more = true;
     return Status::Ok();
   };
-  st = eventstore::read_ahead<Batch>(endless, [&](const Batch& b) {
+  st = base::read_ahead<Batch>(endless, [&](const Batch& b) {
     seen.push_back(b.front());
     return ++consumed == 3 ? Status::InvalidArgument("stop") : Status::Ok();
   });
@@ -251,7 +251,7 @@ TEST(ReadAheadTest, BatchesArriveInOrderAndErrorsStopTheWalkAfterWhatPrecededThe
   // The last batch is consumed, then the walk ends.
   produced = 0;
   seen.clear();
-  st = eventstore::read_ahead<Batch>(
+  st = base::read_ahead<Batch>(
       [&](Batch* b, bool* more) {
         b->assign(1, produced++);
         *more = produced < 4;
@@ -818,7 +818,7 @@ TEST_F(TamperTest, AStreamsVersionIsReadFromItsLastIndexEntryAfterReopening) {
 
 TEST_F(TamperTest, ADamagedStreamIndexFailsReadsAsCorruptionNeverAsOtherEvents) {
   // s1 holds the records at positions 2, 5 and 8; each append wrote one index entry.
-  auto key = [](uint64_t version) { return "s1" + std::string(1, '\0') + encode_u64(version); };
+  auto key = [](uint64_t version) { return "s1" + std::string(1, '\0') + base::encode_u64(version); };
   struct Damage {
     std::string what;
     std::function<void(RawStore&)> apply;
@@ -826,12 +826,12 @@ TEST_F(TamperTest, ADamagedStreamIndexFailsReadsAsCorruptionNeverAsOtherEvents) 
   };
   const std::vector<Damage> damages = {
       {"an entry pointing at another stream's record",
-       [&](RawStore& raw) { raw.put("stream_index", key(2), encode_u64(3)); },
+       [&](RawStore& raw) { raw.put("stream_index", key(2), base::encode_u64(3)); },
        "stream s1 version 2 does not match the record at position 3"},
       {"a deleted entry", [&](RawStore& raw) { raw.erase("stream_index", key(2)); },
        "stream s1 version 2 is missing from the stream index"},
       {"a run longer than the versions before it",
-       [&](RawStore& raw) { raw.put("stream_index", key(2), encode_u64(5) + encode_u64(3)); },
+       [&](RawStore& raw) { raw.put("stream_index", key(2), base::encode_u64(5) + base::encode_u64(3)); },
        "stream index entry of s1 names an impossible run"},
       {"a truncated entry", [&](RawStore& raw) { raw.put("stream_index", key(2), "\x05"); },
        "stream index entry of s1 is malformed"},
@@ -847,7 +847,7 @@ TEST_F(TamperTest, ADamagedStreamIndexFailsReadsAsCorruptionNeverAsOtherEvents) 
     EXPECT_NE(got.status().message().find(d.problem), std::string::npos) << d.what << ": " << got.status().message();
     reader.reset();
     RawStore raw(dir_.path());
-    raw.put("stream_index", key(2), encode_u64(5));
+    raw.put("stream_index", key(2), base::encode_u64(5));
   }
   auto repaired = open_reader(dir_.path())->read_stream("s1", 1, 100);
   ASSERT_TRUE(repaired.ok()) << repaired.status().ToString();

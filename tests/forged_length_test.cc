@@ -9,7 +9,7 @@
 #include <new>
 
 #include "domain/event_codec.h"
-#include "eventstore/byte_io.h"
+#include "base/byte_io.h"
 #include "eventstore/crc32c.h"
 #include "eventstore/record_format.h"
 #include "tests/test_support.h"
@@ -55,16 +55,16 @@ struct Tracking {
 TEST(ForgedLengthTest, FramedPayloadLengthOfTwoGigabytes) {
   using namespace eventstore;
   std::string body;
-  put_u64(body, 1);
-  put_u64(body, 1);
-  put_u64(body, 0);
-  put_u16(body, 1);
-  put_bytes16(body, "s");
-  put_bytes16(body, "T");
-  put_bytes16(body, "");
-  put_bytes16(body, "c");
-  put_bytes16(body, "");
-  put_u32(body, 0x7FFFFFFF);  // payload claims 2 GiB
+  base::put_u64(body, 1);
+  base::put_u64(body, 1);
+  base::put_u64(body, 0);
+  base::put_u16(body, 1);
+  base::put_bytes16(body, "s");
+  base::put_bytes16(body, "T");
+  base::put_bytes16(body, "");
+  base::put_bytes16(body, "c");
+  base::put_bytes16(body, "");
+  base::put_u32(body, 0x7FFFFFFF);  // payload claims 2 GiB
   body += "tiny";
   const std::string value = testing::forge_stored_value(body);
 

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "eventstore/byte_io.h"
+#include "base/byte_io.h"
 #include "eventstore/crc32c.h"
 #include "eventstore/record_format.h"
 #include "tests/test_support.h"
@@ -79,11 +79,11 @@ TEST(RecordFormatTest, UnknownFrameVersionIsCorruption) {
 
 TEST(RecordFormatTest, ForgedFieldLengthInsideAValidFrameIsCorruption) {
   std::string body;
-  put_u64(body, 42);
-  put_u64(body, 1);
-  put_u64(body, 0);
-  put_u16(body, 1);
-  put_u16(body, 0xFFFF);  // stream name claims 65535 bytes; three follow
+  base::put_u64(body, 42);
+  base::put_u64(body, 1);
+  base::put_u64(body, 0);
+  base::put_u16(body, 1);
+  base::put_u16(body, 0xFFFF);  // stream name claims 65535 bytes; three follow
   body += "abc";
   const std::string value = testing::forge_stored_value(body);
   StoredValue sv;
@@ -150,17 +150,17 @@ TEST(RecordFormatTest, ARunRoundTripsEveryEventWithTheFieldsItShares) {
 
 TEST(RecordFormatTest, ARunClaimingMoreEventsThanItsBytesHoldIsCorruptionBeforeAllocating) {
   std::string body;
-  put_u64(body, 42);
-  put_u64(body, 1);
-  put_u64(body, 0);
-  put_bytes16(body, "s");
-  put_bytes16(body, "");
-  put_bytes16(body, "c");
-  put_bytes16(body, "");
-  put_u32(body, 0xFFFFFFFF);  // four billion events in the nine bytes that follow
-  put_u16(body, 1);
-  put_bytes16(body, "T");
-  put_bytes32(body, "");
+  base::put_u64(body, 42);
+  base::put_u64(body, 1);
+  base::put_u64(body, 0);
+  base::put_bytes16(body, "s");
+  base::put_bytes16(body, "");
+  base::put_bytes16(body, "c");
+  base::put_bytes16(body, "");
+  base::put_u32(body, 0xFFFFFFFF);  // four billion events in the nine bytes that follow
+  base::put_u16(body, 1);
+  base::put_bytes16(body, "T");
+  base::put_bytes32(body, "");
   const std::string value = testing::forge_stored_value(body, kRunFrame);
   StoredValue sv;
   ASSERT_TRUE(parse_stored_value(value, 42, &sv).ok());

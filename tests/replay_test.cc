@@ -44,7 +44,7 @@ class ReplayTest : public testing::EngineFixture {
     return cur ? cur->alias : "";
   }
   replay::ReportTable report(const std::string& name, replay::ReportOptions o) {
-    auto t = replay::build_report(name, *engine_, state(), o);
+    auto t = replay::build_report(name, state(), o);
     EXPECT_TRUE(t.ok()) << t.status().ToString();
     return t.value();
   }

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "eventstore/byte_io.h"
+#include "base/byte_io.h"
 #include "eventstore/crc32c.h"
 #include "eventstore/record_format.h"
 
@@ -67,20 +67,20 @@ void RawStore::erase(const std::string& column_family, const std::string& key) {
   if (!s.ok()) throw std::runtime_error("raw delete failed: " + s.ToString());
 }
 
-std::string RawStore::get_log(uint64_t position) { return get("log", eventstore::encode_u64(position)); }
+std::string RawStore::get_log(uint64_t position) { return get("log", base::encode_u64(position)); }
 
 void RawStore::put_log(uint64_t position, const std::string& value) {
-  put("log", eventstore::encode_u64(position), value);
+  put("log", base::encode_u64(position), value);
 }
 
-void RawStore::delete_log(uint64_t position) { erase("log", eventstore::encode_u64(position)); }
+void RawStore::delete_log(uint64_t position) { erase("log", base::encode_u64(position)); }
 
 void RawStore::rewrite_log_as_single_events() {
   using namespace eventstore;
   std::vector<RecordedEvent> events, run;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->named("log")));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const uint64_t position = load_u64(it->key().data());
+    const uint64_t position = base::load_u64(it->key().data());
     StoredValue sv;
     Status s = parse_stored_value(std::string_view(it->value().data(), it->value().size()), position, &sv);
     if (s.ok()) s = decode_events(sv, position, &run);
@@ -94,7 +94,7 @@ void RawStore::rewrite_log_as_single_events() {
     hash = chain_next(hash, framed);
     put_log(e.position, stored_value(framed, hash));
   }
-  std::string head = encode_u64(events.empty() ? 0 : events.back().position);
+  std::string head = base::encode_u64(events.empty() ? 0 : events.back().position);
   head.append(reinterpret_cast<const char*>(hash.data()), hash.size());
   put("default", "meta/head", head);
 }
@@ -105,7 +105,7 @@ void RawStore::make_format_1(const std::map<std::string, uint64_t>& stream_versi
   rocksdb::Status s = impl_->db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "stream_heads", &heads);
   if (!s.ok()) throw std::runtime_error("raw create of stream_heads failed: " + s.ToString());
   impl_->handles.push_back(heads);
-  for (const auto& [stream, version] : stream_versions) put("stream_heads", stream, eventstore::encode_u64(version));
+  for (const auto& [stream, version] : stream_versions) put("stream_heads", stream, base::encode_u64(version));
   put("default", "meta/format", "1");
 }
 
@@ -145,9 +145,9 @@ eventstore::AppendRequest one_event(const std::string& stream, eventstore::Expec
 std::string forge_stored_value(const std::string& body, uint8_t frame_version) {
   using namespace eventstore;
   std::string v;
-  put_u32(v, static_cast<uint32_t>(body.size()));
-  put_u8(v, frame_version);
-  put_u32(v, crc32c(body, crc32c(std::string_view(v.data() + 4, 1))));
+  base::put_u32(v, static_cast<uint32_t>(body.size()));
+  base::put_u8(v, frame_version);
+  base::put_u32(v, crc32c(body, crc32c(std::string_view(v.data() + 4, 1))));
   v += body;
   v.append(32, '\0');
   return v;

@@ -1,4 +1,5 @@
 #include "adapters/cli/cli_output.h"
+#include "base/clock.h"
 #include "projections/json_text.h"
 
 #include <openssl/rand.h>
@@ -59,10 +60,7 @@ std::string new_command_id() {
 }
 
 domain::CommandContext context(const GlobalOptions& g) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  return {g.command_id, g.actor, now};
+  return {g.command_id, g.actor, base::now_ns()};
 }
 
 }  // namespace certsched::cli

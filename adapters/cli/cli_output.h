@@ -6,7 +6,7 @@
 #include <string>
 
 #include "domain/engine.h"
-#include "eventstore/status.h"
+#include "base/status.h"
 
 namespace certsched::cli {
 

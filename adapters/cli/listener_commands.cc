@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
+#include "base/clock.h"
 #include "adapters/cli/remote.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
@@ -32,10 +33,6 @@ std::string listener_text(const nlohmann::json& l) {
   return t.str();
 }
 
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 int run_configure(const GlobalOptions& g, const ConfigureArgs& a) {
   auto lid = domain::parse_listener(a.listener);
   if (!lid) return fail(g, Status::InvalidArgument("listener '" + a.listener + "' is not one of HTTP, FTP, OFTP, SSHFTP"));
@@ -49,7 +46,7 @@ int run_configure(const GlobalOptions& g, const ConfigureArgs& a) {
   adapters::FileListenerInstaller installer;
   auto r = (*session)->engine->configure_listener(c, context(g), &installer);
   if (!r.ok()) return fail(g, r.status());
-  auto j = listener_json((*session)->engine.get(), (*session)->state(), *(*session)->state().listener(*lid), now_ns());
+  auto j = listener_json((*session)->state(), *(*session)->state().listener(*lid), base::now_ns());
   print_result(g, j, "Configured " + listener_text(j) + "  wrote cert.pem and key.pem (0600)" +
                          (c.reload_command.empty() ? "\n" : " and ran: " + c.reload_command + "\n"));
   return kExitOk;
@@ -78,7 +75,7 @@ int run_show(const GlobalOptions& g, const std::string& name) {
     if (!name.empty() && name != domain::to_string(lid)) continue;
     const auto* l = (*session)->state().listener(lid);
     if (!l) continue;
-    all.push_back(listener_json((*session)->engine.get(), (*session)->state(), *l, now_ns()));
+    all.push_back(listener_json((*session)->state(), *l, base::now_ns()));
     text += listener_text(all.back());
   }
   if (!name.empty() && all.empty()) {

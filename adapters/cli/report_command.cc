@@ -31,7 +31,7 @@ int run_report(const GlobalOptions& g, const ReportArgs& a) {
   }
   auto session = open_session(g, false, "");
   if (!session.ok()) return fail(g, session.status());
-  auto table = replay::build_report(a.name, *(*session)->engine, (*session)->state(), o);
+  auto table = replay::build_report(a.name, (*session)->state(), o);
   if (!table.ok()) return fail(g, table.status());
   std::cout << (format == "csv" ? replay::format_csv(*table) : format == "json" ? replay::format_json(*table)
                                                                                   : replay::format_table(*table));

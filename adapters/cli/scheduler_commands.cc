@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "adapters/cli/commands.h"
+#include "base/clock.h"
 #include "adapters/cli/remote.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
@@ -25,10 +26,6 @@ namespace {
 using namespace projections;
 
 using Clock = std::chrono::system_clock;
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
 
 std::string one_line(std::string s) {
   for (char& c : s) {
@@ -192,7 +189,7 @@ int run_serve(const GlobalOptions& g, const ServeArgs& a) {
     for (const auto& e : r->mail.errors) log->warn("{}", one_line(e));
     ++run;
 
-    auto next = scheduler.next_due_ns(now_ns());
+    auto next = scheduler.next_due_ns(base::now_ns());
     engine_lock.unlock();
     if (!next.ok()) {
       exit_code = report_error(g, next.status());
@@ -200,7 +197,7 @@ int run_serve(const GlobalOptions& g, const ServeArgs& a) {
     }
     // Sleep exactly until the next due instant (measured on the system clock, which may be
     // faked in tests), or until a new event or a stop signal arrives. Nothing polls.
-    const int64_t wait_ns = next.value() == 0 ? int64_t{3600} * 1'000'000'000 : std::max<int64_t>(next.value() - now_ns(), 0);
+    const int64_t wait_ns = next.value() == 0 ? int64_t{3600} * 1'000'000'000 : std::max<int64_t>(next.value() - base::now_ns(), 0);
     std::unique_lock<std::mutex> l(stop.mu);
     stop.cv.wait_for(l, std::chrono::nanoseconds(wait_ns), [&] { return stop.stop || stop.wake; });
     stop.wake = false;

@@ -1,4 +1,5 @@
 #include "adapters/http/api_routes.h"
+#include "base/clock.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,10 +39,6 @@ Reply from_status(const Status& st) {
     case Status::Code::kBusy: return error(409, st.code_name(), st.message());
     default: return error(500, st.code_name(), st.message());
   }
-}
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::vector<std::string> split_path(const std::string& path) {
@@ -138,7 +135,7 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
     if (body.is_discarded() || !body.is_object()) return error(400, "invalid_argument", "the request body is not a JSON object");
   }
   domain::CommandContext ctx{request.idempotency_key.empty() ? cli::new_command_id() : "api:" + request.idempotency_key,
-                             "api:" + request.peer, now_ns()};
+                             "api:" + request.peer, base::now_ns()};
   Reply reply = error(404, "not_found", "no route " + method + " " + path);
   auto with_engine = [&](const std::function<Reply(domain::Engine&, const domain::DomainState&)>& f) {
     access([&](domain::Engine& engine) {
@@ -174,7 +171,7 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
     return with_engine([&](domain::Engine& e, const domain::DomainState& s) {
       json all = json::array();
       for (uint8_t li = 0; li < domain::kListenerCount; ++li) {
-        if (const auto* l = s.listener(static_cast<domain::Listener>(li))) all.push_back(projections::listener_json(&e, s, *l, now_ns()));
+        if (const auto* l = s.listener(static_cast<domain::Listener>(li))) all.push_back(projections::listener_json(s, *l, base::now_ns()));
       }
       return Reply{200, all};
     });
@@ -278,7 +275,7 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
     int64_t as_of = 0;
     uint64_t position = 0;
     if (query.count("as_of")) {
-      auto t = domain::parse_instant_or_now(query.at("as_of"), now_ns());
+      auto t = domain::parse_instant_or_now(query.at("as_of"), base::now_ns());
       if (!t.ok()) return error(400, "invalid_argument", "\"as_of\": " + t.status().message());
       as_of = t.value();
     }
@@ -319,7 +316,7 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
   }
   if (get && what == "reports" && parts.size() == 3) {
     replay::ReportOptions o;
-    o.now_ns = now_ns();
+    o.now_ns = base::now_ns();
     if (query.count("within")) {
       char* end = nullptr;
       o.within_days = static_cast<int>(std::strtol(query.at("within").c_str(), &end, 10));
@@ -332,7 +329,7 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
       *out = t.value();
     }
     return with_engine([&](domain::Engine& e, const domain::DomainState& s) {
-      auto table = replay::build_report(parts[2], e, s, o);
+      auto table = replay::build_report(parts[2], s, o);
       if (!table.ok()) return error(404, "not_found", table.status().message());
       return Reply{200, json::parse(replay::format_json(table.value()))};
     });

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <string>
 
-#include "eventstore/status.h"
+#include "base/status.h"
 
 namespace certsched::domain {
 class Engine;

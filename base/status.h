@@ -2,7 +2,6 @@
 // No exception crosses a module boundary; callers must look at the result ([[nodiscard]]).
 #pragma once
 
-#include <cassert>
 #include <optional>
 #include <string>
 #include <utility>
@@ -50,33 +49,57 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
+namespace internal {
+// Ends the process with `status` on stderr: reading the value of a failed Result is a
+// programming error, and release builds must not go on with garbage.
+[[noreturn]] void die_reading_value_of(const Status& status);
+}  // namespace internal
+
 // Either a value or a non-ok Status.
 template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
+  // An ok Status carries no value: passing one is a programming error, caught at once.
+  Result(Status status) : status_(std::move(status)) {  // NOLINT
+    if (status_.ok()) internal::die_reading_value_of(Status::Corruption("a Result was made from an ok Status"));
+  }
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
-  // REQUIRES: ok()
-  T& value() & { assert(ok()); return *value_; }
-  const T& value() const& { assert(ok()); return *value_; }
+  // REQUIRES: ok(). Checked in every build: a failed Result's value ends the process.
+  T& value() & { check(); return *value_; }
+  const T& value() const& { check(); return *value_; }
   // By value, not T&&: `for (auto& x : f().value())` must not dangle when f() returns a temporary.
-  T value() && { assert(ok()); return std::move(*value_); }
+  T value() && { check(); return std::move(*value_); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
 
  private:
+  void check() const {
+    if (!status_.ok()) internal::die_reading_value_of(status_);
+  }
   Status status_;
   std::optional<T> value_;
 };
 
 }  // namespace certsched
 
+// Returns the Status of `expr` from the enclosing function when it is not ok.
 #define CERTSCHED_RETURN_IF_ERROR(expr)        \
   do {                                         \
     ::certsched::Status _st = (expr);          \
     if (!_st.ok()) return _st;                 \
   } while (0)
+
+// `CERTSCHED_ASSIGN_OR_RETURN(auto x, f());` declares x as f()'s value, or returns f()'s
+// Status from the enclosing function (which returns a Status or any Result).
+#define CERTSCHED_ASSIGN_OR_RETURN(lhs, expr) \
+  CERTSCHED_ASSIGN_OR_RETURN_IMPL(CERTSCHED_STATUS_CONCAT(_certsched_result_, __LINE__), lhs, expr)
+#define CERTSCHED_ASSIGN_OR_RETURN_IMPL(result, lhs, expr) \
+  auto result = (expr);                                      \
+  if (!result.ok()) return result.status();                  \
+  lhs = std::move(result).value()
+#define CERTSCHED_STATUS_CONCAT(a, b) CERTSCHED_STATUS_CONCAT_INNER(a, b)
+#define CERTSCHED_STATUS_CONCAT_INNER(a, b) a##b

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace certsched::eventstore {
+namespace certsched::base {
 
 inline void put_u8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
 
@@ -105,4 +105,4 @@ class ByteReader {
   size_t pos_ = 0;
 };
 
-}  // namespace certsched::eventstore
+}  // namespace certsched::base

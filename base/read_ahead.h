@@ -10,9 +10,9 @@
 #include <mutex>
 #include <thread>
 
-#include "eventstore/status.h"
+#include "base/status.h"
 
-namespace certsched::eventstore {
+namespace certsched::base {
 
 // Calls `produce` on a helper thread and `consume` on the calling thread, batch by batch,
 // in order. `produce` refills the batch it is given (the two batches go round, so their
@@ -84,4 +84,4 @@ Status read_ahead(const std::function<Status(Batch* batch, bool* more)>& produce
   return result;
 }
 
-}  // namespace certsched::eventstore
+}  // namespace certsched::base

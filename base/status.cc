@@ -1,4 +1,7 @@
-#include "eventstore/status.h"
+#include "base/status.h"
+
+#include <cstdio>
+#include <cstdlib>
 
 namespace certsched {
 
@@ -19,5 +22,15 @@ std::string Status::ToString() const {
   if (ok()) return "OK";
   return std::string(code_name()) + ": " + message_;
 }
+
+namespace internal {
+
+void die_reading_value_of(const Status& status) {
+  std::fprintf(stderr, "certsched: internal error: the value of a failed result was read (%s)\n",
+               status.ToString().c_str());
+  std::abort();
+}
+
+}  // namespace internal
 
 }  // namespace certsched

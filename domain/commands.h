@@ -1,0 +1,72 @@
+// The commands certsched accepts, as plain values, and what a command returns. The engine
+// (engine.h) runs them; the CLI, the HTTP API and the scheduler build them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "domain/roles.h"
+
+namespace certsched::domain {
+
+struct CommandContext {
+  std::string command_id;  // the same id again applies once and returns the first result
+  std::string actor;       // e.g. "cli:alice"
+  int64_t now_ns = 0;      // the clock, as the caller reads it
+};
+
+struct CommandResult {
+  uint64_t first_position = 0;
+  uint64_t last_position = 0;
+  bool duplicate = false;  // already applied under this command id; nothing new was written
+  std::string proposal_id;
+  std::vector<std::string> schedule_ids;  // schedules created or moved by the command
+  std::vector<std::string> warnings;      // soft problems the operator should see
+  std::vector<std::string> notes;         // e.g. partners skipped by the SSL options
+};
+
+struct InitCommand {
+  std::string admin_email;
+  std::string smtp_url;
+  std::string mail_from;
+};
+
+struct ImportCertificateCommand {
+  std::string alias;
+  std::string cert_bytes;                   // PEM (with chain) or DER; empty with pkcs12
+  std::optional<std::string> key_bytes;     // PEM or DER private key
+  std::optional<std::string> pkcs12_bytes;  // instead of cert_bytes + key_bytes
+  std::string password;                     // decrypts the key or bundle; never stored
+  bool partner_cert = false;                // a partner's public certificate
+};
+
+struct AddPartnerCommand {
+  std::string id;
+  Protocol protocol = Protocol::kAS2;
+  std::string email;
+  bool cem = false;
+  std::vector<std::pair<Role, std::string>> certificates;  // current certificate per role
+};
+
+struct ConfigureListenerCommand {
+  Listener listener = Listener::kHTTP;
+  std::string alias;  // its server certificate (a local certificate)
+  std::string dir;
+  std::string reload_command;
+};
+
+struct ProposeCommand {
+  std::vector<std::string> partners;
+  std::vector<std::pair<Role, std::string>> roles;
+  std::optional<int64_t> activate_at_ns;  // nullopt: now
+  std::string password;                   // the local certificates' key password
+  bool use_signing_for_encryption = false;
+  bool force_ssl_client = false;
+  bool force_ssl_server = false;
+  bool email_partners = false;
+};
+
+}  // namespace certsched::domain

@@ -1,0 +1,135 @@
+#include "domain/engine.h"
+
+#include <algorithm>
+
+#include "domain/command_support.h"
+#include "domain/key_vault.h"
+#include "domain/listener_readiness.h"
+#include "domain/request_digest.h"
+
+namespace certsched::domain {
+
+using eventstore::ExpectedVersion;
+using statemachines::ScheduleState;
+using statemachines::ScheduleTrigger;
+using namespace internal;
+
+Result<CommandResult> Engine::activate_due(const CommandContext& ctx) {
+  CERTSCHED_BEGIN_COMMAND(ctx, "");
+  AppendBuilder b;
+  CommandResult result;
+  for (const auto& id : state_.schedule_ids()) {
+    const ScheduleRecord* s = state_.schedule(id);
+    if (s->state() != ScheduleState::kPending || s->role() == Role::kLocalSslServer) continue;
+    if (s->proposed.activate_at_ns > ctx.now_ns) continue;
+    add_activation(b, state_, *s, ActivationCause::kScheduledTime);
+    result.schedule_ids.push_back(id);
+  }
+  if (b.empty()) return result;
+  return commit(b.build(ctx, ""), std::move(result));
+}
+
+Result<CommandResult> Engine::observe_first_usage(const std::string& partner_id,
+                                                  const std::vector<std::string>& fingerprints,
+                                                  const CommandContext& ctx) {
+  std::string used_fingerprints;
+  for (const auto& fp : fingerprints) used_fingerprints.append(fp).append(",");
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"observe", partner_id, used_fingerprints}));
+  const PartnerRecord* partner = state_.partner(partner_id);
+  if (!partner) return Status::NotFound("no partner " + partner_id);
+  auto used = [&](const std::string& fp) {
+    return std::find(fingerprints.begin(), fingerprints.end(), fp) != fingerprints.end();
+  };
+  AppendBuilder b;
+  CommandResult result;
+  for (Role role : {Role::kLocalEncryption, Role::kPartnerSigning}) {
+    const ScheduleRecord* s = state_.open_schedule(partner_id, role);
+    if (!s || !used(s->proposed.fingerprint)) continue;
+    if (!s->proposed.first_usage) {
+      result.notes.push_back("the message uses " + s->proposed.alias + " of schedule " + s->proposed.schedule_id +
+                             ", but first usage does not apply to partner " + partner_id +
+                             " (only non-CEM AS2/AS3 partners)");
+      continue;
+    }
+    if (!s->machine.accepts(ScheduleTrigger::kFirstUsage)) {
+      result.notes.push_back("schedule " + s->proposed.schedule_id + " is " +
+                             statemachines::to_string(s->state()) + ": first usage activates only a confirmed schedule");
+      continue;
+    }
+    add_activation(b, state_, *s, ActivationCause::kFirstUsage);
+    result.schedule_ids.push_back(s->proposed.schedule_id);
+  }
+  if (b.empty()) {
+    bool uses_current = false;
+    for (const auto& cur : partner->current) uses_current = uses_current || (cur && used(cur->fingerprint));
+    if (!uses_current && result.notes.empty()) {
+      return Status::InvalidArgument("the message uses no certificate that partner " + partner_id +
+                                     " has current or scheduled");
+    }
+    if (uses_current) result.notes.push_back("the message uses partner " + partner_id + "'s current certificates");
+    return result;
+  }
+  return commit(b.build(ctx, ""), std::move(result));
+}
+
+Result<ListenerInstall> Engine::install_request(Listener lid, const CertificateRecord& cert, const std::string& dir,
+                                                const std::string& reload_command) {
+  auto vault = KeyVault::open(store_dir_);
+  if (!vault.ok()) return vault.status();
+  auto sealed = vault->get(cert.cert.fingerprint);
+  if (!sealed.ok()) return sealed.status();
+  auto key_pem = private_key_pem(sealed->pkcs8);
+  if (!key_pem.ok()) return key_pem.status();
+  ListenerInstall request;
+  request.listener = lid;
+  request.dir = dir;
+  request.reload_command = reload_command;
+  request.alias = cert.cert.alias;
+  request.fingerprint = cert.cert.fingerprint;
+  request.cert_pem = certificate_pem(cert.cert.der);
+  for (const auto& der : cert.cert.chain_der) request.cert_pem += certificate_pem(der);
+  request.key_pem = std::move(key_pem).value();
+  return request;
+}
+
+Result<CommandResult> Engine::install_listener(Listener lid, ListenerInstaller& installer, const CommandContext& ctx) {
+  CERTSCHED_BEGIN_COMMAND(ctx, "");
+  const ListenerRecord* l = state_.listener(lid);
+  if (!l) return Status::NotFound(std::string("listener ") + to_string(lid) + " is not configured");
+  const ListenerReadiness ready = listener_readiness(state_, lid, ctx.now_ns);
+  if (!l->pending) return Status::Conflict(std::string("listener ") + to_string(lid) + " has no pending server certificate");
+  if (!ready.ready) {
+    std::string why;
+    for (const auto* list : {&ready.blockers, &ready.waits}) {
+      for (const Blocker& b : *list) why += (why.empty() ? "" : "; ") + ("partner " + b.partner + " " + b.reason);
+    }
+    return Status::Conflict(std::string("listener ") + to_string(lid) + " cannot install " + l->pending->alias +
+                            " yet: " + (why.empty() ? "no partner has a schedule for it" : why));
+  }
+  const CertificateRecord* cert = state_.certificate(l->pending->alias);
+  auto prepared = install_request(lid, *cert, l->dir, l->reload_command);
+  if (!prepared.ok()) return prepared.status();
+  const ListenerInstall& request = prepared.value();
+
+  AppendBuilder b;
+  CommandResult result;
+  const Status installed = installer.install(request);
+  if (!installed.ok()) {
+    b.add(listener_stream(lid), ExpectedVersion::Exactly(l->version),
+          ListenerInstallFailed{cert->cert.fingerprint, installed.message().substr(0, 1000), l->install_failures + 1});
+    auto recorded = commit(b.build(ctx, l->pending_proposal), {});
+    if (!recorded.ok()) return recorded.status();
+    return Status::IOError(std::string("installing ") + cert->cert.alias + " on listener " + to_string(lid) +
+                           " failed: " + installed.message());
+  }
+  b.add(listener_stream(lid), ExpectedVersion::Exactly(l->version),
+        ListenerCertificateInstalled{cert->cert.alias, cert->cert.fingerprint, l->current ? l->current->fingerprint : ""});
+  for (const auto& id : ready.schedule_ids) {
+    add_activation(b, state_, *state_.schedule(id), ActivationCause::kListenerInstall);
+    result.schedule_ids.push_back(id);
+  }
+  result.proposal_id = l->pending_proposal;
+  return commit(b.build(ctx, l->pending_proposal), std::move(result));
+}
+
+}  // namespace certsched::domain
