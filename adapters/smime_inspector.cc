@@ -7,14 +7,14 @@
 
 #include <memory>
 
-#include "domain/openssl_util.h"
+#include "base/openssl_util.h"
 
 namespace certsched::adapters {
 namespace {
 
-using domain::BioPtr;
-using domain::PkeyPtr;
-using domain::X509Ptr;
+using base::BioPtr;
+using base::PkeyPtr;
+using base::X509Ptr;
 struct CmsFree { void operator()(CMS_ContentInfo* p) const { CMS_ContentInfo_free(p); } };
 // Does not free the certificates: they stay owned by their X509Ptr.
 struct BorrowedStackFree { void operator()(STACK_OF(X509)* p) const { sk_X509_free(p); } };
@@ -24,7 +24,7 @@ using StackPtr = std::unique_ptr<STACK_OF(X509), BorrowedStackFree>;
 constexpr size_t kMaxMessageBytes = 64 << 20;
 constexpr int kMaxNesting = 3;
 
-std::string openssl_reason() { return domain::drain_openssl_errors(); }
+std::string openssl_reason() { return base::drain_openssl_errors(); }
 
 Status bad(const std::string& what) {
   ERR_clear_error();

@@ -9,21 +9,17 @@
 #include <ctime>
 
 #include "domain/instant.h"
-#include "domain/openssl_util.h"
+#include "base/openssl_util.h"
 
 namespace certsched::domain {
 
-std::string drain_openssl_errors() {
-  std::string first;
-  for (unsigned long e; (e = ERR_get_error()) != 0;) {
-    if (first.empty()) {
-      char buf[256];
-      ERR_error_string_n(e, buf, sizeof buf);
-      first = buf;
-    }
-  }
-  return first;
-}
+using base::BioPtr;
+using base::drain_openssl_errors;
+using base::memory_bio;
+using base::Pkcs12Ptr;
+using base::PkeyPtr;
+using base::X509Ptr;
+using base::X509StackPtr;
 
 namespace {
 

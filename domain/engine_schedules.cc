@@ -99,6 +99,8 @@ Result<CommandResult> Engine::propose(const ProposeCommand& c, const CommandCont
     }
     if (cert->cert.local && passwords_checked.insert(alias).second) {
       Status st = verify_password(alias, c.password);
+      // A damaged sealed key or store key is the store's fault, not the operator's input.
+      if (st.IsCorruption() || st.IsIOError()) return st;
       if (!st.ok()) p.add(st.message());
     }
   }

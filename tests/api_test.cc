@@ -13,10 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "tests/cert_factory.h"
 #include "tests/cli_runner.h"
+#include "tests/http_client.h"
 #include "tests/servers.h"
 #include "tests/test_support.h"
 
@@ -26,15 +28,7 @@ namespace {
 
 using nlohmann::json;
 
-struct HttpReply {
-  long status = 0;
-  json body;
-};
-
-size_t collect(char* p, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(p, size * n);
-  return size * n;
-}
+using testing::HttpReply;
 
 class ApiTest : public ::testing::Test {
  protected:
@@ -49,27 +43,18 @@ class ApiTest : public ::testing::Test {
            dir_.sub("pw.txt")});
     }
     cli({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example", "--local-signing", "sign-old"});
-    token_ = testing::read_file(store_ + "/api-token").substr(0, 64);
-    port_ = testing::free_port();
-    const std::string listen = "127.0.0.1:" + std::to_string(port_);
-    const std::string log = dir_.sub("serve.log");
-    std::vector<std::string> args{"--store", store_, "serve", "--listen", listen};
+    std::vector<std::string> extra;
     if (tls_) {
       testing::shell("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + dir_.sub("api.key") +
                      " -out " + dir_.sub("api.crt") + " -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1");
-      args.insert(args.end(), {"--tls-cert", dir_.sub("api.crt"), "--tls-key", dir_.sub("api.key")});
+      extra = {"--tls-cert", dir_.sub("api.crt"), "--tls-key", dir_.sub("api.key")};
     }
-    pid_ = testing::start_cli(args, log);
-    for (int i = 0; i < 400 && call("GET", "/v1/health").status != 200; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    serve_ = testing::start_serve(store_, dir_.sub("serve.log"), extra, tls_ ? dir_.sub("api.crt") : "");
+    ASSERT_TRUE(serve_.ready) << testing::read_file(dir_.sub("serve.log"));
+    token_ = serve_.token;
+    port_ = std::stoi(serve_.base_url.substr(serve_.base_url.rfind(':') + 1));
   }
-  void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
+  void TearDown() override { testing::stop_serve(serve_); }
   void cli(std::vector<std::string> args) {
     args.insert(args.begin(), {"--store", store_});
     auto r = testing::run_cli(args);
@@ -77,32 +62,14 @@ class ApiTest : public ::testing::Test {
   }
   HttpReply call(const std::string& method, const std::string& path, const std::string& body = "",
                  const std::string& idempotency_key = "", const std::string& token = "use-real") {
-    CURL* c = curl_easy_init();
-    std::string out;
-    curl_slist* headers = nullptr;
-    const std::string t = token == "use-real" ? token_ : token;
-    if (!t.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + t).c_str());
-    if (!idempotency_key.empty()) headers = curl_slist_append(headers, ("Idempotency-Key: " + idempotency_key).c_str());
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    const std::string url = (tls_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_) + path;
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    const std::string ca = dir_.sub("api.crt");
-    if (tls_) curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    if (method == "POST") {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    }
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    HttpReply r;
-    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
-    r.body = json::parse(out, nullptr, false);
-    return r;
+    testing::HttpRequest r;
+    r.method = method;
+    r.url = serve_.base_url + path;
+    r.body = body;
+    r.token = token == "use-real" ? token_ : token;
+    r.idempotency_key = idempotency_key;
+    if (tls_) r.ca_file = dir_.sub("api.crt");
+    return testing::http_call(r);
   }
   json events() {
     auto r = testing::run_cli({"--store", store_, "--json", "replay", "--verify"});
@@ -113,8 +80,8 @@ class ApiTest : public ::testing::Test {
   testing::TempDir dir_;
   std::map<std::string, testing::CertFiles> certs_;
   std::string store_, token_;
+  testing::ServeProcess serve_;
   int port_ = 0;
-  pid_t pid_ = -1;
 };
 
 const std::string kProposal = R"({"partners":["acme"],"roles":{"local-signing":"sign-new"},"at":"now","password":"pw"})";
@@ -223,6 +190,23 @@ TEST_F(ApiTest, TheCliSendsCommandsToARunningServer) {
   auto no_token = testing::run_cli({"--server", server, "partner", "list"}, {"CERTSCHED_TOKEN=wrong"});
   EXPECT_EQ(no_token.exit_code, 3);
   EXPECT_NE(no_token.err.find("bearer token"), std::string::npos) << no_token.err;
+}
+
+// A sealed key damaged on disk is an integrity failure: exit 4 through --server, as when
+// the command runs on the store itself (the API names the Status, the CLI maps it back).
+TEST_F(ApiTest, AnIntegrityFailureKeepsItsExitCodeThroughTheServer) {
+  const std::string server = "http://127.0.0.1:" + std::to_string(port_);
+  for (const auto& entry : std::filesystem::directory_iterator(store_ + "/keys")) {
+    testing::write_file(entry.path().string(), "not a sealed key");
+  }
+  const auto before = events();
+  auto r = testing::run_cli({"--server", server, "--json", "schedule", "propose", "--partners", "acme", "--role",
+                             "local-signing=sign-new", "--at", "now", "--password-file", dir_.sub("pw.txt")},
+                            {"CERTSCHED_TOKEN=" + token_});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("malformed"), std::string::npos) << r.err;
+  EXPECT_EQ(json::parse(r.out)["error"]["code"], "corruption") << r.out;
+  EXPECT_EQ(events(), before);
 }
 
 TEST_F(ApiTest, AuditTrailAndVerifiedReplay) {

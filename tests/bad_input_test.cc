@@ -21,6 +21,7 @@
 #include "tests/cert_factory.h"
 #include "tests/cli_runner.h"
 #include "tests/servers.h"
+#include "tests/http_client.h"
 #include "tests/test_support.h"
 
 
@@ -311,41 +312,15 @@ struct HttpCase {
   std::string token = "real";
 };
 
-size_t collect(char* p, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(p, size * n);
-  return size * n;
-}
-
-std::pair<long, json> http(int port, const std::string& token, const HttpCase& c) {
-  CURL* h = curl_easy_init();
-  std::string out;
-  curl_slist* headers = nullptr;
-  if (!token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
-  headers = curl_slist_append(headers, ("Idempotency-Key: bad-input-" + c.name).c_str());
-  const std::string url = "http://127.0.0.1:" + std::to_string(port) + c.path;
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c.method.c_str());
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  if (c.method == "POST") {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, c.body.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(c.body.size()));
-  }
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
-  long status = 0;
-  if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(h);
-  return {status, json::parse(out, nullptr, false)};
-}
-
-pid_t start_serve(const std::string& store, int port) {
-  const pid_t pid = testing::start_cli({"--store", store, "serve", "--listen", "127.0.0.1:" + std::to_string(port)}, "/dev/null");
-  for (int i = 0; i < 400 && http(port, "", {"health", "GET", "/v1/health", "", 0, ""}).first != 200; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return pid;
+std::pair<long, json> http(const std::string& base_url, const std::string& token, const HttpCase& c) {
+  testing::HttpRequest r;
+  r.method = c.method;
+  r.url = base_url + c.path;
+  r.body = c.body;
+  r.token = token;
+  r.idempotency_key = "bad-input-" + c.name;
+  const testing::HttpReply reply = testing::http_call(r);
+  return {reply.status, reply.body};
 }
 
 TEST_F(BadInputTest, EveryApiCaseGetsItsStatusAndChangesNothing) {
@@ -378,13 +353,13 @@ TEST_F(BadInputTest, EveryApiCaseGetsItsStatusAndChangesNothing) {
       {"garbage observation", "POST", "/v1/observations", R"({"partner":"acme","message":"garbage"})", 400, "invalid_argument"},
       {"observation without message", "POST", "/v1/observations", R"({"partner":"acme"})", 400, "invalid_argument"},
   };
-  const int port = testing::free_port();
-  const pid_t pid = start_serve(*store_, port);
-  const std::string token = testing::read_file(*store_ + "/api-token").substr(0, 64);
+  testing::ServeProcess serve = testing::start_serve(*store_, "/dev/null");
+  ASSERT_TRUE(serve.ready);
+  const std::string& token = serve.token;
   for (const HttpCase& c : cases) {
     SCOPED_TRACE(c.name);
     const Snapshot before = snapshot(*store_);
-    auto [status, body] = http(port, c.token == "real" ? token : c.token, c);
+    auto [status, body] = http(serve.base_url, c.token == "real" ? token : c.token, c);
     EXPECT_EQ(status, c.status) << body.dump();
     EXPECT_EQ(body["error"]["code"], c.code) << body.dump();
     EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
@@ -393,18 +368,17 @@ TEST_F(BadInputTest, EveryApiCaseGetsItsStatusAndChangesNothing) {
     EXPECT_EQ(after.head_hash, before.head_hash);
     expect_projections_readable(*store_, after.events);
   }
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
+  testing::stop_serve(serve);
 }
 
 TEST_F(BadInputTest, TheStoreLockedByAnotherWriterNamesIt) {
   // `serve` holds the writer lock; a second writer is refused and told who holds it.
-  const pid_t pid = start_serve(*store_, testing::free_port());
+  testing::ServeProcess serve = testing::start_serve(*store_, "/dev/null");
+  ASSERT_TRUE(serve.ready);
   expect_refused({"locked by serve", {"partner", "add", "--id", "initech", "--protocol", "FTP", "--email", "ops@initech.example"},
                   3, "held for writing by pid"},
                  *store_);
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
+  testing::stop_serve(serve);
 }
 
 TEST_F(BadInputTest, ACorruptedStoreIsNamedAndNotWrittenTo) {

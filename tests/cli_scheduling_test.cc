@@ -157,6 +157,27 @@ TEST_F(CliSchedulingTest, CertListListenerShowAndSkipEmailShapes) {
   refused({"schedule", "skip-email", "S1"}, 2);  // --reason is required
 }
 
+// A persisted projection row that is not JSON (a bug, a bad disk, a careless tool): the
+// reads answer from the log, say so on stderr, and never abort.
+TEST_F(CliSchedulingTest, AnUnreadableProjectionRowIsAnsweredFromTheLog) {
+  ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now", "--password-file",
+      dir_->sub("pw.txt")});
+  const json partners = ok({"partner", "list"});
+  const json schedules = ok({"schedule", "list"});
+  testing::tamper_projection(store_->sub("s"), "partners", "acme", "{not json");
+  testing::tamper_projection(store_->sub("s"), "schedules", "S1", std::string("\xff\x00", 2));
+  for (const auto& [args, expected] : {std::pair{std::vector<std::string>{"partner", "list"}, partners},
+                                       std::pair{std::vector<std::string>{"schedule", "list"}, schedules}}) {
+    auto r = run_cli(with_store(args, true));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out), expected);
+    EXPECT_NE(r.err.find("unreadable row"), std::string::npos) << r.err;
+  }
+  auto shown = run_cli(with_store({"partner", "show", "acme"}, true));
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(json::parse(shown.out)["id"], "acme");
+}
+
 TEST_F(CliSchedulingTest, ReplayRebuildsProjectionsAndNamesTamperingWithExitFour) {
   ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now", "--password-file",
       dir_->sub("pw.txt")});

@@ -16,6 +16,7 @@
 
 #include "tests/cert_factory.h"
 #include "tests/cli_runner.h"
+#include "tests/http_client.h"
 #include "tests/servers.h"
 #include "tests/test_support.h"
 
@@ -105,15 +106,18 @@ TEST_F(SecretsTest, NeitherPasswordNorKeyBytesAppearInTheStoreLogsOrOutputs) {
   }
   // serve, with its log, through a scheduler run and a proposal over the API.
   const std::string log = dir_.sub("serve.log");
-  const int port = testing::free_port();
-  const pid_t pid = testing::start_cli({"--store", store_, "serve", "--listen", "127.0.0.1:" + std::to_string(port)}, log);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  const std::string token = testing::read_file(store_ + "/api-token").substr(0, 64);
-  outputs_ += testing::shell("curl -s -H 'Authorization: Bearer " + token + "' -d '{\"partners\":[\"acme\"],\"roles\":"
-                             "{\"local-encryption\":\"sign-old\"},\"at\":\"now\",\"password\":\"" + kPassword +
-                             "-wrong\"}' http://127.0.0.1:" + std::to_string(port) + "/v1/proposals || true");
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
+  testing::ServeProcess serve = testing::start_serve(store_, log);
+  ASSERT_TRUE(serve.ready) << testing::read_file(log);
+  testing::HttpRequest propose;
+  propose.method = "POST";
+  propose.url = serve.base_url + "/v1/proposals";
+  propose.token = serve.token;
+  propose.body = std::string(R"({"partners":["acme"],"roles":{"local-encryption":"sign-old"},"at":"now","password":")") +
+                 kPassword + "-wrong\"}";
+  const testing::HttpReply refused = testing::http_call(propose);
+  EXPECT_EQ(refused.status, 400) << refused.text;
+  outputs_ += refused.text;
+  testing::stop_serve(serve);
 
   size_t files = 0;
   for (const auto& e : fs::recursive_directory_iterator(store_)) {
@@ -155,13 +159,19 @@ TEST_F(SecretsTest, KeyFilesAreOwnerOnlyAndUselessWithoutTheStoreKey) {
                                   3);
   EXPECT_NE(refused.find("store.key"), std::string::npos) << refused;
   EXPECT_EQ(cli({"--json", "replay", "--verify"}), before);
-  // A wrong store key of the right size fails authentication rather than yielding a key.
+  // A wrong store key fails authentication rather than yielding a key: the sealed keys do
+  // not open with it, an integrity failure of the store (exit 4), not bad input.
   testing::write_file(store_ + "/store.key", std::string(32, 'k'));
   chmod((store_ + "/store.key").c_str(), 0600);
   const std::string forged = cli({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at",
                                   "now", "--password-file", dir_.sub("pw.txt")},
-                                 3);
+                                 4);
   EXPECT_NE(forged.find("key"), std::string::npos) << forged;
+  testing::write_file(store_ + "/store.key", std::string(64, 'a'));  // well-formed, but not this store's
+  const std::string other = cli({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at",
+                                 "now", "--password-file", dir_.sub("pw.txt")},
+                                4);
+  EXPECT_NE(other.find("does not open with this store's key"), std::string::npos) << other;
   EXPECT_EQ(cli({"--json", "replay", "--verify"}), before);
 }
 

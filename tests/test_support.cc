@@ -133,6 +133,16 @@ void tamper_projection(const std::string& store_dir, const std::string& projecti
   if (!s.ok()) throw std::runtime_error("raw put failed: " + s.ToString());
 }
 
+eventstore::AppendRequest run_of(const std::string& stream, int n, const std::string& command) {
+  eventstore::AppendRequest req;
+  req.writes.push_back({stream, eventstore::ExpectedVersion::Any(), {}});
+  for (int i = 0; i < n; ++i) req.writes[0].events.push_back({"TestEvent", 1, command + "/" + std::to_string(i)});
+  req.command_id = command;
+  req.actor = "cli:alice";
+  req.correlation_id = "proposal-" + command;
+  return req;
+}
+
 eventstore::AppendRequest one_event(const std::string& stream, eventstore::ExpectedVersion expected,
                                     const std::string& command_id, const std::string& payload) {
   eventstore::AppendRequest req;

@@ -58,6 +58,9 @@ eventstore::AppendRequest one_event(const std::string& stream, eventstore::Expec
                                     const std::string& command_id,
                                     const std::string& payload = "payload");
 
+// `n` events to `stream` in one append (a run), each payload naming `command` and its index.
+eventstore::AppendRequest run_of(const std::string& stream, int n, const std::string& command);
+
 // Frames `body` as a stored record with a valid length and checksum (and a zero hash), as a
 // careful forger with file access would. Frame version 1 holds one event, 2 a run.
 std::string forge_stored_value(const std::string& body, uint8_t frame_version = 1);

@@ -2,8 +2,6 @@
 #include "base/clock.h"
 #include "projections/json_text.h"
 
-#include <openssl/rand.h>
-
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -38,25 +36,6 @@ void print_result(const GlobalOptions& g, const nlohmann::json& json, const std:
   } else {
     std::cout << text;
   }
-}
-
-std::string new_command_id() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) {
-    // Without randomness an id could repeat and silently skip a command; stop instead.
-    std::cerr << "certsched: the system random generator failed\n";
-    std::exit(kExitOther);
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // UUID version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  static const char* kDigits = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-    s.push_back(kDigits[b[i] >> 4]);
-    s.push_back(kDigits[b[i] & 0xF]);
-  }
-  return s;
 }
 
 domain::CommandContext context(const GlobalOptions& g) {

@@ -36,8 +36,6 @@ int report_error(const GlobalOptions& g, const Status& status);
 // Prints a result: the JSON document with --json, else `text`.
 void print_result(const GlobalOptions& g, const nlohmann::json& json, const std::string& text);
 
-std::string new_command_id();
-
 // The command context for the engine: command id, actor and the system clock.
 domain::CommandContext context(const GlobalOptions& g);
 

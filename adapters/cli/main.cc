@@ -7,6 +7,7 @@
 #include <iostream>
 #include <set>
 
+#include "adapters/command_id.h"
 #include "adapters/cli/cli_output.h"
 #include "adapters/cli/commands.h"
 
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
     const char* env = std::getenv("CERTSCHED_STORE");
     g.store_dir = env && *env ? env : "./certsched-store";
   }
-  if (g.command_id.empty()) g.command_id = new_command_id();
+  if (g.command_id.empty()) g.command_id = certsched::adapters::new_command_id();
   g.actor = "cli:" + current_user();
   if (!g.server.empty()) {
     // What the HTTP API serves can go through --server; the rest needs the store itself.

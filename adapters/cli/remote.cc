@@ -80,11 +80,16 @@ Result<nlohmann::json> remote_call(const GlobalOptions& g, const std::string& me
   nlohmann::json j = nlohmann::json::parse(answer, nullptr, false);
   if (j.is_discarded()) return Status::IOError("the server at " + g.server + " answered " + std::to_string(status) + " without JSON");
   if (status < 400) return j;
-  const std::string message = j.contains("error") ? j["error"].value("message", "") : answer;
-  if (status == 404) return Status::NotFound(message);
-  if (status == 409) return Status::Conflict(message);
-  if (status >= 500) return Status::IOError("the server failed: " + message);
-  return Status::InvalidArgument(message);
+  // The server names the Status it refused with, so the exit code is the one a local run gives.
+  const nlohmann::json refusal = j.contains("error") && j["error"].is_object() ? j["error"] : nlohmann::json::object();
+  const std::string message = refusal.value("message", answer);
+  const std::string code = refusal.value("code", "");
+  if (code == "corruption") return Status::Corruption(message);
+  if (code == "not_found" || status == 404) return Status::NotFound(message);
+  if (code == "busy") return Status::Busy(message);
+  if (code == "conflict" || status == 409) return Status::Conflict(message);
+  if (code == "invalid_argument" || (status >= 400 && status < 500)) return Status::InvalidArgument(message);
+  return Status::IOError("the server failed: " + message);
 }
 
 }  // namespace certsched::cli

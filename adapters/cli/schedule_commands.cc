@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
+#include "adapters/proposal_json.h"
 #include "adapters/cli/remote.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
@@ -99,11 +100,7 @@ int run_propose(const GlobalOptions& g, const ProposeArgs& a) {
   c.force_ssl_server = a.force_ssl_server;
   c.email_partners = a.email_partners;
   if (!g.server.empty()) {
-    nlohmann::json roles = nlohmann::json::object();
-    for (const auto& [role, alias] : c.roles) roles[domain::to_string(role)] = alias;
-    nlohmann::json body = {{"partners", c.partners}, {"roles", roles}, {"at", a.at}, {"password", c.password},
-                           {"email_partners", c.email_partners}, {"use_signing_for_encryption", c.use_signing_for_encryption},
-                           {"force_ssl_client", c.force_ssl_client}, {"force_ssl_server", c.force_ssl_server}};
+    nlohmann::json body = adapters::proposal_to_json(c);
     domain::secure_wipe(c.password);
     const int code = remote_reply(g, "/v1/proposals", body, "Proposed");
     domain::secure_wipe(body["password"].get_ref<std::string&>());

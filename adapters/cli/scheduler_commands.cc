@@ -1,21 +1,16 @@
 // certsched observe | tick | serve
-#include <signal.h>
-#include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
+#include "adapters/command_id.h"
 #include "adapters/cli/commands.h"
 #include "base/clock.h"
 #include "adapters/cli/remote.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
 #include "adapters/first_usage.h"
-#include "adapters/http/api_server.h"
+#include "adapters/daemon.h"
 #include "adapters/listener_files.h"
 #include "adapters/scheduler.h"
 #include "domain/instant.h"
@@ -24,15 +19,6 @@ namespace certsched::cli {
 namespace {
 
 using namespace projections;
-
-using Clock = std::chrono::system_clock;
-
-std::string one_line(std::string s) {
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return s;
-}
 
 nlohmann::json tick_json(const adapters::TickReport& r) {
   return {{"activated", r.activated},
@@ -92,14 +78,6 @@ int run_tick(const GlobalOptions& g) {
   return failures ? kExitOther : kExitOk;
 }
 
-// Set by SIGTERM/SIGINT through a dedicated thread (sigwait), never in a signal handler.
-struct StopSignal {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
-  bool wake = false;
-};
-
 Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return Status::InvalidArgument("--listen '" + listen + "' must be ADDRESS:PORT");
@@ -118,97 +96,16 @@ struct ServeArgs {
 };
 
 int run_serve(const GlobalOptions& g, const ServeArgs& a) {
-  const std::string& listen = a.listen;
-  auto endpoint = parse_listen(listen);
+  auto endpoint = parse_listen(a.listen);
   if (!endpoint.ok()) return fail(g, endpoint.status());
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread started below
-
-  // The lock's holder names the API, so that a command refused for the lock can be sent
-  // to it with --server instead.
-  const std::string api_url = std::string(a.tls_cert.empty() ? "http" : "https") + "://" + listen;
-  auto session = open_session(g, true, endpoint->second == 0 ? "certsched serve" : "certsched serve, API on " + api_url);
-  if (!session.ok()) return fail(g, session.status());
-  adapters::FileListenerInstaller installer;
-  adapters::Scheduler scheduler(*(*session)->engine, (*session)->outbox, installer);
-  // The API and the scheduler take turns with the engine and the read models it feeds.
-  std::mutex engine_mu;
-  auto token = read_input_file(g.store_dir + "/api-token", "API token");
-  if (!token.ok()) return fail(g, token.status());
-  std::string token_text = token.value().substr(0, token.value().find_first_of("\r\n"));
-  auto api = http::ApiServer::start(
-      {endpoint->first, endpoint->second, token_text, g.store_dir, a.tls_cert, a.tls_key, (*session)->store.get()},
-      [&](const std::function<void(domain::Engine&)>& work) {
-        std::lock_guard<std::mutex> l(engine_mu);
-        work(*(*session)->engine);
-      });
-  domain::secure_wipe(token_text);
-  if (!api.ok()) return fail(g, api.status());
-  auto log = spdlog::default_logger();
-  log->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
-  log->info("serving store {} (pid {}), HTTP API on {}://{}:{}", g.store_dir, getpid(), a.tls_cert.empty() ? "http" : "https",
-            endpoint->first, (*api)->port());
-  StopSignal stop;
-  std::thread signal_thread([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    std::lock_guard<std::mutex> l(stop.mu);
-    stop.stop = true;
-    stop.cv.notify_all();
-  });
-  // New events (commands arriving through this process) may bring new due instants.
-  auto head = (*session)->store->head();
-  auto subscription = (*session)->store->subscribe(head.ok() ? head->position : 0, [&](const auto&) {
-    std::lock_guard<std::mutex> l(stop.mu);
-    stop.wake = true;
-    stop.cv.notify_all();
-    return Status::Ok();
-  });
-
-  int exit_code = kExitOk;
-  uint64_t run = 0;
-  for (;;) {
-    domain::CommandContext ctx = context(g);
-    ctx.command_id = new_command_id();  // one per run: each run is a command of its own
-    ctx.actor = "scheduler";
-    std::unique_lock<std::mutex> engine_lock(engine_mu);
-    auto r = scheduler.run_once(ctx);
-    if (!r.ok()) {
-      log->error("{}", one_line(r.status().message()));
-      exit_code = report_error(g, r.status());
-      break;
-    }
-    for (const auto& id : r->activated) log->info("activated {}", id);
-    for (const auto& l : r->installed) log->info("installed the new server certificate on listener {}", l);
-    for (const auto& e : r->install_errors) log->warn("{}", one_line(e));
-    for (const auto& a : r->alerts) log->info("alert raised: {}", a);
-    if (r->mail.delivered) log->info("{} notifications delivered", r->mail.delivered);
-    for (const auto& e : r->mail.errors) log->warn("{}", one_line(e));
-    ++run;
-
-    auto next = scheduler.next_due_ns(base::now_ns());
-    engine_lock.unlock();
-    if (!next.ok()) {
-      exit_code = report_error(g, next.status());
-      break;
-    }
-    // Sleep exactly until the next due instant (measured on the system clock, which may be
-    // faked in tests), or until a new event or a stop signal arrives. Nothing polls.
-    const int64_t wait_ns = next.value() == 0 ? int64_t{3600} * 1'000'000'000 : std::max<int64_t>(next.value() - base::now_ns(), 0);
-    std::unique_lock<std::mutex> l(stop.mu);
-    stop.cv.wait_for(l, std::chrono::nanoseconds(wait_ns), [&] { return stop.stop || stop.wake; });
-    stop.wake = false;
-    if (stop.stop) break;
-  }
-  log->info("stopping after {} scheduler runs", run);
-  api->reset();  // finishes requests in flight: no acknowledged command is lost
-  subscription.reset();
-  if (!stop.stop) kill(getpid(), SIGTERM);  // release the signal thread
-  signal_thread.join();
-  return exit_code;
+  adapters::DaemonOptions o;
+  o.store_dir = g.store_dir;
+  o.address = endpoint->first;
+  o.port = endpoint->second;
+  o.tls_cert_file = a.tls_cert;
+  o.tls_key_file = a.tls_key;
+  const Status stopped = adapters::run_daemon(o);
+  return stopped.ok() ? kExitOk : fail(g, stopped);
 }
 
 }  // namespace

@@ -1,32 +1,13 @@
 #include "adapters/cli/session.h"
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 namespace certsched::cli {
 
 Result<std::unique_ptr<Session>> open_session(const GlobalOptions& g, bool write, const std::string& holder) {
-  auto session = std::make_unique<Session>();
-  eventstore::StoreOptions options;
-  options.mode = write ? eventstore::OpenMode::kReadWrite : eventstore::OpenMode::kReadOnly;
-  options.holder = holder;
-  auto store = eventstore::open_rocksdb_store(g.store_dir, options);
-  if (!store.ok()) return store.status();
-  session->store = std::move(store).value();
-  std::vector<domain::EventObserver*> observers{&session->outbox};
-  if (write) {
-    auto projections = projections::ProjectionStore::open(g.store_dir, false, &session->outbox);
-    if (!projections.ok()) return projections.status();
-    session->projections = std::move(projections).value();
-    observers.push_back(session->projections.get());
-  }
-  auto engine = domain::Engine::open(*session->store, g.store_dir, observers);
-  if (!engine.ok()) return engine.status();
-  session->engine = std::move(engine).value();
-  if (!session->state().initialized()) {
-    return Status::InvalidArgument("store " + g.store_dir + " is not initialised: run `certsched init` first");
-  }
-  return session;
+  return adapters::open_store_session(g.store_dir, write, holder);
 }
 
 Result<std::optional<std::vector<nlohmann::json>>> fresh_projection(const GlobalOptions& g, const std::string& name) {
@@ -43,7 +24,16 @@ Result<std::optional<std::vector<nlohmann::json>>> fresh_projection(const Global
   auto checkpoint = (*projections)->checkpoint(name);
   if (!rows.ok() || !checkpoint.ok() || checkpoint.value() != head->position) return Rows();
   std::vector<nlohmann::json> out;
-  for (const auto& [key, value] : rows.value()) out.push_back(nlohmann::json::parse(value));
+  for (const auto& [key, value] : rows.value()) {
+    nlohmann::json row = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+    if (row.is_discarded() || !row.is_object()) {
+      // The log is the truth: answer from it, and say that the projection needs `replay`.
+      std::cerr << "certsched: warning: the persisted " << name << " projection has an unreadable row ("
+                << key.substr(0, 64) << "); answering from the log instead (`certsched replay` names the damage)\n";
+      return Rows();
+    }
+    out.push_back(std::move(row));
+  }
   return Rows(std::move(out));
 }
 

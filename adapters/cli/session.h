@@ -1,28 +1,18 @@
-// An open store, its engine, and the read models the engine feeds: what every command
-// that touches the domain starts from.
+// What the CLI's commands share beyond the store session: opening it from the global
+// options, fresh persisted projections, and reading input files.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "adapters/cli/cli_output.h"
-#include "domain/engine.h"
-#include "projections/notification_outbox.h"
-#include "projections/projection_store.h"
+#include "adapters/store_session.h"
 
 namespace certsched::cli {
 
-struct Session {
-  std::unique_ptr<eventstore::EventStore> store;
-  // Declared before the engine, which feeds them.
-  projections::NotificationOutbox outbox;
-  std::unique_ptr<projections::ProjectionStore> projections;  // writers only
-  std::unique_ptr<domain::Engine> engine;
-  const domain::DomainState& state() { return *engine->state().value(); }
-};
+using Session = adapters::StoreSession;
 
-// Writers take the store's writer lock (`holder` names them to a second writer); readers
-// open it read-only and work beside a running writer. Both replay the log into the engine.
+// adapters::open_store_session on the store of --store.
 Result<std::unique_ptr<Session>> open_session(const GlobalOptions& g, bool write, const std::string& holder);
 
 // The rows of a persisted projection, if it is up to date with the log; nullopt when it is

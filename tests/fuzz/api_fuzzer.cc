@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/command_id.h"
 #include "adapters/cli/commands.h"
 #include "adapters/cli/session.h"
 #include "adapters/http/api_routes.h"
@@ -31,7 +32,7 @@ void run_cli(std::vector<std::string> args) {
   cli::CommandRunner run;
   cli::configure_app(app, g, run);
   app.parse(static_cast<int>(argv.size()), argv.data());
-  g.command_id = cli::new_command_id();
+  g.command_id = adapters::new_command_id();
   g.actor = "fuzz";
   if (run() != 0) throw std::runtime_error("api_fuzzer setup failed: " + args[3]);
 }
@@ -57,7 +58,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
            "--local-encryption", "sign-old", "--partner-signing", "psign"});
   cli::GlobalOptions g;
   g.store_dir = store_dir;
-  g.command_id = cli::new_command_id();
+  g.command_id = adapters::new_command_id();
   g.actor = "fuzz";
   auto s = cli::open_session(g, true, "api_fuzzer");
   if (!s.ok()) throw std::runtime_error(s.status().message());

@@ -1,4 +1,4 @@
-// Ownership of OpenSSL objects and draining of its error queue. Internal to domain/.
+// Ownership of OpenSSL objects and draining of its error queue.
 #pragma once
 
 #include <openssl/bio.h>
@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-namespace certsched::domain {
+namespace certsched::base {
 
 struct BioFree { void operator()(BIO* p) const { BIO_free(p); } };
 struct X509Free { void operator()(X509* p) const { X509_free(p); } };
@@ -32,4 +32,4 @@ inline BioPtr memory_bio(const std::string& bytes) {
 // failure never leaks into the next call's diagnosis.
 std::string drain_openssl_errors();
 
-}  // namespace certsched::domain
+}  // namespace certsched::base

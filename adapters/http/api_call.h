@@ -1,0 +1,63 @@
+// One API request on its way through the route table (api_routes.cc): its path parameters
+// and query (percent-decoded), its JSON body, its command context, and the replies the
+// handlers build. Internal to adapters/http/.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "adapters/http/api_routes.h"
+#include "domain/commands.h"
+#include "domain/engine.h"
+
+namespace certsched::http {
+
+struct Reply {
+  unsigned status = 200;
+  nlohmann::json body;
+};
+
+Reply error(unsigned status, const std::string& code, const std::string& message);
+// The HTTP status of a refused command: 400 bad input, 404 unknown id, 409 conflict or busy;
+// 500 for the rest, whose code ("corruption", "io_error") the CLI maps back to its exit code.
+Reply from_status(const Status& st);
+
+struct ApiCall {
+  const ApiRequest& request;
+  const ApiContext& context;
+  std::vector<std::string> params;           // the {...} segments of the route, in order
+  std::map<std::string, std::string> query;  // percent-decoded
+  nlohmann::json body = nlohmann::json::object();
+  domain::CommandContext command;
+
+  const std::string* query_value(const std::string& name) const {
+    auto it = query.find(name);
+    return it == query.end() ? nullptr : &it->second;
+  }
+  // Runs `f` on the engine (under serve's lock) with its state caught up.
+  Reply with_engine(const std::function<Reply(domain::Engine&, const domain::DomainState&)>& f) const;
+};
+
+// The answer to a command that created or moved schedules.
+Reply schedules_reply(const domain::DomainState& s, const domain::CommandResult& r);
+
+// Handlers, by route (api_routes.cc lists them).
+Reply get_health(const ApiCall& call);
+Reply get_partners(const ApiCall& call);
+Reply get_partner(const ApiCall& call);
+Reply get_listeners(const ApiCall& call);
+Reply get_schedules(const ApiCall& call);
+Reply get_audit(const ApiCall& call);
+Reply get_replay(const ApiCall& call);
+Reply get_report(const ApiCall& call);
+Reply post_proposal(const ApiCall& call);
+Reply post_confirm(const ApiCall& call);
+Reply post_decline(const ApiCall& call);
+Reply post_cancel(const ApiCall& call);
+Reply post_skip_email(const ApiCall& call);
+Reply post_observation(const ApiCall& call);
+
+}  // namespace certsched::http

@@ -1,0 +1,83 @@
+// The API's POST handlers: the commands, with the same validation as the CLI's.
+#include <nlohmann/json.hpp>
+
+#include "adapters/first_usage.h"
+#include "adapters/http/api_call.h"
+#include "adapters/json_fields.h"
+#include "adapters/proposal_json.h"
+#include "projections/views.h"
+
+namespace certsched::http {
+
+using nlohmann::json;
+
+Reply schedules_reply(const domain::DomainState& s, const domain::CommandResult& r) {
+  json schedules = json::array();
+  for (const auto& id : r.schedule_ids) schedules.push_back(projections::schedule_json(*s.schedule(id)));
+  return Reply{200, {{"proposal", r.proposal_id}, {"schedules", schedules}, {"duplicate", r.duplicate},
+                     {"warnings", r.warnings}, {"notes", r.notes}}};
+}
+
+namespace {
+
+using Command = std::function<Result<domain::CommandResult>(domain::Engine&)>;
+
+Reply run(const ApiCall& call, const Command& command) {
+  return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
+    auto r = command(e);
+    return r.ok() ? schedules_reply(*e.state().value(), r.value()) : from_status(r.status());
+  });
+}
+
+// A decision on a proposal takes no fields.
+Reply decide(const ApiCall& call, Result<domain::CommandResult> (domain::Engine::*decision)(
+                                      const std::string&, const domain::CommandContext&)) {
+  adapters::JsonFields f(call.body);
+  f.only({});
+  if (!f.ok()) return from_status(f.status());
+  return run(call, [&](domain::Engine& e) { return (e.*decision)(call.params[0], call.command); });
+}
+
+// A change of a schedule needs a reason.
+Reply change_schedule(const ApiCall& call, Result<domain::CommandResult> (domain::Engine::*change)(
+                                               const std::string&, const std::string&, const domain::CommandContext&)) {
+  std::string reason;
+  adapters::JsonFields f(call.body);
+  f.only({"reason"});
+  f.optional("reason", reason);
+  if (!f.ok()) return from_status(f.status());
+  return run(call, [&](domain::Engine& e) { return (e.*change)(call.params[0], reason, call.command); });
+}
+
+}  // namespace
+
+Reply post_proposal(const ApiCall& call) {
+  auto c = adapters::proposal_from_json(call.body);
+  if (!c.ok()) return from_status(c.status());
+  Reply reply = run(call, [&](domain::Engine& e) { return e.propose(c.value(), call.command); });
+  domain::secure_wipe(c->password);
+  return reply;
+}
+
+Reply post_confirm(const ApiCall& call) { return decide(call, &domain::Engine::confirm); }
+Reply post_decline(const ApiCall& call) { return decide(call, &domain::Engine::decline); }
+Reply post_cancel(const ApiCall& call) { return change_schedule(call, &domain::Engine::cancel); }
+Reply post_skip_email(const ApiCall& call) { return change_schedule(call, &domain::Engine::skip_email); }
+
+Reply post_observation(const ApiCall& call) {
+  std::string partner, message;
+  adapters::JsonFields f(call.body);
+  f.only({"partner", "message"});
+  f.required("partner", partner);
+  f.required("message", message);
+  if (!f.ok()) return from_status(f.status());
+  return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
+    auto r = adapters::observe_message(e, call.context.store_dir, partner, message, call.command);
+    if (!r.ok()) return from_status(r.status());
+    Reply out = schedules_reply(*e.state().value(), r.value());
+    out.body["activated"] = out.body["schedules"];
+    return out;
+  });
+}
+
+}  // namespace certsched::http
