@@ -149,7 +149,7 @@ Result<PkeyPtr> read_private_key(const std::string& bytes, const std::string& pa
   const std::string reason = drain_openssl_errors();
   if (is_pem(bytes) && bytes.find("ENCRYPTED") != std::string::npos) {
     if (password.empty()) {
-      return Status::InvalidArgument("the private key is encrypted: give its password with --password-file");
+      return Status::InvalidArgument("the private key is encrypted and needs its password");
     }
     return Status::InvalidArgument("wrong password for the private key (it does not decrypt)");
   }
@@ -186,7 +186,7 @@ Result<CertificateMaterial> assemble(X509* cert, STACK_OF(X509)* chain, EVP_PKEY
   if (key) {
     if (password.empty()) {
       return Status::InvalidArgument(
-          "a local certificate's key needs a password (--password-file): it protects the key "
+          "a local certificate's key needs a password: it protects the key "
           "and is asked for when the certificate is scheduled");
     }
     if (EVP_PKEY_eq(X509_get0_pubkey(cert), key) != 1) {
@@ -238,7 +238,7 @@ Result<CertificateMaterial> load_pkcs12(const std::string& bytes, const std::str
   if (PKCS12_verify_mac(p12.get(), password.c_str(), static_cast<int>(password.size())) != 1) {
     drain_openssl_errors();
     return Status::InvalidArgument(password.empty()
-                                       ? "the PKCS#12 bundle needs its password (--password-file)"
+                                       ? "the PKCS#12 bundle needs its password"
                                        : "wrong password for the PKCS#12 bundle");
   }
   EVP_PKEY* raw_key = nullptr;

@@ -128,7 +128,7 @@ Result<CommandResult> Engine::initialize(const InitCommand& c, const CommandCont
   Problems p;
   if (state_.initialized()) p.conflict("the store is already initialised");
   check_text(p, "the admin email", c.admin_email);
-  check_text(p, "the sender (--mail-from)", c.mail_from);
+  check_text(p, "the sender address", c.mail_from);
   check_text(p, "the SMTP URL", c.smtp_url);
   if (!p.empty()) return p.status();
   if (!valid_email(c.admin_email)) p.add("admin email '" + c.admin_email + "' is not an email address (like pki@example.com)");

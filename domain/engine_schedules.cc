@@ -29,7 +29,7 @@ Result<CommandResult> Engine::propose(const ProposeCommand& c, const CommandCont
   CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
   Problems p;
   CommandResult result;
-  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised: run `certsched init` first");
+  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
 
   // Partners, each once.
   std::vector<const PartnerRecord*> partners;
@@ -55,13 +55,13 @@ Result<CommandResult> Engine::propose(const ProposeCommand& c, const CommandCont
       any_signing = true;
       auto [enc, inserted] = roles.emplace(encryption_role_for(signing), it->second);
       if (!inserted && enc->second != it->second) {
-        p.add(std::string("--use-signing-for-encryption, but ") + to_string(enc->first) +
+        p.add(std::string("the signing certificate is to serve for encryption too, but ") + to_string(enc->first) +
               " names another certificate (" + enc->second + ")");
       }
     }
-    if (!any_signing) p.add("--use-signing-for-encryption needs a signing role");
+    if (!any_signing) p.add("using the signing certificate for encryption too needs a signing role");
   }
-  if (roles.empty()) p.add("name at least one role and certificate (--role ROLE=ALIAS)");
+  if (roles.empty()) p.add("name at least one role and its certificate");
 
   // When.
   const int64_t activate_at = c.activate_at_ns.value_or(ctx.now_ns);
@@ -70,7 +70,7 @@ Result<CommandResult> Engine::propose(const ProposeCommand& c, const CommandCont
           format_instant(ctx.now_ns) + "); give a future instant or now");
   }
   if (c.email_partners && (!state_.system() || state_.system()->smtp_url.empty())) {
-    p.add("--email-partners, but no SMTP server is configured (certsched init --smtp URL)");
+    p.add("mailing the partners was asked for, but no SMTP server is configured");
   }
 
   // The certificates: kind, validity, usage, and the operator's key password.
@@ -78,7 +78,7 @@ Result<CommandResult> Engine::propose(const ProposeCommand& c, const CommandCont
   for (const auto& [role, alias] : roles) {
     const CertificateRecord* cert = state_.certificate(alias);
     if (!cert) {
-      p.not_found("no certificate with alias " + alias + " (import it with `cert import`)");
+      p.not_found("no certificate with alias " + alias + " (import it first)");
       continue;
     }
     if ((cert->cert.local != 0) != is_local(role)) {
@@ -122,7 +122,7 @@ Result<CommandResult> Engine::propose(const ProposeCommand& c, const CommandCont
       if (role == Role::kLocalSslClient && !partner->current[ri]) {
         if (!c.force_ssl_client) {
           result.notes.push_back("partner " + partner->id + " has no SSL client certificate: " + alias +
-                                 " not scheduled for it (--force-ssl-client schedules it anyway)");
+                                 " not scheduled for it (forcing the SSL client certificate schedules it anyway)");
           continue;
         }
         forced = true;
@@ -132,13 +132,13 @@ Result<CommandResult> Engine::propose(const ProposeCommand& c, const CommandCont
         const ListenerRecord* l = state_.listener(lid);
         if (!l || !l->current) {
           p.add(std::string("partner ") + partner->id + " uses listener " + to_string(lid) +
-                ", which is not configured: run `certsched listener configure " + to_string(lid) + "` first");
+                ", which is not configured: configure the listener first");
           continue;
         }
         if (!partner->current[ri]) {
           if (!c.force_ssl_server) {
             result.notes.push_back("partner " + partner->id + " does not use listener " + to_string(lid) +
-                                   " over SSL: " + alias + " not scheduled for it (--force-ssl-server schedules it anyway)");
+                                   " over SSL: " + alias + " not scheduled for it (forcing the SSL server certificate schedules it anyway)");
             continue;
           }
           forced = true;
@@ -287,7 +287,7 @@ Result<CommandResult> Engine::cancel(const std::string& schedule_id, const std::
   const ScheduleRecord* s = state_.schedule(schedule_id);
   if (!s) return Status::NotFound("no schedule " + schedule_id);
   const std::string why = trimmed(reason);
-  if (why.empty()) return Status::InvalidArgument("cancelling needs a reason (--reason TEXT)");
+  if (why.empty()) return Status::InvalidArgument("cancelling needs a reason");
   if (!valid_text(why)) return Status::InvalidArgument("the reason must be UTF-8 text without control characters");
   if (why.size() > 1000) return Status::InvalidArgument("the reason is longer than 1000 characters");
   if (s->state() == ScheduleState::kProposed) {
@@ -315,7 +315,7 @@ Result<CommandResult> Engine::skip_email(const std::string& schedule_id, const s
   const ScheduleRecord* s = state_.schedule(schedule_id);
   if (!s) return Status::NotFound("no schedule " + schedule_id);
   const std::string why = trimmed(reason);
-  if (why.empty()) return Status::InvalidArgument("skipping the partner email needs a reason (--reason TEXT)");
+  if (why.empty()) return Status::InvalidArgument("skipping the partner email needs a reason");
   if (!valid_text(why)) return Status::InvalidArgument("the reason must be UTF-8 text without control characters");
   if (!s->machine.accepts(ScheduleTrigger::kSkipEmail)) {
     return Status::Conflict("schedule " + schedule_id + " is " + statemachines::to_string(s->state()) +

@@ -16,7 +16,7 @@ using namespace internal;
 Result<CommandResult> Engine::import_certificate(const ImportCertificateCommand& c, const CommandContext& ctx) {
   CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
   Problems p;
-  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised: run `certsched init` first");
+  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
   if (!valid_name(c.alias)) p.add("alias '" + c.alias + "' must be 1-64 letters, digits, '.', '_' or '-'");
   else if (state_.certificate(c.alias)) p.conflict("certificate alias " + c.alias + " already exists");
   if (!p.empty()) return p.status();
@@ -30,8 +30,8 @@ Result<CommandResult> Engine::import_certificate(const ImportCertificateCommand&
     p.add("a partner certificate is public: import it without its private key");
   }
   if (!c.partner_cert && !has_key) {
-    p.add("a local certificate needs its private key (--key or --pkcs12); for a partner's "
-          "certificate add --partner-cert");
+    p.add("a local certificate needs its private key; a partner's certificate is imported as a partner "
+          "certificate");
   }
   if (const CertificateRecord* same = state_.certificate_by_fingerprint(m.info.fingerprint)) {
     p.conflict("this certificate is already imported as " + same->cert.alias);
@@ -76,7 +76,7 @@ Result<CommandResult> Engine::import_certificate(const ImportCertificateCommand&
 Result<CommandResult> Engine::add_partner(const AddPartnerCommand& c, const CommandContext& ctx) {
   CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
   Problems p;
-  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised: run `certsched init` first");
+  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
   if (!valid_name(c.id)) p.add("partner id '" + c.id + "' must be 1-64 letters, digits, '.', '_' or '-'");
   else if (state_.partner(c.id)) p.conflict("partner " + c.id + " already exists");
   check_text(p, "the partner email", c.email);
@@ -95,7 +95,7 @@ Result<CommandResult> Engine::add_partner(const AddPartnerCommand& c, const Comm
     }
     const CertificateRecord* cert = state_.certificate(alias);
     if (!cert) {
-      p.add("no certificate with alias " + alias + " (import it with `cert import`)");
+      p.add("no certificate with alias " + alias + " (import it first)");
       continue;
     }
     if ((cert->cert.local != 0) != is_local(role)) {
@@ -123,11 +123,11 @@ Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand&
                                                  ListenerInstaller* installer) {
   CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
   Problems p;
-  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised: run `certsched init` first");
+  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
   const CertificateRecord* cert = state_.certificate(c.alias);
   CommandResult result;
   if (!cert) {
-    p.add("no certificate with alias " + c.alias + " (import it with `cert import`)");
+    p.add("no certificate with alias " + c.alias + " (import it first)");
   } else if (!cert->cert.local) {
     p.add("certificate " + c.alias + " is a partner certificate; a listener needs a local one with its key");
   } else {

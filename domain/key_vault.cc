@@ -44,7 +44,7 @@ int hex_value(char c) {
 Result<KeyVault> KeyVault::open(const std::string& store_dir) {
   auto text = read_file(store_dir + "/store.key");
   if (!text.ok()) {
-    return Status::NotFound("store " + store_dir + " has no store.key; was it made by `certsched init`?");
+    return Status::NotFound("store " + store_dir + " has no store.key (a store made by init has one)");
   }
   SecretBytes hex(std::move(text).value());
   std::string raw;

@@ -2,7 +2,7 @@
 // result under its command id, so that a retry (same id, same request) gets the first
 // result and another request that reuses the id is refused. Secrets — passwords and
 // private keys — are left out; nothing here could reveal one.
-// Internal to domain/
+// Internal to domain/.
 #pragma once
 
 #include <initializer_list>

@@ -1,5 +1,5 @@
 // CRC-32C (Castagnoli), the checksum that frames each stored record.
-// Internal to eventstore/
+// Internal to eventstore/.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // The SHA-256 hash chain over stored records:
 //   hash(n) = SHA-256(hash(n-1) || record bytes(n)),  hash(0) = 32 zero bytes.
 // Altering, removing or reordering any record changes every hash from it on.
-// Internal to eventstore/
+// Internal to eventstore/.
 #pragma once
 
 #include <array>

@@ -1,7 +1,7 @@
 // What a log walk has seen of each stream, keyed by a 64-bit hash of the stream's name.
 // An open-addressing table: a verified replay looks up one stream per record, and with
 // hundreds of thousands of streams a node-based map cost more than reading the records.
-// Internal to eventstore/
+// Internal to eventstore/.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // The store's single-writer lock: an flock(2) on DIR/writer.lock whose contents name the
 // holder (pid, host, what it runs, since when), so that a second writer is told who has it.
 // The kernel drops the lock when the holder dies, even by SIGKILL.
-// Internal to eventstore/
+// Internal to eventstore/.
 #pragma once
 
 #include <string>

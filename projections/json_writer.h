@@ -4,8 +4,8 @@
 //
 // The text is exactly what json_text() makes of the same document, so rows written either
 // way compare equal: callers write each object's keys in sorted order, as nlohmann::json
-// keeps them (tests/views_test.cc checks every view against nlohmann's dump).
-// Internal to projections/
+// keeps them (tests/projection_test.cc, ViewsAreTheTextNlohmannMakesOfThem and
+// JsonWriterTest, checks every view against nlohmann's dump). Internal to projections/.
 #pragma once
 
 #include <cstdint>

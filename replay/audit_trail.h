@@ -33,9 +33,9 @@ struct AuditEntry {
 
 // Every matching event; with an empty filter, every event. NotFound if a named partner,
 // proposal or certificate never appears in the log.
+Result<std::vector<AuditEntry>> audit_trail(eventstore::EventStore& store, const AuditFilter& filter);
+
 // The JSON shape of an entry, shared by `certsched audit --json` and GET /v1/audit.
 nlohmann::json to_json(const AuditEntry& a);
-
-Result<std::vector<AuditEntry>> audit_trail(eventstore::EventStore& store, const AuditFilter& filter);
 
 }  // namespace certsched::replay

@@ -91,7 +91,8 @@ TEST_F(CertificateTest, WrongOrMissingPasswordIsRefused) {
   EXPECT_EQ(wrong.status().message().find("wrong\""), std::string::npos);
   auto missing = load_certificate(read_file(rsa_->cert_pem), read_file(rsa_->key_pem), "");
   EXPECT_TRUE(missing.status().IsInvalidArgument());
-  EXPECT_NE(missing.status().message().find("--password-file"), std::string::npos);
+  // The domain names what is missing; the CLI adds its option (remedies_test checks that).
+  EXPECT_NE(missing.status().message().find("needs its password"), std::string::npos) << missing.status().message();
 }
 
 TEST_F(CertificateTest, UnencryptedKeyStillNeedsAPasswordToProtectIt) {

@@ -1,4 +1,5 @@
 #include "adapters/cli/cli_output.h"
+#include "adapters/remedies.h"
 #include "base/clock.h"
 #include "projections/json_text.h"
 
@@ -22,9 +23,10 @@ int exit_code_for(const Status& status) {
 }
 
 int report_error(const GlobalOptions& g, const Status& status) {
-  std::cerr << "certsched: " << status.message() << "\n";
+  const std::string message = adapters::with_remedies(status.message(), adapters::FrontEnd::kCli);
+  std::cerr << "certsched: " << message << "\n";
   if (g.json) {
-    nlohmann::json j = {{"error", {{"code", status.code_name()}, {"message", status.message()}}}};
+    nlohmann::json j = {{"error", {{"code", status.code_name()}, {"message", message}}}};
     std::cout << json_text(j) << "\n";
   }
   return exit_code_for(status);

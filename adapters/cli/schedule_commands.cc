@@ -4,6 +4,7 @@
 
 #include "adapters/cli/commands.h"
 #include "adapters/proposal_json.h"
+#include "adapters/remedies.h"
 #include "adapters/cli/remote.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
@@ -48,7 +49,9 @@ int print_reply(const GlobalOptions& g, const nlohmann::json& j, const std::stri
   std::string text = verb + (proposal.empty() ? "" : " proposal " + proposal) +
                      (j.value("duplicate", false) ? " (already applied under this command id)" : "") + "\n" + kHeader;
   for (const auto& s : j["schedules"]) text += schedule_line(s);
-  for (const auto& n : j.value("notes", nlohmann::json::array())) text += "note: " + n.get<std::string>() + "\n";
+  for (const auto& n : j.value("notes", nlohmann::json::array())) {
+    text += "note: " + adapters::with_remedies(n.get<std::string>(), adapters::FrontEnd::kCli) + "\n";
+  }
   if (!g.json) {
     for (const auto& w : j.value("warnings", nlohmann::json::array())) std::cerr << "certsched: warning: " << w.get<std::string>() << "\n";
   }
@@ -60,6 +63,7 @@ int print_schedules(const GlobalOptions& g, Session& s, const domain::CommandRes
   nlohmann::json schedules = nlohmann::json::array();
   for (const auto& id : r.schedule_ids) schedules.push_back(schedule_json(*s.state().schedule(id)));
   nlohmann::json j = result_json(r);
+  for (auto& n : j["notes"]) n = adapters::with_remedies(n.get<std::string>(), adapters::FrontEnd::kCli);
   j["proposal"] = r.proposal_id;
   j["schedules"] = schedules;
   return print_reply(g, j, verb);

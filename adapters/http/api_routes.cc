@@ -4,6 +4,7 @@
 
 #include "adapters/command_id.h"
 #include "adapters/http/api_call.h"
+#include "adapters/remedies.h"
 #include "base/clock.h"
 #include "projections/json_text.h"
 
@@ -138,12 +139,13 @@ Reply error(unsigned status, const std::string& code, const std::string& message
 }
 
 Reply from_status(const Status& st) {
+  const std::string message = adapters::with_remedies(st.message(), adapters::FrontEnd::kApi);
   switch (st.code()) {
-    case Status::Code::kInvalidArgument: return error(400, st.code_name(), st.message());
-    case Status::Code::kNotFound: return error(404, st.code_name(), st.message());
+    case Status::Code::kInvalidArgument: return error(400, st.code_name(), message);
+    case Status::Code::kNotFound: return error(404, st.code_name(), message);
     case Status::Code::kConflict:
-    case Status::Code::kBusy: return error(409, st.code_name(), st.message());
-    default: return error(500, st.code_name(), st.message());
+    case Status::Code::kBusy: return error(409, st.code_name(), message);
+    default: return error(500, st.code_name(), message);
   }
 }
 

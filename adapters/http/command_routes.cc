@@ -5,6 +5,7 @@
 #include "adapters/http/api_call.h"
 #include "adapters/json_fields.h"
 #include "adapters/proposal_json.h"
+#include "adapters/remedies.h"
 #include "projections/views.h"
 
 namespace certsched::http {
@@ -12,10 +13,11 @@ namespace certsched::http {
 using nlohmann::json;
 
 Reply schedules_reply(const domain::DomainState& s, const domain::CommandResult& r) {
-  json schedules = json::array();
+  json schedules = json::array(), notes = json::array();
   for (const auto& id : r.schedule_ids) schedules.push_back(projections::schedule_json(*s.schedule(id)));
+  for (const auto& n : r.notes) notes.push_back(adapters::with_remedies(n, adapters::FrontEnd::kApi));
   return Reply{200, {{"proposal", r.proposal_id}, {"schedules", schedules}, {"duplicate", r.duplicate},
-                     {"warnings", r.warnings}, {"notes", r.notes}}};
+                     {"warnings", r.warnings}, {"notes", notes}}};
 }
 
 namespace {
