@@ -38,10 +38,9 @@ std::string one_line(std::string s) {
 }
 
 Result<std::string> read_api_token(const std::string& store_dir) {
-  auto file = base::read_file_if_exists(store_dir + "/api-token");
-  if (!file.ok()) return file.status();
-  if (!file->has_value()) return Status::NotFound("store " + store_dir + " has no api-token");
-  std::string token = std::move(**file);
+  CERTSCHED_ASSIGN_OR_RETURN(auto file, base::read_file_if_exists(store_dir + "/api-token"));
+  if (!file.has_value()) return Status::NotFound("store " + store_dir + " has no api-token");
+  std::string token = std::move(*file);
   token.resize(token.find_first_of("\r\n") == std::string::npos ? token.size() : token.find_first_of("\r\n"));
   return token;
 }

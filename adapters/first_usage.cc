@@ -8,9 +8,8 @@ namespace certsched::adapters {
 Result<domain::CommandResult> observe_message(domain::Engine& engine, const std::string& store_dir,
                                               const std::string& partner_id, const std::string& message,
                                               const domain::CommandContext& ctx) {
-  auto state = engine.state();
-  if (!state.ok()) return state.status();
-  const domain::DomainState& s = *state.value();
+  CERTSCHED_ASSIGN_OR_RETURN(auto state, engine.state());
+  const domain::DomainState& s = *state;
   const domain::PartnerRecord* partner = s.partner(partner_id);
   if (!partner) return Status::NotFound("no partner " + partner_id);
 

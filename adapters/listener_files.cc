@@ -118,13 +118,12 @@ Status adopt_layout(const std::string& dir, const std::string& pairs_dir) {
   const std::string key_link = std::string(kPairs) + "/current/key.pem";
   if (link_target(dir + "/cert.pem") == cert_link && link_target(dir + "/key.pem") == key_link) return Status::Ok();
   if (link_target(pairs_dir + "/current").empty()) {
-    auto cert = base::read_file_if_exists(dir + "/cert.pem");
-    if (!cert.ok()) return cert.status();
+    CERTSCHED_ASSIGN_OR_RETURN(auto cert, base::read_file_if_exists(dir + "/cert.pem"));
     auto key = base::read_file_if_exists(dir + "/key.pem");
     if (!key.ok()) return key.status();
-    if (!cert->has_value() || !key->has_value()) return Status::Ok();  // nothing to keep
+    if (!cert.has_value() || !key->has_value()) return Status::Ok();  // nothing to keep
     domain::SecretBytes old_key(std::move(**key));
-    auto first = write_pair(pairs_dir, **cert, old_key.reveal());
+    auto first = write_pair(pairs_dir, *cert, old_key.reveal());
     if (!first.ok()) return first.status();
     CERTSCHED_RETURN_IF_ERROR(replace_symlink(*first, pairs_dir + "/current"));
   }
@@ -151,13 +150,12 @@ Status FileListenerInstaller::install(const domain::ListenerInstall& r) {
   if (ec) return Status::IOError("cannot create listener directory " + pairs_dir + ": " + ec.message());
   CERTSCHED_RETURN_IF_ERROR(adopt_layout(r.dir, pairs_dir));
   const std::string previous = link_target(pairs_dir + "/current");
-  auto next = write_pair(pairs_dir, r.cert_pem, r.key_pem.reveal());
-  if (!next.ok()) return next.status();
-  Status st = replace_symlink(*next, pairs_dir + "/current");
+  CERTSCHED_ASSIGN_OR_RETURN(auto next, write_pair(pairs_dir, r.cert_pem, r.key_pem.reveal()));
+  Status st = replace_symlink(next, pairs_dir + "/current");
   if (st.ok() && previous.empty()) st = adopt_layout(r.dir, pairs_dir);  // the first install: make the links
   if (st.ok() && !r.reload_command.empty()) st = run_shell_command(r.reload_command, reload_timeout_);
   if (st.ok()) {
-    prune_pairs(pairs_dir, *next, previous);
+    prune_pairs(pairs_dir, next, previous);
     return st;
   }
   // Put the previous pair back (or remove the new one), so the files match the certificate
@@ -169,7 +167,7 @@ Status FileListenerInstaller::install(const domain::ListenerInstall& r) {
     ::unlink((r.dir + "/key.pem").c_str());
     ::unlink((pairs_dir + "/current").c_str());
   }
-  fs::remove_all(pairs_dir + "/" + *next, ec);
+  fs::remove_all(pairs_dir + "/" + next, ec);
   return st;
 }
 

@@ -17,10 +17,9 @@ SmtpMailer mailer_for(const domain::DomainState& state) {
 
 Result<DeliveryReport> deliver_due(domain::Engine& engine, projections::NotificationOutbox& outbox,
                                    const SmtpMailer& mailer, const domain::CommandContext& ctx) {
-  auto state = engine.state();
-  if (!state.ok()) return state.status();
+  CERTSCHED_ASSIGN_OR_RETURN(auto state, engine.state());
   DeliveryReport report;
-  for (const projections::Notification& n : outbox.due(*state.value(), ctx.now_ns)) {
+  for (const projections::Notification& n : outbox.due(*state, ctx.now_ns)) {
     auto sent = mailer.send(n, ctx.now_ns);
     if (n.to_partner) {
       for (const auto& schedule : n.schedule_ids) {

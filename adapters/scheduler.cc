@@ -19,9 +19,8 @@ domain::CommandContext step(const domain::CommandContext& ctx, const std::string
 }  // namespace
 
 Status Scheduler::deliver(const domain::CommandContext& ctx, TickReport& report) {
-  auto state = engine_.state();
-  if (!state.ok()) return state.status();
-  auto mail = deliver_due(engine_, outbox_, mailer_for(*state.value()), ctx);
+  CERTSCHED_ASSIGN_OR_RETURN(auto state, engine_.state());
+  auto mail = deliver_due(engine_, outbox_, mailer_for(*state), ctx);
   if (!mail.ok()) return mail.status();
   report.mail.delivered += mail->delivered;
   report.mail.failed += mail->failed;
@@ -34,9 +33,8 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
   // Mail first: a schedule due now that waits only for its partner mail activates in this
   // same run, and is not reported overdue for a mail nobody has tried to send yet.
   CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail"), report));
-  auto activated = engine_.activate_due(step(ctx, "activate"));
-  if (!activated.ok()) return activated.status();
-  report.activated = activated->schedule_ids;
+  CERTSCHED_ASSIGN_OR_RETURN(auto activated, engine_.activate_due(step(ctx, "activate")));
+  report.activated = activated.schedule_ids;
 
   for (uint8_t li = 0; li < domain::kListenerCount; ++li) {
     const Listener lid = static_cast<Listener>(li);
@@ -111,9 +109,8 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
 }
 
 Result<int64_t> Scheduler::next_due_ns(int64_t now_ns) {
-  auto state = engine_.state();
-  if (!state.ok()) return state.status();
-  const domain::DomainState& s = *state.value();
+  CERTSCHED_ASSIGN_OR_RETURN(auto state, engine_.state());
+  const domain::DomainState& s = *state;
   int64_t next = 0;
   auto consider = [&](int64_t at) {
     if (at > now_ns && (next == 0 || at < next)) next = at;

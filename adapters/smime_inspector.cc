@@ -95,9 +95,8 @@ Status inspect_layer(const std::string& message, const std::vector<InspectableCe
                      MessageCertificates* out) {
   if (depth > kMaxNesting) return bad("the message nests more than " + std::to_string(kMaxNesting) + " CMS layers");
   BioPtr detached;
-  auto parsed = parse(message, &detached);
-  if (!parsed.ok()) return parsed.status();
-  CMS_ContentInfo* cms = parsed->get();
+  CERTSCHED_ASSIGN_OR_RETURN(auto parsed, parse(message, &detached));
+  CMS_ContentInfo* cms = parsed.get();
   const int type = OBJ_obj2nid(CMS_get0_type(cms));
 
   if (type == NID_pkcs7_enveloped || type == NID_id_smime_ct_authEnvelopedData) {

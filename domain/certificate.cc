@@ -194,11 +194,10 @@ Result<CertificateMaterial> assemble(X509* cert, STACK_OF(X509)* chain, EVP_PKEY
       return Status::InvalidArgument("the private key does not match the certificate " +
                                      m.info.subject + " (" + m.info.fingerprint + ")");
     }
-    auto plain = pkcs8_der(key, nullptr);
-    if (!plain.ok()) return plain.status();
+    CERTSCHED_ASSIGN_OR_RETURN(auto plain, pkcs8_der(key, nullptr));
     auto protected_key = pkcs8_der(key, &password);
     if (!protected_key.ok()) return protected_key.status();
-    m.key_pkcs8 = std::move(plain).value();
+    m.key_pkcs8 = std::move(plain);
     m.key_protected = std::move(protected_key).value();
   }
   return m;
@@ -219,9 +218,8 @@ Result<CertificateMaterial> load_certificate(const std::string& cert_bytes,
   PkeyPtr key;
   if (key_bytes) {
     if (key_bytes->empty()) return Status::InvalidArgument("the key file is empty");
-    auto read = read_private_key(*key_bytes, password);
-    if (!read.ok()) return read.status();
-    key = std::move(read).value();
+    CERTSCHED_ASSIGN_OR_RETURN(auto read, read_private_key(*key_bytes, password));
+    key = std::move(read);
   }
   return assemble(leaf.get(), chain.get(), key.get(), password);
 }

@@ -91,12 +91,11 @@ Result<const DomainState*> Engine::state() {
 
 Result<std::optional<CommandResult>> Engine::previous_result(const CommandContext& ctx) {
   if (ctx.command_id.empty()) return Status::InvalidArgument("the command has no command id");
-  auto previous = store_.command_result(ctx.command_id, request_digest_);
-  if (!previous.ok()) return previous.status();
-  if (!previous.value()) return std::optional<CommandResult>();
+  CERTSCHED_ASSIGN_OR_RETURN(auto previous, store_.command_result(ctx.command_id, request_digest_));
+  if (!previous) return std::optional<CommandResult>();
   CommandResult r;
-  r.first_position = previous.value()->first_position;
-  r.last_position = previous.value()->last_position;
+  r.first_position = previous->first_position;
+  r.last_position = previous->last_position;
   r.duplicate = true;
   auto events = store_.read_all(r.first_position, r.last_position - r.first_position + 1);
   if (!events.ok()) return events.status();
@@ -114,11 +113,10 @@ Result<std::optional<CommandResult>> Engine::previous_result(const CommandContex
 
 Result<CommandResult> Engine::commit(eventstore::AppendRequest request, CommandResult result) {
   request.request_digest = request_digest_;
-  auto appended = store_.append(request);
-  if (!appended.ok()) return appended.status();
-  result.first_position = appended->first_position;
-  result.last_position = appended->last_position;
-  result.duplicate = appended->duplicate;
+  CERTSCHED_ASSIGN_OR_RETURN(auto appended, store_.append(request));
+  result.first_position = appended.first_position;
+  result.last_position = appended.last_position;
+  result.duplicate = appended.duplicate;
   CERTSCHED_RETURN_IF_ERROR(catch_up());
   return result;
 }

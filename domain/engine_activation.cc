@@ -74,9 +74,8 @@ Result<CommandResult> Engine::observe_first_usage(const std::string& partner_id,
 
 Result<ListenerInstall> Engine::install_request(Listener lid, const CertificateRecord& cert, const std::string& dir,
                                                 const std::string& reload_command) {
-  auto vault = KeyVault::open(store_dir_);
-  if (!vault.ok()) return vault.status();
-  auto sealed = vault->get(cert.cert.fingerprint);
+  CERTSCHED_ASSIGN_OR_RETURN(auto vault, KeyVault::open(store_dir_));
+  auto sealed = vault.get(cert.cert.fingerprint);
   if (!sealed.ok()) return sealed.status();
   auto key_pem = private_key_pem(sealed->pkcs8);
   if (!key_pem.ok()) return key_pem.status();
@@ -107,9 +106,8 @@ Result<CommandResult> Engine::install_listener(Listener lid, ListenerInstaller& 
                             " yet: " + (why.empty() ? "no partner has a schedule for it" : why));
   }
   const CertificateRecord* cert = state_.certificate(l->pending->alias);
-  auto prepared = install_request(lid, *cert, l->dir, l->reload_command);
-  if (!prepared.ok()) return prepared.status();
-  const ListenerInstall& request = prepared.value();
+  CERTSCHED_ASSIGN_OR_RETURN(auto prepared, install_request(lid, *cert, l->dir, l->reload_command));
+  const ListenerInstall& request = prepared;
 
   AppendBuilder b;
   CommandResult result;

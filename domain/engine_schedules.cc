@@ -18,9 +18,8 @@ using namespace internal;
 
 Status Engine::verify_password(const std::string& alias, const std::string& password) {
   const CertificateRecord* cert = state_.certificate(alias);
-  auto vault = KeyVault::open(store_dir_);
-  if (!vault.ok()) return vault.status();
-  auto sealed = vault->get(cert->cert.fingerprint);
+  CERTSCHED_ASSIGN_OR_RETURN(auto vault, KeyVault::open(store_dir_));
+  auto sealed = vault.get(cert->cert.fingerprint);
   if (!sealed.ok()) return sealed.status();
   return verify_key_password(sealed->password_protected.reveal(), password, info_of(cert->cert), alias);
 }

@@ -49,9 +49,8 @@ Result<CommandResult> Engine::import_certificate(const ImportCertificateCommand&
 
   if (has_key) {
     // Sealed before the event is appended, so no event ever names a key that is not there.
-    auto vault = KeyVault::open(store_dir_);
-    if (!vault.ok()) return vault.status();
-    CERTSCHED_RETURN_IF_ERROR(vault->put(m.info.fingerprint, SealedKey{std::move(m.key_pkcs8), std::move(m.key_protected)}));
+    CERTSCHED_ASSIGN_OR_RETURN(auto vault, KeyVault::open(store_dir_));
+    CERTSCHED_RETURN_IF_ERROR(vault.put(m.info.fingerprint, SealedKey{std::move(m.key_pkcs8), std::move(m.key_protected)}));
   }
   CertificateImported e;
   e.alias = c.alias;
@@ -150,9 +149,8 @@ Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand&
   }
   if (!p.empty()) return p.status();
   if (installer) {
-    auto request = install_request(c.listener, *cert, c.dir, c.reload_command);
-    if (!request.ok()) return request.status();
-    Status installed = installer->install(request.value());
+    CERTSCHED_ASSIGN_OR_RETURN(auto request, install_request(c.listener, *cert, c.dir, c.reload_command));
+    Status installed = installer->install(request);
     if (!installed.ok()) {
       return Status::InvalidArgument(std::string("listener ") + to_string(c.listener) + ": installing " + c.alias +
                                      " failed, nothing was changed: " + installed.message());

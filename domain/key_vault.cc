@@ -26,10 +26,9 @@ struct CipherCtxFree {
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
 Result<std::string> read_file(const std::string& path) {
-  auto file = base::read_file_if_exists(path);
-  if (!file.ok()) return file.status();
-  if (!file->has_value()) return Status::NotFound("cannot read " + path);
-  return std::move(**file);
+  CERTSCHED_ASSIGN_OR_RETURN(auto file, base::read_file_if_exists(path));
+  if (!file.has_value()) return Status::NotFound("cannot read " + path);
+  return std::move(*file);
 }
 
 int hex_value(char c) {

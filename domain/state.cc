@@ -50,9 +50,8 @@ std::optional<Listener> listener_of_stream(const std::string& stream) {
 }  // namespace
 
 Status DomainState::apply(const eventstore::RecordedEvent& record) {
-  auto event = decode_event(record);
-  if (!event.ok()) return event.status();
-  return apply(record, event.value());
+  CERTSCHED_ASSIGN_OR_RETURN(auto event, decode_event(record));
+  return apply(record, event);
 }
 
 Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event) {

@@ -29,9 +29,8 @@ Result<uint64_t> RocksDbEventStore::indexed_version(rocksdb::Iterator& index,
   const bool this_stream = key.size() > stream.size() && key[stream.size()] == '\0' &&
                            std::memcmp(key.data(), stream.data(), stream.size()) == 0;
   if (!this_stream) return uint64_t{0};
-  auto run = indexed_run(index, stream);
-  if (!run.ok()) return run.status();
-  return run->last_version;
+  CERTSCHED_ASSIGN_OR_RETURN(auto run, indexed_run(index, stream));
+  return run.last_version;
 }
 
 Result<std::optional<AppendResult>> RocksDbEventStore::committed_command(const std::string& id) {
@@ -52,9 +51,8 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
   if (auto it = state.commands.find(req.command_id); it != state.commands.end()) {
     return as_retry(req.command_id, req.request_digest, it->second);
   }
-  auto previous = committed_command(req.command_id);
-  if (!previous.ok()) return previous.status();
-  if (previous.value()) return as_retry(req.command_id, req.request_digest, *previous.value());
+  CERTSCHED_ASSIGN_OR_RETURN(auto previous, committed_command(req.command_id));
+  if (previous) return as_retry(req.command_id, req.request_digest, *previous);
 
   // Check every expected version before touching the batch, so a refusal writes nothing.
   std::vector<uint64_t> current(req.writes.size());

@@ -29,9 +29,8 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& d
       fs::create_directories(dir, ec);
       if (ec) return Status::IOError("cannot create store directory " + dir + ": " + ec.message());
     }
-    auto taken = WriterLock::acquire(dir, options.holder);
-    if (!taken.ok()) return taken.status();
-    lock.emplace(std::move(taken).value());
+    CERTSCHED_ASSIGN_OR_RETURN(auto taken, WriterLock::acquire(dir, options.holder));
+    lock.emplace(std::move(taken));
   }
 
   rocksdb::Options db_options;

@@ -42,14 +42,13 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(const std::str
   // The first run that ends at or after the first version wanted.
   for (it->Seek(stream_index_key(stream, expected)); it->Valid() && out.size() < max_count;
        it->Next()) {
-    auto indexed = indexed_run(*it, stream);
-    if (!indexed.ok()) return indexed.status();
-    if (indexed->first_version > expected) {
+    CERTSCHED_ASSIGN_OR_RETURN(auto indexed, indexed_run(*it, stream));
+    if (indexed.first_version > expected) {
       return Status::Corruption("stream " + stream + " version " + std::to_string(expected) +
                                 " is missing from the stream index");
     }
-    for (; expected <= indexed->last_version && out.size() < max_count; ++expected) {
-      const uint64_t position = indexed->position_of(expected);
+    for (; expected <= indexed.last_version && out.size() < max_count; ++expected) {
+      const uint64_t position = indexed.position_of(expected);
       if (stored.empty() || position < stored.front().position || position > stored.back().position) {
         CERTSCHED_RETURN_IF_ERROR(read_run(*records, position, &stored));
       }
@@ -111,11 +110,10 @@ Result<Head> RocksDbEventStore::head() {
 Status RocksDbEventStore::refresh() {
   if (!read_only()) return Status::Ok();
   CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(db_->TryCatchUpWithPrimary(), "catch up with the writer"));
-  auto h = head();
-  if (!h.ok()) return h.status();
+  CERTSCHED_ASSIGN_OR_RETURN(auto h, head());
   {
     std::lock_guard<std::mutex> l(notify_mu_);
-    committed_position_ = h->position;
+    committed_position_ = h.position;
   }
   notify_cv_.notify_all();
   return Status::Ok();

@@ -126,13 +126,11 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::open(const std::string
   for (size_t i = 0; i < cfs.size(); ++i) impl->cf[cfs[i].name] = impl->database->families()[i];
   std::unique_ptr<ProjectionStore> store(new ProjectionStore(std::move(impl)));
   for (size_t i = 0; i < kProjectionCount; ++i) {
-    auto cp = store->checkpoint(kProjections[i]);
-    if (!cp.ok()) return cp.status();
-    store->impl_->checkpoints[i] = cp.value();
+    CERTSCHED_ASSIGN_OR_RETURN(auto cp, store->checkpoint(kProjections[i]));
+    store->impl_->checkpoints[i] = cp;
   }
-  auto rows = store->scan("outbox");
-  if (!rows.ok()) return rows.status();
-  for (const auto& row : rows.value()) store->impl_->outbox_ids.insert(row.first);
+  CERTSCHED_ASSIGN_OR_RETURN(auto rows, store->scan("outbox"));
+  for (const auto& row : rows) store->impl_->outbox_ids.insert(row.first);
   return store;
 }
 
@@ -322,9 +320,8 @@ Result<std::vector<std::pair<std::string, std::string>>> ProjectionStore::scan(c
 Result<std::string> ProjectionStore::dump() {
   std::string out;
   for (const auto& name : kProjections) {
-    auto cp = checkpoint(name);
-    if (!cp.ok()) return cp.status();
-    out += "== " + name + " @" + std::to_string(cp.value()) + "\n";
+    CERTSCHED_ASSIGN_OR_RETURN(auto cp, checkpoint(name));
+    out += "== " + name + " @" + std::to_string(cp) + "\n";
     auto rows = scan(name);
     if (!rows.ok()) return rows.status();
     for (const auto& [k, v] : rows.value()) {

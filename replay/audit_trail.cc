@@ -129,10 +129,9 @@ Result<std::vector<AuditEntry>> audit_trail(eventstore::EventStore& store, const
   DomainState state;
   std::vector<AuditEntry> out;
   for (uint64_t next = 1;;) {
-    auto batch = store.read_all(next, 4096);
-    if (!batch.ok()) return batch.status();
-    if (batch->empty()) break;
-    for (const auto& r : batch.value()) {
+    CERTSCHED_ASSIGN_OR_RETURN(auto batch, store.read_all(next, 4096));
+    if (batch.empty()) break;
+    for (const auto& r : batch) {
       auto event = decode_event(r);
       if (!event.ok()) return event.status();
       CERTSCHED_RETURN_IF_ERROR(state.apply(r, event.value()));
@@ -149,7 +148,7 @@ Result<std::vector<AuditEntry>> audit_trail(eventstore::EventStore& store, const
       a.command_id = r.command_id;
       out.push_back(std::move(a));
     }
-    next = batch->back().position + 1;
+    next = batch.back().position + 1;
   }
   if (!filter.partner.empty() && !state.partner(filter.partner)) return Status::NotFound("no partner " + filter.partner);
   if (!filter.cert.empty() && !state.certificate(filter.cert)) return Status::NotFound("no certificate " + filter.cert);

@@ -51,12 +51,11 @@ bool RebuildReport::deterministic() const {
 Result<RebuildReport> rebuild_and_compare(eventstore::EventStore& store, const std::string& store_dir,
                                           const Progress& progress, bool verify) {
   RebuildReport report;
-  auto head = store.head();
-  if (!head.ok()) return head.status();
+  CERTSCHED_ASSIGN_OR_RETURN(auto head, store.head());
 
   // The live projections, read-only (they may belong to a running serve).
   std::string live_dump;
-  uint64_t target = head->position;
+  uint64_t target = head.position;
   auto live = projections::ProjectionStore::open(store_dir, true);
   if (live.ok()) {
     report.live_found = true;

@@ -58,13 +58,11 @@ int run_add(const GlobalOptions& g, const AddArgs& a) {
 // The persisted projection when it is up to date; a replay of the log otherwise.
 Result<std::vector<nlohmann::json>> all_partners(const GlobalOptions& g) {
   if (!g.server.empty()) {
-    auto remote = remote_call(g, "GET", "/v1/partners");
-    if (!remote.ok()) return remote.status();
-    return remote->get<std::vector<nlohmann::json>>();
+    CERTSCHED_ASSIGN_OR_RETURN(auto remote, remote_call(g, "GET", "/v1/partners"));
+    return remote.get<std::vector<nlohmann::json>>();
   }
-  auto fresh = fresh_projection(g, "partners");
-  if (!fresh.ok()) return fresh.status();
-  if (fresh.value()) return std::move(*fresh.value());
+  CERTSCHED_ASSIGN_OR_RETURN(auto fresh, fresh_projection(g, "partners"));
+  if (fresh) return std::move(*fresh);
   auto session = open_session(g, false, "");
   if (!session.ok()) return session.status();
   std::vector<nlohmann::json> out;

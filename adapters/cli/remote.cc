@@ -43,12 +43,11 @@ Result<std::string> api_token(const GlobalOptions& g) {
 
 Result<nlohmann::json> remote_call(const GlobalOptions& g, const std::string& method, const std::string& path,
                                    const nlohmann::json& body) {
-  auto token = api_token(g);
-  if (!token.ok()) return token.status();
+  CERTSCHED_ASSIGN_OR_RETURN(auto token, api_token(g));
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
   auto add = [&](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
-  add("Authorization: Bearer " + token.value());
+  add("Authorization: Bearer " + token);
   add("Content-Type: application/json");
   if (method == "POST") add("Idempotency-Key: " + g.command_id);
   std::string url = g.server;

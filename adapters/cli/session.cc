@@ -14,9 +14,8 @@ Result<std::optional<std::vector<nlohmann::json>>> fresh_projection(const Global
   using Rows = std::optional<std::vector<nlohmann::json>>;
   eventstore::StoreOptions options;
   options.mode = eventstore::OpenMode::kReadOnly;
-  auto store = eventstore::open_rocksdb_store(g.store_dir, options);
-  if (!store.ok()) return store.status();
-  auto head = (*store)->head();
+  CERTSCHED_ASSIGN_OR_RETURN(auto store, eventstore::open_rocksdb_store(g.store_dir, options));
+  auto head = store->head();
   if (!head.ok()) return head.status();
   auto projections = projections::ProjectionStore::open(g.store_dir, true);
   if (!projections.ok()) return Rows();  // none yet: replay instead
@@ -47,9 +46,8 @@ Result<std::string> read_input_file(const std::string& path, const char* what) {
 }
 
 Result<domain::SecretBytes> read_password_file(const std::string& path) {
-  auto text = read_input_file(path, "password");
-  if (!text.ok()) return text.status();
-  std::string p = std::move(text).value();
+  CERTSCHED_ASSIGN_OR_RETURN(auto text, read_input_file(path, "password"));
+  std::string p = std::move(text);
   while (!p.empty() && (p.back() == '\n' || p.back() == '\r')) p.pop_back();
   if (p.empty()) return Status::InvalidArgument("the password file " + path + " is empty");
   return domain::SecretBytes(std::move(p));
