@@ -31,12 +31,10 @@ Result<domain::CommandResult> observe_message(domain::Engine& engine, const std:
     signers.push_back(candidate(open->proposed.alias));
   }
 
-  auto vault = domain::KeyVault::open(store_dir);
-  if (!vault.ok()) return vault.status();
+  CERTSCHED_ASSIGN_OR_RETURN(auto vault, domain::KeyVault::open(store_dir));
   auto keys = [&](const std::string& fingerprint) -> Result<domain::SecretBytes> {
-    auto sealed = vault->get(fingerprint);
-    if (!sealed.ok()) return sealed.status();
-    return std::move(sealed->pkcs8);
+    CERTSCHED_ASSIGN_OR_RETURN(auto sealed, vault.get(fingerprint));
+    return std::move(sealed.pkcs8);
   };
   auto used = inspect_smime(message, ours, signers, keys);
   if (!used.ok()) {

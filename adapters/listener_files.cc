@@ -119,13 +119,11 @@ Status adopt_layout(const std::string& dir, const std::string& pairs_dir) {
   if (link_target(dir + "/cert.pem") == cert_link && link_target(dir + "/key.pem") == key_link) return Status::Ok();
   if (link_target(pairs_dir + "/current").empty()) {
     CERTSCHED_ASSIGN_OR_RETURN(auto cert, base::read_file_if_exists(dir + "/cert.pem"));
-    auto key = base::read_file_if_exists(dir + "/key.pem");
-    if (!key.ok()) return key.status();
-    if (!cert.has_value() || !key->has_value()) return Status::Ok();  // nothing to keep
-    domain::SecretBytes old_key(std::move(**key));
-    auto first = write_pair(pairs_dir, *cert, old_key.reveal());
-    if (!first.ok()) return first.status();
-    CERTSCHED_RETURN_IF_ERROR(replace_symlink(*first, pairs_dir + "/current"));
+    CERTSCHED_ASSIGN_OR_RETURN(auto key, base::read_file_if_exists(dir + "/key.pem"));
+    if (!cert.has_value() || !key.has_value()) return Status::Ok();  // nothing to keep
+    domain::SecretBytes old_key(std::move(*key));
+    CERTSCHED_ASSIGN_OR_RETURN(auto first, write_pair(pairs_dir, *cert, old_key.reveal()));
+    CERTSCHED_RETURN_IF_ERROR(replace_symlink(first, pairs_dir + "/current"));
   }
   CERTSCHED_RETURN_IF_ERROR(replace_symlink(cert_link, dir + "/cert.pem"));
   return replace_symlink(key_link, dir + "/key.pem");

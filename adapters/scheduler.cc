@@ -20,11 +20,10 @@ domain::CommandContext step(const domain::CommandContext& ctx, const std::string
 
 Status Scheduler::deliver(const domain::CommandContext& ctx, TickReport& report) {
   CERTSCHED_ASSIGN_OR_RETURN(auto state, engine_.state());
-  auto mail = deliver_due(engine_, outbox_, mailer_for(*state), ctx);
-  if (!mail.ok()) return mail.status();
-  report.mail.delivered += mail->delivered;
-  report.mail.failed += mail->failed;
-  report.mail.errors.insert(report.mail.errors.end(), mail->errors.begin(), mail->errors.end());
+  CERTSCHED_ASSIGN_OR_RETURN(auto mail, deliver_due(engine_, outbox_, mailer_for(*state), ctx));
+  report.mail.delivered += mail.delivered;
+  report.mail.failed += mail.failed;
+  report.mail.errors.insert(report.mail.errors.end(), mail.errors.begin(), mail.errors.end());
   return Status::Ok();
 }
 
@@ -38,11 +37,10 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
 
   for (uint8_t li = 0; li < domain::kListenerCount; ++li) {
     const Listener lid = static_cast<Listener>(li);
-    auto state = engine_.state();
-    if (!state.ok()) return state.status();
-    const domain::ListenerRecord* l = state.value()->listener(lid);
+    CERTSCHED_ASSIGN_OR_RETURN(auto state, engine_.state());
+    const domain::ListenerRecord* l = state->listener(lid);
     if (!l || !l->pending) continue;
-    const domain::ListenerReadiness ready = domain::listener_readiness(*state.value(), lid, ctx.now_ns);
+    const domain::ListenerReadiness ready = domain::listener_readiness(*state, lid, ctx.now_ns);
     if (ready.ready) {
       if (l->install_failures > 0 && ctx.now_ns < l->last_failure_ns + projections::retry_delay_ns(l->install_failures)) {
         continue;  // backing off after a failed install
@@ -60,38 +58,37 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
     }
     // Blocked: alert once per pending certificate when some schedule's time has passed.
     bool overdue = false;
-    for (const auto& id : state.value()->schedule_ids()) {
-      const domain::ScheduleRecord* s = state.value()->schedule(id);
+    for (const auto& id : state->schedule_ids()) {
+      const domain::ScheduleRecord* s = state->schedule(id);
       overdue |= statemachines::is_open(s->state()) && s->role() == domain::Role::kLocalSslServer &&
                  s->proposed.fingerprint == l->pending->fingerprint && s->proposed.activate_at_ns <= ctx.now_ns;
     }
-    if (!overdue || ready.blockers.empty() || state.value()->system()->smtp_url.empty()) continue;
+    if (!overdue || ready.blockers.empty() || state->system()->smtp_url.empty()) continue;
     projections::Notification n;
     n.id = std::string("blocked/") + to_string(lid) + "/" + l->pending->alias;
     n.from_log = false;
-    n.to = {state.value()->system()->admin_email};
+    n.to = {state->system()->admin_email};
     n.subject = std::string("certsched: listener ") + to_string(lid) + " cannot install " + l->pending->alias + " yet";
     n.body = std::string("The new server certificate ") + l->pending->alias + " of listener " + to_string(lid) +
              " (proposal " + l->pending_proposal + ") is due, but these partners block its install:\n";
     for (const auto& b : ready.blockers) n.body += "\n  " + b.partner + ": " + b.reason;
     n.body += "\n\nEvery partner using the listener needs a confirmed schedule for the same certificate whose time has passed.\n";
     report.alerts.push_back(n.id);
-    outbox_.add(std::move(n), *state.value());
+    outbox_.add(std::move(n), *state);
   }
 
   // Schedules past their time whose partner mail was tried and not accepted.
-  auto state = engine_.state();
-  if (!state.ok()) return state.status();
-  for (const auto& id : state.value()->schedule_ids()) {
-    const domain::ScheduleRecord* s = state.value()->schedule(id);
+  CERTSCHED_ASSIGN_OR_RETURN(auto state, engine_.state());
+  for (const auto& id : state->schedule_ids()) {
+    const domain::ScheduleRecord* s = state->schedule(id);
     if (s->state() != ScheduleState::kConfirmed || !s->proposed.email_partner || s->proposed.activate_at_ns > ctx.now_ns ||
-        state.value()->system()->smtp_url.empty()) {
+        state->system()->smtp_url.empty()) {
       continue;
     }
     projections::Notification n;
     n.id = "overdue/" + id;
     n.from_log = false;
-    n.to = {state.value()->system()->admin_email};
+    n.to = {state->system()->admin_email};
     n.subject = "certsched: schedule " + id + " for " + s->proposed.partner + " is overdue";
     n.body = "Schedule " + id + " (" + domain::to_string(s->role()) + " " + s->proposed.alias + " for partner " +
              s->proposed.partner + ") was due at " + domain::format_instant(s->proposed.activate_at_ns) +
@@ -100,7 +97,7 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
              "\nIt activates once the mail is accepted, or after\n  certsched schedule skip-email " + id +
              " --reason TEXT\n";
     report.alerts.push_back(n.id);
-    outbox_.add(std::move(n), *state.value());
+    outbox_.add(std::move(n), *state);
   }
 
   // What this run raised: activation notices and alerts.

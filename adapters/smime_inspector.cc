@@ -104,10 +104,9 @@ Status inspect_layer(const std::string& message, const std::vector<InspectableCe
     const InspectableCertificate* ours_used = recipient_match(cms, ours, &cert);
     if (!ours_used) return bad("the message is encrypted for a certificate we do not hold");
     out->encrypted_for = ours_used->fingerprint;
-    auto key_der = keys(ours_used->fingerprint);
-    if (!key_der.ok()) return key_der.status();
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(key_der->reveal().data());
-    PkeyPtr key(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(key_der->reveal().size())));
+    CERTSCHED_ASSIGN_OR_RETURN(auto key_der, keys(ours_used->fingerprint));
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(key_der.reveal().data());
+    PkeyPtr key(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(key_der.reveal().size())));
     if (!key) return Status::Corruption("the stored key of " + ours_used->alias + " does not decode");
     BioPtr inner(BIO_new(BIO_s_mem()));
     if (CMS_decrypt(cms, key.get(), cert.get(), nullptr, inner.get(), CMS_BINARY) != 1) {

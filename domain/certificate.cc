@@ -195,10 +195,9 @@ Result<CertificateMaterial> assemble(X509* cert, STACK_OF(X509)* chain, EVP_PKEY
                                      m.info.subject + " (" + m.info.fingerprint + ")");
     }
     CERTSCHED_ASSIGN_OR_RETURN(auto plain, pkcs8_der(key, nullptr));
-    auto protected_key = pkcs8_der(key, &password);
-    if (!protected_key.ok()) return protected_key.status();
+    CERTSCHED_ASSIGN_OR_RETURN(auto protected_key, pkcs8_der(key, &password));
     m.key_pkcs8 = std::move(plain);
-    m.key_protected = std::move(protected_key).value();
+    m.key_protected = std::move(protected_key);
   }
   return m;
 }

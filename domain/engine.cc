@@ -97,9 +97,8 @@ Result<std::optional<CommandResult>> Engine::previous_result(const CommandContex
   r.first_position = previous->first_position;
   r.last_position = previous->last_position;
   r.duplicate = true;
-  auto events = store_.read_all(r.first_position, r.last_position - r.first_position + 1);
-  if (!events.ok()) return events.status();
-  for (const auto& e : events.value()) {
+  CERTSCHED_ASSIGN_OR_RETURN(auto events, store_.read_all(r.first_position, r.last_position - r.first_position + 1));
+  for (const auto& e : events) {
     if (!e.correlation_id.empty()) r.proposal_id = e.correlation_id;
     if (auto schedule = stream_id(e.stream, StreamKind::kSchedule)) {
       const std::string id(*schedule);

@@ -75,10 +75,8 @@ Result<CommandResult> Engine::observe_first_usage(const std::string& partner_id,
 Result<ListenerInstall> Engine::install_request(Listener lid, const CertificateRecord& cert, const std::string& dir,
                                                 const std::string& reload_command) {
   CERTSCHED_ASSIGN_OR_RETURN(auto vault, KeyVault::open(store_dir_));
-  auto sealed = vault.get(cert.cert.fingerprint);
-  if (!sealed.ok()) return sealed.status();
-  auto key_pem = private_key_pem(sealed->pkcs8);
-  if (!key_pem.ok()) return key_pem.status();
+  CERTSCHED_ASSIGN_OR_RETURN(auto sealed, vault.get(cert.cert.fingerprint));
+  CERTSCHED_ASSIGN_OR_RETURN(auto key_pem, private_key_pem(sealed.pkcs8));
   ListenerInstall request;
   request.listener = lid;
   request.dir = dir;
@@ -87,7 +85,7 @@ Result<ListenerInstall> Engine::install_request(Listener lid, const CertificateR
   request.fingerprint = cert.cert.fingerprint;
   request.cert_pem = certificate_pem(cert.cert.der);
   for (const auto& der : cert.cert.chain_der) request.cert_pem += certificate_pem(der);
-  request.key_pem = std::move(key_pem).value();
+  request.key_pem = std::move(key_pem);
   return request;
 }
 
@@ -115,8 +113,7 @@ Result<CommandResult> Engine::install_listener(Listener lid, ListenerInstaller& 
   if (!installed.ok()) {
     b.add(listener_stream(lid), ExpectedVersion::Exactly(l->version),
           ListenerInstallFailed{cert->cert.fingerprint, installed.message().substr(0, 1000), l->install_failures + 1});
-    auto recorded = commit(b.build(ctx, l->pending_proposal), {});
-    if (!recorded.ok()) return recorded.status();
+    CERTSCHED_ASSIGN_OR_RETURN(auto recorded, commit(b.build(ctx, l->pending_proposal), {}));
     return Status::IOError(std::string("installing ") + cert->cert.alias + " on listener " + to_string(lid) +
                            " failed: " + installed.message());
   }

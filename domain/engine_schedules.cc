@@ -19,9 +19,8 @@ using namespace internal;
 Status Engine::verify_password(const std::string& alias, const std::string& password) {
   const CertificateRecord* cert = state_.certificate(alias);
   CERTSCHED_ASSIGN_OR_RETURN(auto vault, KeyVault::open(store_dir_));
-  auto sealed = vault.get(cert->cert.fingerprint);
-  if (!sealed.ok()) return sealed.status();
-  return verify_key_password(sealed->password_protected.reveal(), password, info_of(cert->cert), alias);
+  CERTSCHED_ASSIGN_OR_RETURN(auto sealed, vault.get(cert->cert.fingerprint));
+  return verify_key_password(sealed.password_protected.reveal(), password, info_of(cert->cert), alias);
 }
 
 Result<CommandResult> Engine::propose(const ProposeCommand& c, const CommandContext& ctx) {

@@ -62,9 +62,8 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
     if (staged != state.versions.end()) {
       current[i] = staged->second;
     } else {
-      auto v = committed_version(w.stream, state);
-      if (!v.ok()) return v.status();
-      current[i] = v.value();
+      CERTSCHED_ASSIGN_OR_RETURN(auto v, committed_version(w.stream, state));
+      current[i] = v;
     }
     const ExpectedVersion& e = w.expected;
     if (e.kind == ExpectedVersion::Kind::kNoStream && current[i] != 0) {

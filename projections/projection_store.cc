@@ -322,9 +322,8 @@ Result<std::string> ProjectionStore::dump() {
   for (const auto& name : kProjections) {
     CERTSCHED_ASSIGN_OR_RETURN(auto cp, checkpoint(name));
     out += "== " + name + " @" + std::to_string(cp) + "\n";
-    auto rows = scan(name);
-    if (!rows.ok()) return rows.status();
-    for (const auto& [k, v] : rows.value()) {
+    CERTSCHED_ASSIGN_OR_RETURN(auto rows, scan(name));
+    for (const auto& [k, v] : rows) {
       std::string printable;
       for (unsigned char c : k) printable += std::isprint(c) ? std::string(1, c) : "\\x" + std::to_string(c);
       out += printable + " = " + v + "\n";

@@ -132,10 +132,9 @@ Result<std::vector<AuditEntry>> audit_trail(eventstore::EventStore& store, const
     CERTSCHED_ASSIGN_OR_RETURN(auto batch, store.read_all(next, 4096));
     if (batch.empty()) break;
     for (const auto& r : batch) {
-      auto event = decode_event(r);
-      if (!event.ok()) return event.status();
-      CERTSCHED_RETURN_IF_ERROR(state.apply(r, event.value()));
-      if (!matches(r, event.value(), state, filter)) continue;
+      CERTSCHED_ASSIGN_OR_RETURN(auto event, decode_event(r));
+      CERTSCHED_RETURN_IF_ERROR(state.apply(r, event));
+      if (!matches(r, event, state, filter)) continue;
       AuditEntry a;
       a.position = r.position;
       a.time_ns = r.time_ns;
@@ -143,7 +142,7 @@ Result<std::vector<AuditEntry>> audit_trail(eventstore::EventStore& store, const
       a.interface = r.actor.substr(0, r.actor.find(':'));
       a.stream = r.stream;
       a.event = r.type;
-      a.what = describe(r, event.value(), state);
+      a.what = describe(r, event, state);
       a.state = state_after(r, state);
       a.command_id = r.command_id;
       out.push_back(std::move(a));

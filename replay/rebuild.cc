@@ -59,12 +59,10 @@ Result<RebuildReport> rebuild_and_compare(eventstore::EventStore& store, const s
   auto live = projections::ProjectionStore::open(store_dir, true);
   if (live.ok()) {
     report.live_found = true;
-    auto cp = (*live)->checkpoint(projections::kProjections.front());
-    if (!cp.ok()) return cp.status();
-    report.live_position = target = cp.value();
-    auto dump = (*live)->dump();
-    if (!dump.ok()) return dump.status();
-    live_dump = dump.value();
+    CERTSCHED_ASSIGN_OR_RETURN(auto cp, (*live)->checkpoint(projections::kProjections.front()));
+    report.live_position = target = cp;
+    CERTSCHED_ASSIGN_OR_RETURN(auto dump, (*live)->dump());
+    live_dump = dump;
   } else if (!live.status().IsNotFound()) {
     return live.status();
   }
@@ -83,23 +81,20 @@ Result<RebuildReport> rebuild_and_compare(eventstore::EventStore& store, const s
   {
     domain::DomainState state;
     projections::NotificationOutbox outbox;
-    auto rebuilt = projections::ProjectionStore::open(scratch, false, &outbox);
-    if (!rebuilt.ok()) return rebuilt.status();
+    CERTSCHED_ASSIGN_OR_RETURN(auto rebuilt, projections::ProjectionStore::open(scratch, false, &outbox));
     auto feed = [&](const eventstore::RecordedEvent& r) -> Status {
       if (r.position > target) return Status::Ok();  // appended after the live checkpoint
-      auto event = domain::decode_event(r);
-      if (!event.ok()) return event.status();
-      CERTSCHED_RETURN_IF_ERROR(state.apply(r, event.value()));
-      CERTSCHED_RETURN_IF_ERROR(outbox.on_event(r, event.value(), state));
-      CERTSCHED_RETURN_IF_ERROR((*rebuilt)->on_event(r, event.value(), state));
+      CERTSCHED_ASSIGN_OR_RETURN(auto event, domain::decode_event(r));
+      CERTSCHED_RETURN_IF_ERROR(state.apply(r, event));
+      CERTSCHED_RETURN_IF_ERROR(outbox.on_event(r, event, state));
+      CERTSCHED_RETURN_IF_ERROR(rebuilt->on_event(r, event, state));
       if (++report.events % 4096 == 0 && progress) progress(report.events, target);
       return Status::Ok();
     };
     if (verify) {
-      auto walk = store.verify(feed);
-      if (!walk.ok()) return walk.status();
-      report.verification = walk.value();
-      if (!walk->verified) return report;  // a rebuild from a broken log means nothing
+      CERTSCHED_ASSIGN_OR_RETURN(auto walk, store.verify(feed));
+      report.verification = walk;
+      if (!walk.verified) return report;  // a rebuild from a broken log means nothing
     } else {
       for (uint64_t next = 1; next <= target;) {
         auto batch = store.read_all(next, std::min<uint64_t>(4096, target - next + 1));
@@ -110,10 +105,9 @@ Result<RebuildReport> rebuild_and_compare(eventstore::EventStore& store, const s
       }
     }
     if (progress) progress(report.events, target);
-    CERTSCHED_RETURN_IF_ERROR((*rebuilt)->on_caught_up());
-    auto dump = (*rebuilt)->dump();
-    if (!dump.ok()) return dump.status();
-    rebuilt_dump = dump.value();
+    CERTSCHED_RETURN_IF_ERROR(rebuilt->on_caught_up());
+    CERTSCHED_ASSIGN_OR_RETURN(auto dump, rebuilt->dump());
+    rebuilt_dump = dump;
   }
   if (!report.live_found) return report;
 

@@ -63,10 +63,9 @@ Result<std::vector<nlohmann::json>> all_partners(const GlobalOptions& g) {
   }
   CERTSCHED_ASSIGN_OR_RETURN(auto fresh, fresh_projection(g, "partners"));
   if (fresh) return std::move(*fresh);
-  auto session = open_session(g, false, "");
-  if (!session.ok()) return session.status();
+  CERTSCHED_ASSIGN_OR_RETURN(auto session, open_session(g, false, ""));
   std::vector<nlohmann::json> out;
-  for (const auto& [id, p] : (*session)->state().partners()) out.push_back(partner_json((*session)->state(), p));
+  for (const auto& [id, p] : session->state().partners()) out.push_back(partner_json(session->state(), p));
   return out;
 }
 

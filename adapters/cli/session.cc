@@ -15,13 +15,12 @@ Result<std::optional<std::vector<nlohmann::json>>> fresh_projection(const Global
   eventstore::StoreOptions options;
   options.mode = eventstore::OpenMode::kReadOnly;
   CERTSCHED_ASSIGN_OR_RETURN(auto store, eventstore::open_rocksdb_store(g.store_dir, options));
-  auto head = store->head();
-  if (!head.ok()) return head.status();
+  CERTSCHED_ASSIGN_OR_RETURN(auto head, store->head());
   auto projections = projections::ProjectionStore::open(g.store_dir, true);
   if (!projections.ok()) return Rows();  // none yet: replay instead
   auto rows = (*projections)->scan(name);
   auto checkpoint = (*projections)->checkpoint(name);
-  if (!rows.ok() || !checkpoint.ok() || checkpoint.value() != head->position) return Rows();
+  if (!rows.ok() || !checkpoint.ok() || checkpoint.value() != head.position) return Rows();
   std::vector<nlohmann::json> out;
   for (const auto& [key, value] : rows.value()) {
     nlohmann::json row = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
