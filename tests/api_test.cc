@@ -55,11 +55,7 @@ class ApiTest : public ::testing::Test {
     port_ = std::stoi(serve_.base_url.substr(serve_.base_url.rfind(':') + 1));
   }
   void TearDown() override { testing::stop_serve(serve_); }
-  void cli(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--store", store_});
-    auto r = testing::run_cli(args);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
+  void cli(std::vector<std::string> args) { testing::StoreCli(store_).ok(args); }
   HttpReply call(const std::string& method, const std::string& path, const std::string& body = "",
                  const std::string& idempotency_key = "", const std::string& token = "use-real") {
     testing::HttpRequest r;

@@ -140,11 +140,7 @@ class BadInputTest : public ::testing::Test {
     delete store_;
     delete dir_;
   }
-  static void cli_ok(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--store", *store_});
-    auto r = run_cli(args);
-    ASSERT_EQ(r.exit_code, 0) << args[2] << ": " << r.err;
-  }
+  static void cli_ok(std::vector<std::string> args) { testing::StoreCli(*store_).ok(args); }
   static std::string expand(const std::string& a) {
     if (a.size() > 1 && a[0] == '@') {
       const std::string name = a.substr(1);

@@ -1,5 +1,9 @@
 #include "tests/cli_runner.h"
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -113,6 +117,39 @@ pid_t start_cli(const std::vector<std::string>& args, const std::string& log_pat
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) throw std::runtime_error("cannot run " CERTSCHED_BINARY);
   return pid;
+}
+
+std::vector<std::string> StoreCli::args_for(const std::vector<std::string>& args, bool json) const {
+  std::vector<std::string> all{"--store", store_};
+  if (json) all.push_back("--json");
+  all.insert(all.end(), args.begin(), args.end());
+  return all;
+}
+
+CliResult StoreCli::run(const std::vector<std::string>& args, bool json, const std::vector<std::string>& env) const {
+  return run_cli(args_for(args, json), env);
+}
+
+nlohmann::json StoreCli::ok(const std::vector<std::string>& args) const {
+  const CliResult r = run(args);
+  std::string command;
+  for (size_t i = 0; i < args.size() && i < 2; ++i) command += args[i] + " ";
+  EXPECT_EQ(r.exit_code, 0) << command << ": " << r.err;
+  return r.out.empty() ? nlohmann::json() : nlohmann::json::parse(r.out, nullptr, false);
+}
+
+CliResult StoreCli::refused(const std::vector<std::string>& args, int code) const {
+  const nlohmann::json before = ok({"replay", "--verify"});
+  const CliResult r = run(args);
+  EXPECT_EQ(r.exit_code, code) << r.err;
+  if (code == 3) {
+    const nlohmann::json err = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(err.value("/error/code"_json_pointer, std::string()).empty()) << r.out;
+    EXPECT_FALSE(err.value("/error/message"_json_pointer, std::string()).empty()) << r.out;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line on stderr: " << r.err;
+  }
+  EXPECT_EQ(ok({"replay", "--verify"}), before) << "a refused command changed the log";
+  return r;
 }
 
 }  // namespace certsched::testing

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,5 +29,21 @@ CliResult run_cli_killed_after(const std::vector<std::string>& args, int kill_af
 // written to `log_path` ("/dev/null" to drop them). Returns its pid; the caller stops it
 // with SIGTERM and reaps it.
 pid_t start_cli(const std::vector<std::string>& args, const std::string& log_path);
+
+// The certsched binary on one store, as the tests drive it: `run` any command (with --json
+// unless told otherwise), `ok` one that must succeed (its --json answer), `refused` one that
+// must fail with `code`, one line on stderr and the log unchanged.
+class StoreCli {
+ public:
+  explicit StoreCli(std::string store) : store_(std::move(store)) {}
+  const std::string& store() const { return store_; }
+  std::vector<std::string> args_for(const std::vector<std::string>& args, bool json = true) const;
+  CliResult run(const std::vector<std::string>& args, bool json = true, const std::vector<std::string>& env = {}) const;
+  nlohmann::json ok(const std::vector<std::string>& args) const;
+  CliResult refused(const std::vector<std::string>& args, int code = 3) const;
+
+ private:
+  std::string store_;
+};
 
 }  // namespace certsched::testing

@@ -52,30 +52,10 @@ class CliSchedulingTest : public ::testing::Test {
     ok({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example", "--local-signing",
         "sign-old", "--partner-signing", "psign-old"});
   }
-  std::vector<std::string> with_store(std::vector<std::string> args, bool json) {
-    std::vector<std::string> all{"--store", store_->sub("s")};
-    if (json) all.push_back("--json");
-    all.insert(all.end(), args.begin(), args.end());
-    return all;
-  }
-  json ok(std::vector<std::string> args) {
-    auto r = run_cli(with_store(args, true));
-    EXPECT_EQ(r.exit_code, 0) << args[0] << " " << (args.size() > 1 ? args[1] : "") << ": " << r.err;
-    return r.out.empty() ? json() : json::parse(r.out);
-  }
-  testing::CliResult refused(std::vector<std::string> args, int code = 3) {
-    const json before = ok({"replay", "--verify"});
-    auto r = run_cli(with_store(args, true));
-    EXPECT_EQ(r.exit_code, code) << r.err;
-    if (code == 3) {
-      const json err = json::parse(r.out);
-      EXPECT_FALSE(err["error"]["code"].get<std::string>().empty());
-      EXPECT_FALSE(err["error"]["message"].get<std::string>().empty());
-      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line on stderr: " << r.err;
-    }
-    EXPECT_EQ(ok({"replay", "--verify"}), before) << "a refused command changed the log";
-    return r;
-  }
+  std::vector<std::string> with_store(std::vector<std::string> args, bool json) { return cli().args_for(args, json); }
+  json ok(std::vector<std::string> args) { return cli().ok(args); }
+  testing::CliResult refused(std::vector<std::string> args, int code = 3) { return cli().refused(args, code); }
+  testing::StoreCli cli() const { return testing::StoreCli(store_->sub("s")); }
 
   static inline testing::TempDir* dir_ = nullptr;
   static inline std::map<std::string, testing::CertFiles>* certs_ = nullptr;

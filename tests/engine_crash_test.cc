@@ -153,11 +153,11 @@ class EngineCrashTest : public ::testing::Test {
   std::string store() const { return dir_.sub("store"); }
   std::string listener_dir() const { return dir_.sub("www"); }
   std::vector<std::string> with_store(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"--store", store(), "--json"});
-    return args;
+    return testing::StoreCli(store()).args_for(args);
   }
+  // Throws rather than EXPECTs: a crash cycle that cannot read the store must stop the loop.
   json ok(const std::vector<std::string>& args) {
-    auto r = run_cli(with_store(args));
+    auto r = testing::StoreCli(store()).run(args);
     if (r.exit_code != 0) throw std::runtime_error(args[0] + " failed (" + std::to_string(r.exit_code) + "): " + r.err);
     return r.out.empty() ? json() : json::parse(r.out);
   }

@@ -62,9 +62,8 @@ class SecretsTest : public ::testing::Test {
     secrets_.push_back({"the key password", kPassword});
   }
   std::string cli(std::vector<std::string> args, int expected = 0) {
-    args.insert(args.begin(), {"--store", store_});
-    auto r = run_cli(args);
-    EXPECT_EQ(r.exit_code, expected) << args[2] << ": " << r.err;
+    auto r = testing::StoreCli(store_).run(args, /*json=*/false);
+    EXPECT_EQ(r.exit_code, expected) << args[0] << ": " << r.err;
     outputs_ += r.out + r.err;
     return r.out + r.err;
   }
