@@ -35,7 +35,7 @@ void Population::import_partner_cert(const std::string& alias, CertMinter& minte
 }
 
 void Population::seed(size_t partners, bool own_certificate_each, CertMinter& minter, const std::string& smtp_url) {
-  must(engine_->initialize({"pki-admin@example.com", smtp_url, "certsched@example.com"}, ctx()), "init");
+  must(engine_->initialize({"pki-admin@example.com", smtp_url, "certsched@example.com", {}}, ctx()), "init");
   if (!own_certificate_each) import_partner_cert("partner-a", minter);
   for (size_t i = 0; i < partners; ++i) {
     const std::string id = "p" + std::to_string(i);

@@ -32,6 +32,15 @@ struct InitCommand {
   std::string admin_email;
   std::string smtp_url;
   std::string mail_from;
+  std::vector<uint32_t> expiry_alert_days;  // empty: the default (30, 14, 7)
+};
+
+// `options set`: each option given is changed; at least one must be.
+struct SetOptionsCommand {
+  std::optional<std::string> admin_email;
+  std::optional<std::string> smtp_url;  // "" removes the SMTP server
+  std::optional<std::string> mail_from;
+  std::optional<std::vector<uint32_t>> expiry_alert_days;
 };
 
 struct ImportCertificateCommand {

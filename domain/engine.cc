@@ -120,24 +120,4 @@ Result<CommandResult> Engine::commit(eventstore::AppendRequest request, CommandR
   return result;
 }
 
-Result<CommandResult> Engine::initialize(const InitCommand& c, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
-  Problems p;
-  if (state_.initialized()) p.conflict("the store is already initialised");
-  check_text(p, "the admin email", c.admin_email);
-  check_text(p, "the sender address", c.mail_from);
-  check_text(p, "the SMTP URL", c.smtp_url);
-  if (!p.empty()) return p.status();
-  if (!valid_email(c.admin_email)) p.add("admin email '" + c.admin_email + "' is not an email address (like pki@example.com)");
-  if (!c.mail_from.empty() && !valid_email(c.mail_from)) p.add("sender '" + c.mail_from + "' is not an email address");
-  if (!c.smtp_url.empty() && c.smtp_url.rfind("smtp://", 0) != 0 && c.smtp_url.rfind("smtps://", 0) != 0) {
-    p.add("SMTP URL '" + c.smtp_url + "' must start with smtp:// or smtps:// (like smtp://127.0.0.1:25)");
-  }
-  if (!p.empty()) return p.status();
-  AppendBuilder b;
-  b.add(kSystemStream, ExpectedVersion::NoStream(),
-        SystemInitialized{c.admin_email, c.smtp_url, c.mail_from.empty() ? "certsched@localhost" : c.mail_from});
-  return commit(b.build(ctx, ""), {});
-}
-
 }  // namespace certsched::domain

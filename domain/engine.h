@@ -28,6 +28,8 @@ class Engine {
                                               std::vector<EventObserver*> observers = {});
 
   Result<CommandResult> initialize(const InitCommand& c, const CommandContext& ctx);
+  // Changes the system options given; each change is an audited event.
+  Result<CommandResult> set_options(const SetOptionsCommand& c, const CommandContext& ctx);
   Result<CommandResult> import_certificate(const ImportCertificateCommand& c, const CommandContext& ctx);
   Result<CommandResult> add_partner(const AddPartnerCommand& c, const CommandContext& ctx);
   // With an installer, the certificate's files are installed first; if that fails, the

@@ -240,6 +240,19 @@ struct NotificationFailed {
   bool valid() const { return !notification_id.empty(); }
 };
 
+// Stream "system". `certsched options set` (or `init --expiry-alert-days`): every system
+// option as it is from here on, changed or not, so that each such event is the whole truth.
+struct SystemOptionsChanged {
+  CERTSCHED_EVENT(SystemOptionsChanged, 1);
+  std::string admin_email;
+  std::string smtp_url;  // empty: no SMTP server
+  std::string mail_from;
+  std::vector<uint32_t> expiry_alert_days;  // descending, each 1 to 3650
+  template <class A> void serialize(A& ar) { ar(admin_email, smtp_url, mail_from, expiry_alert_days); }
+  bool valid() const { return !admin_email.empty() && expiry_alert_days.size() <= kMaxExpiryAlerts; }
+  static constexpr size_t kMaxExpiryAlerts = 16;
+};
+
 #undef CERTSCHED_EVENT
 
 using Event = std::variant<SystemInitialized, CertificateImported, PartnerAdded,
@@ -248,6 +261,6 @@ using Event = std::variant<SystemInitialized, CertificateImported, PartnerAdded,
                            ListenerInstallFailed, ScheduleProposed, ScheduleConfirmed,
                            ScheduleDeclined, ScheduleQueued, PartnerMailSent, PartnerMailFailed,
                            EmailSkipped, ScheduleCancelled, ScheduleActivated, NotificationDelivered,
-                           NotificationFailed>;
+                           NotificationFailed, SystemOptionsChanged>;
 
 }  // namespace certsched::domain

@@ -29,8 +29,20 @@ std::string request_digest(std::initializer_list<std::string_view> fields) {
   return digest_of(message);
 }
 
+static std::string days_field(const std::vector<uint32_t>& days) {
+  std::string out;
+  for (uint32_t d : days) out.append(std::to_string(d)).append(",");
+  return out;
+}
+
 std::string request_digest(const InitCommand& c) {
-  return request_digest({"init", c.admin_email, c.smtp_url, c.mail_from});
+  return request_digest({"init", c.admin_email, c.smtp_url, c.mail_from, days_field(c.expiry_alert_days)});
+}
+
+std::string request_digest(const SetOptionsCommand& c) {
+  auto field = [](const std::optional<std::string>& v) { return v ? "=" + *v : std::string("-"); };
+  return request_digest({"options set", field(c.admin_email), field(c.smtp_url), field(c.mail_from),
+                         c.expiry_alert_days ? days_field(*c.expiry_alert_days) : "-"});
 }
 
 std::string request_digest(const ImportCertificateCommand& c) {

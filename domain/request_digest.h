@@ -17,6 +17,7 @@ namespace certsched::domain {
 std::string request_digest(std::initializer_list<std::string_view> fields);
 
 std::string request_digest(const InitCommand& c);
+std::string request_digest(const SetOptionsCommand& c);
 std::string request_digest(const ImportCertificateCommand& c);
 std::string request_digest(const AddPartnerCommand& c);
 std::string request_digest(const ConfigureListenerCommand& c);

@@ -65,6 +65,15 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
         if constexpr (std::is_same_v<T, SystemInitialized>) {
           if (r.stream != kSystemStream || system_) return refused(r, "is out of place");
           system_ = e;
+          system_version_ = r.stream_version;
+          return Status::Ok();
+        } else if constexpr (std::is_same_v<T, SystemOptionsChanged>) {
+          if (r.stream != kSystemStream || !system_) return refused(r, "is out of place");
+          system_->admin_email = e.admin_email;
+          system_->smtp_url = e.smtp_url;
+          system_->mail_from = e.mail_from;
+          expiry_alert_days_ = e.expiry_alert_days;
+          system_version_ = r.stream_version;
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, CertificateImported>) {
           if (r.stream != certificate_stream(e.alias) || certificates_.count(e.alias)) {

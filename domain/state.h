@@ -20,6 +20,9 @@
 
 namespace certsched::domain {
 
+// Expiry alerts before a certificate in use expires, in days, unless the options say otherwise.
+inline const std::vector<uint32_t> kDefaultExpiryAlertDays = {30, 14, 7};
+
 struct CertRef {
   std::string alias;
   std::string fingerprint;
@@ -108,7 +111,10 @@ class DomainState {
 
   uint64_t position() const { return position_; }
   bool initialized() const { return system_.has_value(); }
+  // The system options: those of init, as changed since by `options set`.
   const SystemInitialized* system() const { return system_ ? &*system_ : nullptr; }
+  const std::vector<uint32_t>& expiry_alert_days() const { return expiry_alert_days_; }
+  uint64_t system_version() const { return system_version_; }
 
   const CertificateRecord* certificate(const std::string& alias) const;
   const CertificateRecord* certificate_by_fingerprint(const std::string& fingerprint) const;
@@ -144,6 +150,8 @@ class DomainState {
 
   uint64_t position_ = 0;
   std::optional<SystemInitialized> system_;
+  std::vector<uint32_t> expiry_alert_days_ = kDefaultExpiryAlertDays;
+  uint64_t system_version_ = 0;
   std::map<std::string, CertificateRecord> certificates_;
   std::unordered_map<std::string, std::string> alias_by_fingerprint_;
   std::map<std::string, PartnerRecord> partners_;

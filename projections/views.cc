@@ -154,6 +154,15 @@ json listener_json(const domain::DomainState& state, const domain::ListenerRecor
   return j;
 }
 
+json options_json(const domain::DomainState& state) {
+  const domain::SystemInitialized* o = state.system();
+  if (!o) return json::object();
+  return {{"admin_email", o->admin_email},
+          {"smtp", o->smtp_url},
+          {"mail_from", o->mail_from},
+          {"expiry_alert_days", state.expiry_alert_days()}};
+}
+
 json result_json(const domain::CommandResult& r) {
   return {{"first_position", r.first_position}, {"last_position", r.last_position}, {"duplicate", r.duplicate},
           {"warnings", r.warnings},             {"notes", r.notes}};

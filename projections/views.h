@@ -20,6 +20,8 @@ nlohmann::json partner_json(const domain::DomainState& state, const domain::Part
 nlohmann::json listener_json(const domain::DomainState& state, const domain::ListenerRecord& l,
                              std::optional<int64_t> now_ns);
 nlohmann::json result_json(const domain::CommandResult& r);
+// `options show`: {"admin_email", "smtp", "mail_from", "expiry_alert_days"}.
+nlohmann::json options_json(const domain::DomainState& state);
 
 // The same documents as schedule_json and partner_json, as the text json_text() makes of
 // them, written without building a document first (the projections write these).

@@ -16,9 +16,14 @@ std::string describe(const eventstore::RecordedEvent& r, const Event& e, const D
   return std::visit(
       [&](const auto& ev) -> std::string {
         using T = std::decay_t<decltype(ev)>;
-        const std::string id = r.stream.substr(r.stream.find('-') + 1);
         if constexpr (std::is_same_v<T, SystemInitialized>) {
           return "store initialised; admin " + ev.admin_email;
+        } else if constexpr (std::is_same_v<T, SystemOptionsChanged>) {
+          std::string days;
+          for (uint32_t d : ev.expiry_alert_days) days += (days.empty() ? "" : ",") + std::to_string(d);
+          return "system options set: admin " + ev.admin_email + ", SMTP " +
+                 (ev.smtp_url.empty() ? std::string("(none)") : ev.smtp_url) + ", sender " + ev.mail_from +
+                 ", expiry alerts " + (days.empty() ? std::string("(none)") : days) + " days before";
         } else if constexpr (std::is_same_v<T, CertificateImported>) {
           return std::string(ev.local ? "local" : "partner") + " certificate " + ev.alias + " imported (" + ev.subject +
                  ", SHA-256 " + ev.fingerprint + ", valid to " + format_instant(ev.not_after_ns) + ")";
@@ -49,7 +54,7 @@ std::string describe(const eventstore::RecordedEvent& r, const Event& e, const D
           return "cancelled: " + ev.reason;
         } else if constexpr (std::is_same_v<T, ScheduleActivated>) {
           static const char* kCause[] = {"its scheduled time", "first usage", "its listener's install"};
-          const auto* sc = s.schedule(id);
+          const auto* sc = s.schedule(std::string(stream_id(r.stream, StreamKind::kSchedule).value_or("")));
           return "activated by " + std::string(kCause[ev.cause]) + ": " + (sc ? sc->proposed.alias : "?") + " replaces " +
                  (ev.previous_alias.empty() ? "nothing" : ev.previous_alias);
         } else if constexpr (std::is_same_v<T, ListenerConfigured>) {

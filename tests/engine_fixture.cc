@@ -39,7 +39,7 @@ void EngineFixture::SetUp() {
   auto engine = domain::Engine::open(*store_, store_dir_->path(), observers());
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   engine_ = std::move(engine).value();
-  ASSERT_TRUE(engine_->initialize({"pki@example.com", smtp_url(), "certsched@example.com"}, ctx()).ok());
+  ASSERT_TRUE(engine_->initialize({"pki@example.com", smtp_url(), "certsched@example.com", {}}, ctx()).ok());
   for (const char* a : {"sign-old", "sign-new", "enc-new", "srv-old", "srv-new", "srv-other", "client-old",
                         "client-new", "sign-only"}) {
     import_local(a);

@@ -171,7 +171,7 @@ TEST_F(EngineTest, EmailNeedsAnSmtpServer) {
   testing::write_file(other.sub("store.key"), std::string(64, '1'));
   auto store = testing::open_writer(other.path());
   auto engine = Engine::open(*store, other.path()).value();
-  ASSERT_TRUE(engine->initialize({"pki@example.com", "", ""}, ctx()).ok());
+  ASSERT_TRUE(engine->initialize({"pki@example.com", "", "", {}}, ctx()).ok());
   ProposeCommand c;
   c.partners = {"x"};
   c.email_partners = true;

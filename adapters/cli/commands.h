@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <vector>
 
 #include "adapters/cli/cli_output.h"
 
@@ -19,6 +20,10 @@ void add_schedule_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_scheduler_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_audit_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_report_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+void add_options_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+
+// "30,14,7" as days; InvalidArgument naming `option` otherwise.
+Result<std::vector<uint32_t>> parse_days(const std::string& text, const std::string& option);
 
 // Every global option and command, as `certsched` parses them. Parsing only sets `g` and
 // `run`; nothing happens until `run` is called.

@@ -15,6 +15,7 @@ struct InitArgs {
   std::string admin_email;
   std::string smtp_url;
   std::string mail_from;
+  std::string expiry_alert_days;
 };
 
 int run_init(const GlobalOptions& g, const InitArgs& a) {
@@ -22,6 +23,12 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
   if (a.admin_email.find('@') == std::string::npos) {
     return report_error(g, Status::InvalidArgument("--admin-email '" + a.admin_email +
                                                    "' is not an email address (like pki@example.com)"));
+  }
+  std::vector<uint32_t> days;
+  if (!a.expiry_alert_days.empty()) {
+    auto parsed = parse_days(a.expiry_alert_days, "--expiry-alert-days");
+    if (!parsed.ok()) return report_error(g, parsed.status());
+    days = parsed.value();
   }
   eventstore::StoreOptions options;
   options.create_if_missing = true;
@@ -45,7 +52,7 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
     }
   }
 
-  auto appended = (*engine)->initialize({a.admin_email, a.smtp_url, a.mail_from}, context(g));
+  auto appended = (*engine)->initialize({a.admin_email, a.smtp_url, a.mail_from, days}, context(g));
   if (!appended.ok()) return report_error(g, appended.status());
   const domain::SystemInitialized& event = *(*engine)->state().value()->system();
 
@@ -54,6 +61,7 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
                       {"admin_email", event.admin_email},
                       {"smtp", event.smtp_url},
                       {"mail_from", event.mail_from},
+                      {"expiry_alert_days", (*engine)->state().value()->expiry_alert_days()},
                       {"position", appended->last_position}};
   print_result(g, j,
                "Initialised store " + abs + "\n  admin email: " + event.admin_email +
@@ -77,6 +85,9 @@ void add_init_command(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
       ->option_text("URL");
   cmd->add_option("--mail-from", args->mail_from, "sender address of certsched's mail")
       ->option_text("ADDR");
+  cmd->add_option("--expiry-alert-days", args->expiry_alert_days,
+                  "alert this many days before a certificate in use expires (default 30,14,7)")
+      ->option_text("N[,N...]");
   cmd->callback([&g, &run, args] { run = [&g, args] { return run_init(g, *args); }; });
 }
 

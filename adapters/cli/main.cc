@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
     }
     static const std::set<std::string> kRemote = {"partner show", "partner list", "listener show", "schedule list",
                                                   "schedule propose", "schedule confirm", "schedule decline",
-                                                  "schedule cancel", "schedule skip-email", "observe"};
+                                                  "schedule cancel", "schedule skip-email", "observe",
+                                                  "options show", "options set"};
     if (!kRemote.count(path)) {
       return report_error(g, certsched::Status::InvalidArgument(
                                  "`" + path + "` is not available through --server: run it on the store's host (stop serve first "

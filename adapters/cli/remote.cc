@@ -49,7 +49,7 @@ Result<nlohmann::json> remote_call(const GlobalOptions& g, const std::string& me
   auto add = [&](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
   add("Authorization: Bearer " + token);
   add("Content-Type: application/json");
-  if (method == "POST") add("Idempotency-Key: " + g.command_id);
+  if (method != "GET") add("Idempotency-Key: " + g.command_id);
   std::string url = g.server;
   while (!url.empty() && url.back() == '/') url.pop_back();
   url += path;
@@ -59,7 +59,7 @@ Result<nlohmann::json> remote_call(const GlobalOptions& g, const std::string& me
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  if (method == "POST") {
+  if (method != "GET") {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
   }

@@ -53,6 +53,8 @@ Reply get_schedules(const ApiCall& call);
 Reply get_audit(const ApiCall& call);
 Reply get_replay(const ApiCall& call);
 Reply get_report(const ApiCall& call);
+Reply get_options(const ApiCall& call);
+Reply put_options(const ApiCall& call);
 Reply post_proposal(const ApiCall& call);
 Reply post_confirm(const ApiCall& call);
 Reply post_decline(const ApiCall& call);

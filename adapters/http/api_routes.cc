@@ -28,6 +28,8 @@ const Route kRoutes[] = {
     {"GET", "/v1/audit", get_audit},
     {"GET", "/v1/replay", get_replay},
     {"GET", "/v1/reports/{}", get_report},
+    {"GET", "/v1/options", get_options},
+    {"PUT", "/v1/options", put_options},
     {"POST", "/v1/proposals", post_proposal},
     {"POST", "/v1/proposals/{}/confirm", post_confirm},
     {"POST", "/v1/proposals/{}/decline", post_decline},
@@ -121,7 +123,7 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
     if (path_known) return error(405, "method_not_allowed", request.method + " is not allowed on " + path);
     return error(404, "not_found", "no route " + request.method + " " + path);
   }
-  if (request.method == "POST" && !request.body.empty()) {
+  if (request.method != "GET" && !request.body.empty()) {
     call.body = json::parse(request.body, nullptr, false);
     if (call.body.is_discarded() || !call.body.is_object()) {
       return error(400, "invalid_argument", "the request body is not a JSON object");

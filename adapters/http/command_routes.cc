@@ -66,6 +66,28 @@ Reply post_decline(const ApiCall& call) { return decide(call, &domain::Engine::d
 Reply post_cancel(const ApiCall& call) { return change_schedule(call, &domain::Engine::cancel); }
 Reply post_skip_email(const ApiCall& call) { return change_schedule(call, &domain::Engine::skip_email); }
 
+// The options given change; the answer is every option as it now is (as GET /v1/options).
+Reply put_options(const ApiCall& call) {
+  domain::SetOptionsCommand c;
+  std::string admin_email, smtp, mail_from;
+  std::vector<uint32_t> days;
+  adapters::JsonFields f(call.body);
+  f.only({"admin_email", "smtp", "mail_from", "expiry_alert_days"});
+  f.optional("admin_email", admin_email);
+  f.optional("smtp", smtp);
+  f.optional("mail_from", mail_from);
+  f.optional("expiry_alert_days", days);
+  if (!f.ok()) return from_status(f.status());
+  if (call.body.contains("admin_email")) c.admin_email = admin_email;
+  if (call.body.contains("smtp")) c.smtp_url = smtp;
+  if (call.body.contains("mail_from")) c.mail_from = mail_from;
+  if (call.body.contains("expiry_alert_days")) c.expiry_alert_days = days;
+  return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
+    auto r = e.set_options(c, call.command);
+    return r.ok() ? Reply{200, projections::options_json(*e.state().value())} : from_status(r.status());
+  });
+}
+
 Reply post_observation(const ApiCall& call) {
   std::string partner, message;
   adapters::JsonFields f(call.body);

@@ -61,6 +61,10 @@ Reply get_schedules(const ApiCall& call) {
   });
 }
 
+Reply get_options(const ApiCall& call) {
+  return call.with_engine([](domain::Engine&, const domain::DomainState& s) { return Reply{200, projections::options_json(s)}; });
+}
+
 Reply get_audit(const ApiCall& call) {
   if (!call.context.store) return error(404, "not_found", "this server has no log to read");
   replay::AuditFilter f;
