@@ -14,6 +14,7 @@
 #include "adapters/http/api_server.h"
 #include "adapters/listener_files.h"
 #include "adapters/scheduler.h"
+#include "adapters/service_manager.h"
 #include "adapters/store_session.h"
 #include "base/atomic_file.h"
 #include "base/clock.h"
@@ -87,6 +88,11 @@ Status run_daemon(const DaemonOptions& o) {
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   log->info("serving store {} (pid {}), HTTP API on {}://{}:{}", o.store_dir, getpid(), scheme, o.address,
             (*api)->port());
+  const ServiceManager manager;
+  const auto catch_up = session->store->head();
+  manager.ready("serving store " + o.store_dir + " at position " +
+                std::to_string(catch_up.ok() ? catch_up->position : 0) + ", API on " + scheme + "://" + o.address +
+                ":" + std::to_string((*api)->port()));
   Wakeups wakeups;
   std::thread signal_thread([&] {
     int sig = 0;
@@ -117,6 +123,8 @@ Status run_daemon(const DaemonOptions& o) {
     }
     log_run(*log, r.value());
     ++runs;
+    // Pinged from the loop itself: a loop wedged in a run stops pinging, and is restarted.
+    manager.watchdog();
     auto next = scheduler.next_due_ns(base::now_ns());
     engine_lock.unlock();
     if (!next.ok()) {
@@ -125,13 +133,17 @@ Status run_daemon(const DaemonOptions& o) {
     }
     // Sleep exactly until the next due instant (measured on the system clock, which may be
     // faked in tests), or until a new event or a stop signal arrives. Nothing polls.
-    const int64_t wait_ns =
+    int64_t wait_ns =
         next.value() == 0 ? int64_t{3600} * 1'000'000'000 : std::max<int64_t>(next.value() - base::now_ns(), 0);
+    if (manager.ping_interval()) {
+      wait_ns = std::min<int64_t>(wait_ns, std::chrono::nanoseconds(*manager.ping_interval()).count());
+    }
     std::unique_lock<std::mutex> l(wakeups.mu);
     wakeups.cv.wait_for(l, std::chrono::nanoseconds(wait_ns), [&] { return wakeups.stop || wakeups.wake; });
     wakeups.wake = false;
     if (wakeups.stop) break;
   }
+  manager.stopping();
   log->info("stopping after {} scheduler runs", runs);
   api->reset();  // finishes requests in flight: no acknowledged command is lost
   subscription.reset();

@@ -101,7 +101,13 @@ CliResult run_cli_killed_after(const std::vector<std::string>& args, int kill_af
   return run(args, {}, kill_after_ms);
 }
 
-pid_t start_cli(const std::vector<std::string>& args, const std::string& log_path) {
+pid_t start_cli(const std::vector<std::string>& args, const std::string& log_path, const std::vector<std::string>& env) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   std::vector<std::string> all_args{CERTSCHED_BINARY};
   all_args.insert(all_args.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -113,7 +119,7 @@ pid_t start_cli(const std::vector<std::string>& args, const std::string& log_pat
   posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   pid_t pid = -1;
-  const int spawned = posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, argv.data(), environ);
+  const int spawned = posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) throw std::runtime_error("cannot run " CERTSCHED_BINARY);
   return pid;

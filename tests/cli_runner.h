@@ -28,7 +28,8 @@ CliResult run_cli_killed_after(const std::vector<std::string>& args, int kill_af
 // Starts `certsched ARGS...` in the background (such as `serve`), its stdout and stderr
 // written to `log_path` ("/dev/null" to drop them). Returns its pid; the caller stops it
 // with SIGTERM and reaps it.
-pid_t start_cli(const std::vector<std::string>& args, const std::string& log_path);
+pid_t start_cli(const std::vector<std::string>& args, const std::string& log_path,
+                const std::vector<std::string>& env = {});
 
 // The certsched binary on one store, as the tests drive it: `run` any command (with --json
 // unless told otherwise), `ok` one that must succeed (its --json answer), `refused` one that

@@ -50,7 +50,7 @@ HttpReply http_call(const HttpRequest& request) {
 }
 
 ServeProcess start_serve(const std::string& store, const std::string& log_path, const std::vector<std::string>& extra,
-                         const std::string& ca_file) {
+                         const std::string& ca_file, const std::vector<std::string>& env) {
   ServeProcess serve;
   const int port = free_port();
   bool tls = false;
@@ -58,7 +58,7 @@ ServeProcess start_serve(const std::string& store, const std::string& log_path, 
   serve.base_url = std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
   std::vector<std::string> args{"--store", store, "serve", "--listen", "127.0.0.1:" + std::to_string(port)};
   args.insert(args.end(), extra.begin(), extra.end());
-  serve.pid = start_cli(args, log_path);
+  serve.pid = start_cli(args, log_path, env);
   std::ifstream token_file(store + "/api-token");
   std::getline(token_file, serve.token);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

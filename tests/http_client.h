@@ -40,7 +40,8 @@ struct ServeProcess {
 // its output in `log_path`, and waits until it answers. The caller asserts `ready` and
 // stops it with stop_serve.
 ServeProcess start_serve(const std::string& store, const std::string& log_path,
-                         const std::vector<std::string>& extra = {}, const std::string& ca_file = "");
+                         const std::vector<std::string>& extra = {}, const std::string& ca_file = "",
+                         const std::vector<std::string>& env = {});
 // SIGTERM, then waits for it; returns its exit status as waitpid gives it.
 int stop_serve(ServeProcess& serve);
 
