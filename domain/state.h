@@ -136,6 +136,7 @@ class DomainState {
   uint64_t proposal_count() const { return proposal_count_; }
   // Admin notifications' delivery so far (absent: never tried).
   const DeliveryRecord* delivery(const std::string& notification_id) const;
+  const std::unordered_map<std::string, DeliveryRecord>& deliveries() const { return deliveries_; }
 
  private:
   Status apply_schedule_event(const eventstore::RecordedEvent& r, const Event& e);

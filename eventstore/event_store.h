@@ -114,6 +114,8 @@ class Subscription {
 struct StoreStats {
   uint64_t appends_committed = 0;  // appends that wrote events (not refused, not duplicate)
   uint64_t batches_written = 0;    // WriteBatches written; one WAL sync each when syncing
+  // The time those appends took, each from its call to its acknowledgment, added up.
+  uint64_t append_nanoseconds = 0;
 };
 
 class EventStore {

@@ -190,11 +190,12 @@ Result<AppendResult> RocksDbEventStore::append(const AppendRequest& request) {
   if (options_.mode != OpenMode::kReadWrite) {
     return Status::InvalidArgument("the store was opened read-only");
   }
+  const auto called = std::chrono::steady_clock::now();
   PendingAppend me{&request};
   std::unique_lock<std::mutex> l(queue_mu_);
   queue_.push_back(&me);
   queue_cv_.wait(l, [&] { return me.done || !leader_active_; });
-  if (me.done) return std::move(me.result);
+  if (me.done) return acknowledge(me, called);
 
   // Lead a group: everything queued so far, this request included, and what the commit
   // delay gathers.
@@ -212,6 +213,14 @@ Result<AppendResult> RocksDbEventStore::append(const AppendRequest& request) {
   leader_active_ = false;
   l.unlock();
   queue_cv_.notify_all();
+  return acknowledge(me, called);
+}
+
+Result<AppendResult> RocksDbEventStore::acknowledge(PendingAppend& me, std::chrono::steady_clock::time_point called) {
+  if (me.result.ok() && !me.result.value().duplicate) {
+    append_nanoseconds_ += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - called).count());
+  }
   return std::move(me.result);
 }
 

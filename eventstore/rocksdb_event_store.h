@@ -80,7 +80,7 @@ class RocksDbEventStore final : public EventStore {
   std::unique_ptr<Subscription> subscribe(uint64_t after_position, EventHandler handler) override;
   Status refresh() override;
   StoreStats stats() const override {
-    return {appends_committed_.load(), batches_written_.load()};
+    return {appends_committed_.load(), batches_written_.load(), append_nanoseconds_.load()};
   }
 
   // Blocks until the log may have grown past `position`, or `timeout` passes.
@@ -134,6 +134,8 @@ class RocksDbEventStore final : public EventStore {
   void gather_group(std::unique_lock<std::mutex>& queue_lock, Group& group);
   void stage_new_members(Group& group);
   void write_group(Group& group);
+  // `me`'s result, its latency counted when it wrote events.
+  Result<AppendResult> acknowledge(PendingAppend& me, std::chrono::steady_clock::time_point called);
   Result<AppendResult> stage(const AppendRequest& req, GroupState& state, rocksdb::WriteBatch& batch);
   Result<uint64_t> committed_version(const std::string& stream, GroupState& state);
   // The version of `stream`'s last event: the last version its last stream index entry names.
@@ -171,6 +173,7 @@ class RocksDbEventStore final : public EventStore {
 
   std::atomic<uint64_t> appends_committed_{0};
   std::atomic<uint64_t> batches_written_{0};
+  std::atomic<uint64_t> append_nanoseconds_{0};
 };
 
 }  // namespace certsched::eventstore::internal

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -16,8 +17,12 @@
 namespace certsched::http {
 
 struct Reply {
+  Reply() = default;
+  Reply(unsigned s, nlohmann::json b) : status(s), body(std::move(b)) {}
   unsigned status = 200;
   nlohmann::json body;
+  std::optional<std::string> text;  // instead of JSON: the answer as it is (the metrics)
+  std::string content_type = "application/json";
 };
 
 Reply error(unsigned status, const std::string& code, const std::string& message);
@@ -54,6 +59,7 @@ Reply get_audit(const ApiCall& call);
 Reply get_replay(const ApiCall& call);
 Reply get_report(const ApiCall& call);
 Reply get_options(const ApiCall& call);
+Reply get_metrics(const ApiCall& call);
 Reply put_options(const ApiCall& call);
 Reply post_proposal(const ApiCall& call);
 Reply post_confirm(const ApiCall& call);

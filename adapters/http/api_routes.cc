@@ -29,6 +29,7 @@ const Route kRoutes[] = {
     {"GET", "/v1/replay", get_replay},
     {"GET", "/v1/reports/{}", get_report},
     {"GET", "/v1/options", get_options},
+    {"GET", "/metrics", get_metrics},
     {"PUT", "/v1/options", put_options},
     {"POST", "/v1/proposals", post_proposal},
     {"POST", "/v1/proposals/{}/confirm", post_confirm},
@@ -167,6 +168,7 @@ ApiReply error_reply(unsigned status, const std::string& code, const std::string
 ApiReply route_request(const ApiRequest& request, const ApiContext& context) {
   try {
     Reply reply = route(request, context);
+    if (reply.text) return {reply.status, std::move(*reply.text), reply.content_type};
     return {reply.status, json_text(reply.body)};
   } catch (const std::exception& e) {
     return error_reply(500, "internal", std::string("the request failed: ") + e.what());

@@ -18,13 +18,15 @@ struct ApiRequest {
 
 struct ApiReply {
   unsigned status = 200;
-  std::string body;  // JSON text: the answer, or {"error": {"code", "message"}}
+  std::string body;  // JSON text: the answer, or {"error": {"code", "message"}}; or the metrics
+  std::string content_type = "application/json";
 };
 
 struct ApiContext {
   std::string store_dir;
   eventstore::EventStore* store = nullptr;  // for /v1/audit and /v1/replay
   EngineAccess access;
+  projections::NotificationOutbox* outbox = nullptr;  // for /metrics
 };
 
 // Never throws: an unexpected exception becomes a 500 with its message.

@@ -94,14 +94,14 @@ void ApiServer::Impl::serve_requests(Stream& stream, const std::string& peer) {
       } else {
         reply = route_request({std::string(req.method_string()), std::string(req.target()),
                                std::string(req["Idempotency-Key"]), peer, req.body()},
-                              {options.store_dir, options.store, access});
+                              {options.store_dir, options.store, access, options.outbox});
       }
     }
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), 11};
-    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::content_type, reply.content_type);
     res.set(bhttp::field::server, "certsched");
     res.keep_alive(keep_alive && !stopping);
-    res.body() = reply.body + "\n";
+    res.body() = reply.content_type == "application/json" ? reply.body + "\n" : reply.body;
     res.prepare_payload();
     bhttp::write(stream, res, ec);
     if (ec || !res.keep_alive()) break;

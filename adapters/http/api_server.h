@@ -18,6 +18,9 @@ class Engine;
 namespace certsched::eventstore {
 class EventStore;
 }
+namespace certsched::projections {
+class NotificationOutbox;
+}
 
 namespace certsched::http {
 
@@ -31,6 +34,7 @@ struct ApiOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   eventstore::EventStore* store = nullptr;  // for /v1/audit and /v1/replay
+  projections::NotificationOutbox* outbox = nullptr;  // for /metrics (mail still owed)
 };
 
 // Runs every engine call of the API; `serve` passes one that holds the lock it shares with
