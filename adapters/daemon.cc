@@ -73,8 +73,10 @@ Status run_daemon(const DaemonOptions& o) {
       open_store_session(o.store_dir, true, o.port == 0 ? "certsched serve" : "certsched serve, API on " + api_url));
   FileListenerInstaller installer;
   Scheduler scheduler(*session->engine, session->outbox, installer);
-  // The API and the scheduler take turns with the engine and the read models it feeds.
+  // The API and the scheduler take turns with the engine and the read models it feeds; the
+  // scheduler lets go of it while it sends mail.
   std::mutex engine_mu;
+  scheduler.share_engine_lock(&engine_mu);
   CERTSCHED_ASSIGN_OR_RETURN(std::string token, read_api_token(o.store_dir));
   auto api = http::ApiServer::start(
       {o.address, o.port, token, o.store_dir, o.tls_cert_file, o.tls_key_file, session->store.get(), &session->outbox},
@@ -114,7 +116,6 @@ Status run_daemon(const DaemonOptions& o) {
   for (;;) {
     // One command id per run: each run is a command of its own.
     const domain::CommandContext ctx{new_command_id(), "scheduler", base::now_ns()};
-    std::unique_lock<std::mutex> engine_lock(engine_mu);
     auto r = scheduler.run_once(ctx);
     if (!r.ok()) {
       log->error("{}", one_line(r.status().message()));
@@ -125,6 +126,7 @@ Status run_daemon(const DaemonOptions& o) {
     ++runs;
     // Pinged from the loop itself: a loop wedged in a run stops pinging, and is restarted.
     manager.watchdog();
+    std::unique_lock<std::mutex> engine_lock(engine_mu);
     auto next = scheduler.next_due_ns(base::now_ns());
     engine_lock.unlock();
     if (!next.ok()) {

@@ -16,11 +16,14 @@ SmtpMailer mailer_for(const domain::DomainState& state) {
 }
 
 Result<DeliveryReport> deliver_due(domain::Engine& engine, projections::NotificationOutbox& outbox,
-                                   const SmtpMailer& mailer, const domain::CommandContext& ctx) {
+                                   const domain::CommandContext& ctx, std::unique_lock<std::mutex>* engine_lock) {
   CERTSCHED_ASSIGN_OR_RETURN(auto state, engine.state());
+  const SmtpMailer mailer = mailer_for(*state);
   DeliveryReport report;
   for (const projections::Notification& n : outbox.due(*state, ctx.now_ns)) {
+    if (engine_lock) engine_lock->unlock();
     auto sent = mailer.send(n, ctx.now_ns);
+    if (engine_lock) engine_lock->lock();  // the state may have moved on: what follows reads it again
     if (n.to_partner) {
       for (const auto& schedule : n.schedule_ids) {
         const domain::ScheduleRecord* s = engine.state().value()->schedule(schedule);

@@ -5,6 +5,8 @@
 // and the record resends the same message with the same Message-ID.
 #pragma once
 
+#include <mutex>
+
 #include "adapters/smtp_mailer.h"
 #include "domain/engine.h"
 #include "projections/notification_outbox.h"
@@ -17,8 +19,12 @@ struct DeliveryReport {
   std::vector<std::string> errors;
 };
 
+// With `engine_lock` (serve's, shared with the API, held on entry), the lock is released
+// while each mail is sent, so that a slow or hung SMTP server stalls no API request, and
+// taken again to record the outcome.
 Result<DeliveryReport> deliver_due(domain::Engine& engine, projections::NotificationOutbox& outbox,
-                                   const SmtpMailer& mailer, const domain::CommandContext& ctx);
+                                   const domain::CommandContext& ctx,
+                                   std::unique_lock<std::mutex>* engine_lock = nullptr);
 
 // The mailer for the store's configured SMTP server and sender.
 SmtpMailer mailer_for(const domain::DomainState& state);

@@ -18,9 +18,8 @@ domain::CommandContext step(const domain::CommandContext& ctx, const std::string
 
 }  // namespace
 
-Status Scheduler::deliver(const domain::CommandContext& ctx, TickReport& report) {
-  CERTSCHED_ASSIGN_OR_RETURN(auto state, engine_.state());
-  CERTSCHED_ASSIGN_OR_RETURN(auto mail, deliver_due(engine_, outbox_, mailer_for(*state), ctx));
+Status Scheduler::deliver(const domain::CommandContext& ctx, TickReport& report, std::unique_lock<std::mutex>& lock) {
+  CERTSCHED_ASSIGN_OR_RETURN(auto mail, deliver_due(engine_, outbox_, ctx, lock.mutex() ? &lock : nullptr));
   report.mail.delivered += mail.delivered;
   report.mail.failed += mail.failed;
   report.mail.errors.insert(report.mail.errors.end(), mail.errors.begin(), mail.errors.end());
@@ -29,9 +28,10 @@ Status Scheduler::deliver(const domain::CommandContext& ctx, TickReport& report)
 
 Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
   TickReport report;
+  std::unique_lock<std::mutex> lock = engine_mu_ ? std::unique_lock<std::mutex>(*engine_mu_) : std::unique_lock<std::mutex>();
   // Mail first: a schedule due now that waits only for its partner mail activates in this
   // same run, and is not reported overdue for a mail nobody has tried to send yet.
-  CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail"), report));
+  CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail"), report, lock));
   CERTSCHED_ASSIGN_OR_RETURN(auto activated, engine_.activate_due(step(ctx, "activate")));
   report.activated = activated.schedule_ids;
 
@@ -101,7 +101,7 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
   }
 
   // What this run raised: activation notices and alerts.
-  CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail-raised"), report));
+  CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail-raised"), report, lock));
   return report;
 }
 

@@ -8,6 +8,7 @@
 //   5. delivers what 2-4 raised.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ class Scheduler {
   Scheduler(domain::Engine& engine, projections::NotificationOutbox& outbox, domain::ListenerInstaller& installer)
       : engine_(engine), outbox_(outbox), installer_(installer) {}
 
+  // Under serve, the lock the API takes for each request: run_once holds it while it uses the
+  // engine and the outbox, and releases it while mail is sent.
+  void share_engine_lock(std::mutex* engine_mu) { engine_mu_ = engine_mu; }
+
   // Runs everything due at ctx.now_ns once. Fails only if the store itself fails.
   Result<TickReport> run_once(const domain::CommandContext& ctx);
 
@@ -38,11 +43,12 @@ class Scheduler {
 
  private:
   // Delivers the outbox's due notifications and adds the counts to the report.
-  Status deliver(const domain::CommandContext& ctx, TickReport& report);
+  Status deliver(const domain::CommandContext& ctx, TickReport& report, std::unique_lock<std::mutex>& lock);
 
   domain::Engine& engine_;
   projections::NotificationOutbox& outbox_;
   domain::ListenerInstaller& installer_;
+  std::mutex* engine_mu_ = nullptr;
 };
 
 }  // namespace certsched::adapters

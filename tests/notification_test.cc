@@ -60,8 +60,7 @@ class NotificationTest : public testing::EngineFixture {
     EngineFixture::TearDown();
   }
   adapters::DeliveryReport deliver(int64_t at) {
-    auto mailer = adapters::mailer_for(state());
-    auto r = adapters::deliver_due(*engine_, outbox_, mailer, ctx(at));
+    auto r = adapters::deliver_due(*engine_, outbox_, ctx(at));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? r.value() : adapters::DeliveryReport{};
   }
