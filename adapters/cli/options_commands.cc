@@ -21,8 +21,8 @@ std::string options_text(const nlohmann::json& j) {
     days += (days.empty() ? "" : ", ") + std::to_string(d.get<uint32_t>());
   }
   const std::string smtp = j.value("smtp", "");
-  return "admin email:  " + j.value("admin_email", "") + "\nsmtp:         " + (smtp.empty() ? "(none)" : smtp) +
-         "\nmail from:    " + j.value("mail_from", "") + "\nexpiry alerts: " + (days.empty() ? "(none)" : days) +
+  return "admin email:   " + j.value("admin_email", "") + "\nsmtp:          " + (smtp.empty() ? "(none)" : smtp) +
+         "\nmail from:     " + j.value("mail_from", "") + "\nexpiry alerts: " + (days.empty() ? "(none)" : days) +
          " days before a certificate in use expires\n";
 }
 
