@@ -20,6 +20,22 @@ namespace certsched::testing {
 
 namespace {
 
+// This process's environment with `extra` (NAME=VALUE) added, as posix_spawn takes it.
+class Environment {
+ public:
+  explicit Environment(const std::vector<std::string>& extra) {
+    for (char** e = environ; *e; ++e) strings_.emplace_back(*e);
+    strings_.insert(strings_.end(), extra.begin(), extra.end());
+    for (auto& e : strings_) pointers_.push_back(e.data());
+    pointers_.push_back(nullptr);
+  }
+  char* const* envp() { return pointers_.data(); }
+
+ private:
+  std::vector<std::string> strings_;
+  std::vector<char*> pointers_;
+};
+
 // kill_after_ms < 0: wait for the process however long it takes.
 CliResult run(const std::vector<std::string>& args, const std::vector<std::string>& env, int kill_after_ms) {
   int out_pipe[2], err_pipe[2];
@@ -37,15 +53,10 @@ CliResult run(const std::vector<std::string>& args, const std::vector<std::strin
   std::vector<char*> argv;
   for (auto& a : all_args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-  env_strings.insert(env_strings.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  Environment environment(env);
 
   pid_t pid;
-  if (posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, argv.data(), envp.data()) != 0) {
+  if (posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, argv.data(), environment.envp()) != 0) {
     throw std::runtime_error("cannot run " CERTSCHED_BINARY);
   }
   posix_spawn_file_actions_destroy(&actions);
@@ -102,12 +113,7 @@ CliResult run_cli_killed_after(const std::vector<std::string>& args, int kill_af
 }
 
 pid_t start_cli(const std::vector<std::string>& args, const std::string& log_path, const std::vector<std::string>& env) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-  env_strings.insert(env_strings.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  Environment environment(env);
   std::vector<std::string> all_args{CERTSCHED_BINARY};
   all_args.insert(all_args.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -119,7 +125,7 @@ pid_t start_cli(const std::vector<std::string>& args, const std::string& log_pat
   posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   pid_t pid = -1;
-  const int spawned = posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, argv.data(), envp.data());
+  const int spawned = posix_spawn(&pid, CERTSCHED_BINARY, &actions, nullptr, argv.data(), environment.envp());
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) throw std::runtime_error("cannot run " CERTSCHED_BINARY);
   return pid;
