@@ -5,6 +5,10 @@
 // Internal to domain/: include it only where payloads are decoded.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_DOMAIN
+#error "domain/bounded_binary_archive.h is internal to domain/ (tests may look inside)"
+#endif
+
 #include <cereal/cereal.hpp>
 
 #include <cstring>

@@ -3,6 +3,10 @@
 // the command prologue.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_DOMAIN
+#error "domain/command_support.h is internal to domain/ (tests may look inside)"
+#endif
+
 #include <string>
 #include <unordered_map>
 #include <vector>

@@ -5,6 +5,10 @@
 // Internal to domain/.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_DOMAIN
+#error "domain/request_digest.h is internal to domain/ (tests may look inside)"
+#endif
+
 #include <initializer_list>
 #include <string>
 #include <string_view>

@@ -2,6 +2,10 @@
 // retried command id is answered. Internal to eventstore/.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_EVENTSTORE
+#error "eventstore/append_checks.h is internal to eventstore/ (tests may look inside)"
+#endif
+
 #include <string>
 
 #include "base/status.h"

@@ -2,6 +2,10 @@
 // Internal to eventstore/.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_EVENTSTORE
+#error "eventstore/crc32c.h is internal to eventstore/ (tests may look inside)"
+#endif
+
 #include <cstdint>
 #include <string_view>
 

@@ -4,6 +4,10 @@
 // Internal to eventstore/.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_EVENTSTORE
+#error "eventstore/hash_chain.h is internal to eventstore/ (tests may look inside)"
+#endif
+
 #include <array>
 #include <cstdint>
 #include <string>

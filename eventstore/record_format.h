@@ -2,6 +2,10 @@
 // Internal to eventstore/.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_EVENTSTORE
+#error "eventstore/record_format.h is internal to eventstore/ (tests may look inside)"
+#endif
+
 #include <string>
 #include <string_view>
 #include <vector>

@@ -1,5 +1,5 @@
-// The embedded EventStore on RocksDB, as the files rocksdb_*.cc implement it. Internal to
-// eventstore/; others use open_rocksdb_store() (event_store.h).
+// The embedded EventStore on RocksDB, as the files rocksdb_*.cc implement it.
+// Internal to eventstore/: others use open_rocksdb_store() (event_store.h).
 //
 // Writes are group-committed above RocksDB: appenders queue up, the first becomes the
 // leader, takes every queued request, checks each against the state the earlier ones in
@@ -7,6 +7,10 @@
 // Followers wait for the leader's answer. One writer alone pays one sync per append;
 // N concurrent writers share one sync, so durable throughput grows with writers.
 #pragma once
+
+#ifndef CERTSCHED_INTERNAL_EVENTSTORE
+#error "eventstore/rocksdb_event_store.h is internal to eventstore/ (tests may look inside)"
+#endif
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>

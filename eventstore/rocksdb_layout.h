@@ -3,6 +3,10 @@
 // Internal to eventstore/.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_EVENTSTORE
+#error "eventstore/rocksdb_layout.h is internal to eventstore/ (tests may look inside)"
+#endif
+
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 

@@ -4,6 +4,10 @@
 // Internal to eventstore/.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_EVENTSTORE
+#error "eventstore/writer_lock.h is internal to eventstore/ (tests may look inside)"
+#endif
+
 #include <string>
 
 #include "base/status.h"

@@ -8,6 +8,10 @@
 // JsonWriterTest, checks every view against nlohmann's dump). Internal to projections/.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_PROJECTIONS
+#error "projections/json_writer.h is internal to projections/ (tests may look inside)"
+#endif
+
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -3,6 +3,10 @@
 // handlers build. Internal to adapters/http/.
 #pragma once
 
+#ifndef CERTSCHED_INTERNAL_HTTP
+#error "adapters/http/api_call.h is internal to adapters/http/ (tests may look inside)"
+#endif
+
 #include <functional>
 #include <map>
 #include <optional>
