@@ -5,38 +5,26 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include "adapters/command_id.h"
 #include "adapters/http/api_server.h"
 #include "adapters/listener_files.h"
+#include "adapters/listener_installs.h"
+#include "adapters/log_line.h"
+#include "adapters/mail_worker.h"
 #include "adapters/scheduler.h"
 #include "adapters/service_manager.h"
+#include "adapters/wakeup.h"
 #include "adapters/store_session.h"
 #include "base/atomic_file.h"
 #include "base/clock.h"
 
 namespace certsched::adapters {
 namespace {
-
-// Set by SIGTERM/SIGINT through a dedicated thread (sigwait), never in a signal handler;
-// `wake` by new events, which may bring new due instants.
-struct Wakeups {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
-  bool wake = false;
-};
-
-std::string one_line(std::string s) {
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return s;
-}
 
 Result<std::string> read_api_token(const std::string& store_dir) {
   CERTSCHED_ASSIGN_OR_RETURN(auto file, base::read_file_if_exists(store_dir + "/api-token"));
@@ -48,12 +36,25 @@ Result<std::string> read_api_token(const std::string& store_dir) {
 
 void log_run(spdlog::logger& log, const TickReport& r) {
   for (const auto& id : r.activated) log.info("activated {}", id);
-  for (const auto& l : r.installed) log.info("installed the new server certificate on listener {}", l);
-  for (const auto& e : r.install_errors) log.warn("{}", one_line(e));
   for (const auto& a : r.alerts) log.info("alert raised: {}", a);
-  if (r.mail.delivered) log.info("{} notifications delivered", r.mail.delivered);
-  for (const auto& e : r.mail.errors) log.warn("{}", one_line(e));
 }
+
+// The first failure of any of serve's threads: it stops serve, and is what serve returns.
+class Failure {
+ public:
+  void set(const Status& st) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (first_.ok()) first_ = st;
+  }
+  Status get() {
+    std::lock_guard<std::mutex> l(mu_);
+    return first_;
+  }
+
+ private:
+  std::mutex mu_;
+  Status first_;
+};
 
 }  // namespace
 
@@ -71,12 +72,15 @@ Status run_daemon(const DaemonOptions& o) {
   CERTSCHED_ASSIGN_OR_RETURN(
       auto session,
       open_store_session(o.store_dir, true, o.port == 0 ? "certsched serve" : "certsched serve, API on " + api_url));
-  FileListenerInstaller installer;
-  Scheduler scheduler(*session->engine, session->outbox, installer);
-  // The API and the scheduler take turns with the engine and the read models it feeds; the
-  // scheduler lets go of it while it sends mail.
+  // Set when serve stops: mail being sent and reload commands running are abandoned.
+  std::atomic<bool> abandon{false};
+  const CallLimits mail_limits{o.smtp_timeout, &abandon};
+  FileListenerInstaller installer({o.reload_timeout, &abandon});
+  Scheduler scheduler(*session->engine, session->outbox, installer, mail_limits);
+  // The API, the scheduler loop, the mail worker and the listener installs take turns with
+  // the engine and the read models it feeds, each for the time of a command: none holds it
+  // during a slow call.
   std::mutex engine_mu;
-  scheduler.share_engine_lock(&engine_mu);
   CERTSCHED_ASSIGN_OR_RETURN(std::string token, read_api_token(o.store_dir));
   auto api = http::ApiServer::start(
       {o.address, o.port, token, o.store_dir, o.tls_cert_file, o.tls_key_file, session->store.get(), &session->outbox},
@@ -95,62 +99,75 @@ Status run_daemon(const DaemonOptions& o) {
   manager.ready("serving store " + o.store_dir + " at position " +
                 std::to_string(catch_up.ok() ? catch_up->position : 0) + ", API on " + scheme + "://" + o.address +
                 ":" + std::to_string((*api)->port()));
-  Wakeups wakeups;
+
+  Wakeup loop_wakeup;
+  Failure failure;
+  auto fail = [&](const Status& st) {
+    failure.set(st);
+    loop_wakeup.stop();
+  };
+  // The signal thread turns SIGTERM/SIGINT into a stop (sigwait: no signal handler).
+  std::atomic<bool> signalled{false};
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    std::lock_guard<std::mutex> l(wakeups.mu);
-    wakeups.stop = true;
-    wakeups.cv.notify_all();
+    signalled = true;
+    loop_wakeup.stop();
   });
-  auto head = session->store->head();
-  auto subscription = session->store->subscribe(head.ok() ? head->position : 0, [&](const auto&) {
-    std::lock_guard<std::mutex> l(wakeups.mu);
-    wakeups.wake = true;
-    wakeups.cv.notify_all();
-    return Status::Ok();
-  });
+  {
+    MailWorker mail(*session->engine, session->outbox, engine_mu, mail_limits, fail);
+    ListenerInstalls installs(*session->engine, engine_mu, installer, {o.reload_timeout, &abandon},
+                              [&] { loop_wakeup.notify(); }, fail);
+    // New events may bring new due instants, and new mail.
+    auto head = session->store->head();
+    auto subscription = session->store->subscribe(head.ok() ? head->position : 0, [&](const auto&) {
+      loop_wakeup.notify();
+      mail.wake();
+      return Status::Ok();
+    });
 
-  Status stopped_by;
-  uint64_t runs = 0;
-  for (;;) {
-    // One command id per run: each run is a command of its own.
-    const domain::CommandContext ctx{new_command_id(), "scheduler", base::now_ns()};
-    auto r = scheduler.run_once(ctx);
-    if (!r.ok()) {
-      log->error("{}", one_line(r.status().message()));
-      stopped_by = r.status();
-      break;
+    uint64_t runs = 0;
+    for (;;) {
+      // One command id per run: each run is a command of its own.
+      const domain::CommandContext ctx{new_command_id(), "scheduler", base::now_ns()};
+      std::unique_lock<std::mutex> engine_lock(engine_mu);
+      std::vector<domain::Listener> due_installs;
+      auto r = scheduler.record_due(ctx, due_installs);
+      Status started;
+      for (const domain::Listener l : due_installs) {
+        if (started.ok()) started = installs.start(l, install_step(ctx, l));
+      }
+      auto next = scheduler.next_due_ns(base::now_ns());
+      engine_lock.unlock();
+      const Status run_status = !r.ok() ? r.status() : !started.ok() ? started : next.status();
+      if (!run_status.ok()) {
+        fail(run_status);
+        break;
+      }
+      log_run(*log, r.value());
+      if (!r->alerts.empty()) mail.wake();
+      ++runs;
+      // Pinged from the loop itself: a loop wedged in a run stops pinging, and is restarted.
+      manager.watchdog();
+      // Sleep exactly until the next due instant (measured on the system clock, which may be
+      // faked in tests), or until a new event or a stop arrives. Nothing polls.
+      int64_t wait_ns =
+          next.value() == 0 ? int64_t{3600} * 1'000'000'000 : std::max<int64_t>(next.value() - base::now_ns(), 0);
+      if (manager.ping_interval()) {
+        wait_ns = std::min<int64_t>(wait_ns, std::chrono::nanoseconds(*manager.ping_interval()).count());
+      }
+      if (!loop_wakeup.sleep_for_ns(wait_ns)) break;
     }
-    log_run(*log, r.value());
-    ++runs;
-    // Pinged from the loop itself: a loop wedged in a run stops pinging, and is restarted.
-    manager.watchdog();
-    std::unique_lock<std::mutex> engine_lock(engine_mu);
-    auto next = scheduler.next_due_ns(base::now_ns());
-    engine_lock.unlock();
-    if (!next.ok()) {
-      stopped_by = next.status();
-      break;
-    }
-    // Sleep exactly until the next due instant (measured on the system clock, which may be
-    // faked in tests), or until a new event or a stop signal arrives. Nothing polls.
-    int64_t wait_ns =
-        next.value() == 0 ? int64_t{3600} * 1'000'000'000 : std::max<int64_t>(next.value() - base::now_ns(), 0);
-    if (manager.ping_interval()) {
-      wait_ns = std::min<int64_t>(wait_ns, std::chrono::nanoseconds(*manager.ping_interval()).count());
-    }
-    std::unique_lock<std::mutex> l(wakeups.mu);
-    wakeups.cv.wait_for(l, std::chrono::nanoseconds(wait_ns), [&] { return wakeups.stop || wakeups.wake; });
-    wakeups.wake = false;
-    if (wakeups.stop) break;
-  }
-  manager.stopping();
-  log->info("stopping after {} scheduler runs", runs);
+    manager.stopping();
+    log->info("stopping after {} scheduler runs", runs);
+    abandon = true;
+    subscription.reset();
+  }  // joins the mail worker and the installs, which the abandon ends at once
   api->reset();  // finishes requests in flight: no acknowledged command is lost
-  subscription.reset();
-  if (!wakeups.stop) kill(getpid(), SIGTERM);  // release the signal thread
+  if (!signalled) kill(getpid(), SIGTERM);  // release the signal thread
   signal_thread.join();
+  const Status stopped_by = failure.get();
+  if (!stopped_by.ok()) log->error("{}", one_line(stopped_by.message()));
   return stopped_by;
 }
 

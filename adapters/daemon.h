@@ -1,7 +1,10 @@
 // `certsched serve`: the scheduler, continuously, beside the HTTP API, until SIGTERM or
-// SIGINT. The scheduler sleeps until the next due instant and wakes on new events.
+// SIGINT. The scheduler sleeps until the next due instant and wakes on new events; mail
+// and listener installs run in threads of their own, so a hung SMTP server or reload
+// command stalls neither the API nor other partners' activations.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -14,6 +17,10 @@ struct DaemonOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8640;  // 0: any free port
   std::string tls_cert_file, tls_key_file;  // both set: the API over HTTPS
+  // How long one SMTP send, and one listener's reload command, may take before it is
+  // abandoned (and retried with backoff).
+  std::chrono::milliseconds smtp_timeout{std::chrono::seconds(60)};
+  std::chrono::milliseconds reload_timeout{std::chrono::seconds(60)};
 };
 
 // Runs until a stop signal (then Ok, after the requests in flight are answered) or until

@@ -18,7 +18,7 @@ extern char** environ;
 
 namespace certsched::adapters {
 
-Status run_shell_command(const std::string& command, std::chrono::milliseconds timeout) {
+Status run_shell_command(const std::string& command, CallLimits limits) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return Status::IOError(std::string("pipe: ") + std::strerror(errno));
   posix_spawn_file_actions_t actions;
@@ -26,23 +26,34 @@ Status run_shell_command(const std::string& command, std::chrono::milliseconds t
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+  // Its own process group, so that a kill reaches what the shell started too (a `sleep`).
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attributes, &none);  // serve blocks SIGTERM in its threads
   const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
   pid_t pid;
-  const int spawned = posix_spawn(&pid, "/bin/sh", &actions, nullptr, const_cast<char**>(argv), environ);
+  const int spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, const_cast<char**>(argv), environ);
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
   ::close(out[1]);
   if (spawned != 0) {
     ::close(out[0]);
     return Status::IOError("cannot run /bin/sh: " + std::string(std::strerror(spawned)));
   }
   std::string output;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + limits.timeout;
   bool timed_out = false;
+  bool abandoned = false;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      ::kill(pid, SIGKILL);
+    timed_out = left.count() <= 0;
+    abandoned = limits.abandoned();
+    if (timed_out || abandoned) {
+      ::kill(-pid, SIGKILL);
       break;
     }
     pollfd p{out[0], POLLIN, 0};
@@ -61,7 +72,11 @@ Status run_shell_command(const std::string& command, std::chrono::milliseconds t
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
   if (output.size() > 300) output = "..." + output.substr(output.size() - 300);
   const std::string said = output.empty() ? "" : ": " + output;
-  if (timed_out) return Status::IOError("command `" + command + "` took longer than " + std::to_string(timeout.count()) + " ms and was killed");
+  if (abandoned) return Status::IOError("command `" + command + "` was abandoned and killed: certsched is stopping");
+  if (timed_out) {
+    return Status::IOError("command `" + command + "` took longer than " + std::to_string(limits.timeout.count()) +
+                           " ms and was killed");
+  }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
   if (WIFEXITED(status)) return Status::IOError("command `" + command + "` exited with status " + std::to_string(WEXITSTATUS(status)) + said);
   return Status::IOError("command `" + command + "` died of signal " + std::to_string(WTERMSIG(status)) + said);
@@ -151,7 +166,7 @@ Status FileListenerInstaller::install(const domain::ListenerInstall& r) {
   CERTSCHED_ASSIGN_OR_RETURN(auto next, write_pair(pairs_dir, r.cert_pem, r.key_pem.reveal()));
   Status st = replace_symlink(next, pairs_dir + "/current");
   if (st.ok() && previous.empty()) st = adopt_layout(r.dir, pairs_dir);  // the first install: make the links
-  if (st.ok() && !r.reload_command.empty()) st = run_shell_command(r.reload_command, reload_timeout_);
+  if (st.ok() && !r.reload_command.empty()) st = run_shell_command(r.reload_command, limits_);
   if (st.ok()) {
     prune_pairs(pairs_dir, next, previous);
     return st;

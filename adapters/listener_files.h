@@ -7,24 +7,24 @@
 // records as the listener's current certificate.
 #pragma once
 
-#include <chrono>
-
+#include "adapters/call_limits.h"
 #include "domain/listener_install.h"
 
 namespace certsched::adapters {
 
 class FileListenerInstaller : public domain::ListenerInstaller {
  public:
-  explicit FileListenerInstaller(std::chrono::milliseconds reload_timeout = std::chrono::seconds(60))
-      : reload_timeout_(reload_timeout) {}
+  // `limits` bound the reload command.
+  explicit FileListenerInstaller(CallLimits limits = {}) : limits_(limits) {}
   Status install(const domain::ListenerInstall& request) override;
 
  private:
-  std::chrono::milliseconds reload_timeout_;
+  CallLimits limits_;
 };
 
-// Runs `command` through /bin/sh -c with stdin closed; kills it after `timeout`.
+// Runs `command` through /bin/sh -c with stdin closed, in a process group of its own, which
+// is killed when the command outlasts the limits' timeout or the limits abandon it.
 // Ok on exit status 0; otherwise an error naming the status and the end of its output.
-Status run_shell_command(const std::string& command, std::chrono::milliseconds timeout);
+Status run_shell_command(const std::string& command, CallLimits limits);
 
 }  // namespace certsched::adapters

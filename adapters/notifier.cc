@@ -10,20 +10,22 @@ domain::CommandContext step(const domain::CommandContext& ctx, const std::string
 
 }  // namespace
 
-SmtpMailer mailer_for(const domain::DomainState& state) {
+SmtpMailer mailer_for(const domain::DomainState& state, CallLimits limits) {
   const domain::SystemInitialized* sys = state.system();
-  return SmtpMailer(sys ? sys->smtp_url : "", sys ? sys->mail_from : "certsched@localhost");
+  return SmtpMailer(sys ? sys->smtp_url : "", sys ? sys->mail_from : "certsched@localhost", limits);
 }
 
 Result<DeliveryReport> deliver_due(domain::Engine& engine, projections::NotificationOutbox& outbox,
-                                   const domain::CommandContext& ctx, std::unique_lock<std::mutex>* engine_lock) {
+                                   const domain::CommandContext& ctx, std::unique_lock<std::mutex>* engine_lock,
+                                   CallLimits limits) {
   CERTSCHED_ASSIGN_OR_RETURN(auto state, engine.state());
-  const SmtpMailer mailer = mailer_for(*state);
+  const SmtpMailer mailer = mailer_for(*state, limits);
   DeliveryReport report;
   for (const projections::Notification& n : outbox.due(*state, ctx.now_ns)) {
     if (engine_lock) engine_lock->unlock();
     auto sent = mailer.send(n, ctx.now_ns);
     if (engine_lock) engine_lock->lock();  // the state may have moved on: what follows reads it again
+    if (limits.abandoned()) break;
     if (n.to_partner) {
       for (const auto& schedule : n.schedule_ids) {
         const domain::ScheduleRecord* s = engine.state().value()->schedule(schedule);

@@ -22,11 +22,12 @@ struct DeliveryReport {
 // With `engine_lock` (serve's, shared with the API, held on entry), the lock is released
 // while each mail is sent, so that a slow or hung SMTP server stalls no API request, and
 // taken again to record the outcome.
+// A send the limits abandon is not recorded, and ends the delivery.
 Result<DeliveryReport> deliver_due(domain::Engine& engine, projections::NotificationOutbox& outbox,
                                    const domain::CommandContext& ctx,
-                                   std::unique_lock<std::mutex>* engine_lock = nullptr);
+                                   std::unique_lock<std::mutex>* engine_lock = nullptr, CallLimits limits = {});
 
 // The mailer for the store's configured SMTP server and sender.
-SmtpMailer mailer_for(const domain::DomainState& state);
+SmtpMailer mailer_for(const domain::DomainState& state, CallLimits limits = {});
 
 }  // namespace certsched::adapters

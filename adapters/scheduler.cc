@@ -18,8 +18,12 @@ domain::CommandContext step(const domain::CommandContext& ctx, const std::string
 
 }  // namespace
 
-Status Scheduler::deliver(const domain::CommandContext& ctx, TickReport& report, std::unique_lock<std::mutex>& lock) {
-  CERTSCHED_ASSIGN_OR_RETURN(auto mail, deliver_due(engine_, outbox_, ctx, lock.mutex() ? &lock : nullptr));
+domain::CommandContext install_step(const domain::CommandContext& ctx, Listener l) {
+  return step(ctx, std::string("install/") + to_string(l));
+}
+
+Status Scheduler::deliver(const domain::CommandContext& ctx, TickReport& report) {
+  CERTSCHED_ASSIGN_OR_RETURN(auto mail, deliver_due(engine_, outbox_, ctx, nullptr, mail_limits_));
   report.mail.delivered += mail.delivered;
   report.mail.failed += mail.failed;
   report.mail.errors.insert(report.mail.errors.end(), mail.errors.begin(), mail.errors.end());
@@ -28,10 +32,31 @@ Status Scheduler::deliver(const domain::CommandContext& ctx, TickReport& report,
 
 Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
   TickReport report;
-  std::unique_lock<std::mutex> lock = engine_mu_ ? std::unique_lock<std::mutex>(*engine_mu_) : std::unique_lock<std::mutex>();
   // Mail first: a schedule due now that waits only for its partner mail activates in this
-  // same run, and is not reported overdue for a mail nobody has tried to send yet.
-  CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail"), report, lock));
+  // same run.
+  CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail"), report));
+  std::vector<Listener> due_installs;
+  CERTSCHED_ASSIGN_OR_RETURN(auto recorded, record_due(ctx, due_installs));
+  report.activated = std::move(recorded.activated);
+  report.alerts = std::move(recorded.alerts);
+  for (const Listener lid : due_installs) {
+    auto installed = engine_.install_listener(lid, installer_, install_step(ctx, lid));
+    if (installed.ok()) {
+      report.installed.push_back(to_string(lid));
+      report.activated.insert(report.activated.end(), installed->schedule_ids.begin(), installed->schedule_ids.end());
+    } else if (installed.status().IsIOError()) {
+      report.install_errors.push_back(installed.status().message());  // recorded; retried later
+    } else {
+      return installed.status();
+    }
+  }
+  // What this run raised: activation notices and alerts.
+  CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail-raised"), report));
+  return report;
+}
+
+Result<TickReport> Scheduler::record_due(const domain::CommandContext& ctx, std::vector<Listener>& due_installs) {
+  TickReport report;
   CERTSCHED_ASSIGN_OR_RETURN(auto activated, engine_.activate_due(step(ctx, "activate")));
   report.activated = activated.schedule_ids;
 
@@ -42,18 +67,9 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
     if (!l || !l->pending) continue;
     const domain::ListenerReadiness ready = domain::listener_readiness(*state, lid, ctx.now_ns);
     if (ready.ready) {
-      if (l->install_failures > 0 && ctx.now_ns < l->last_failure_ns + projections::retry_delay_ns(l->install_failures)) {
-        continue;  // backing off after a failed install
-      }
-      auto installed = engine_.install_listener(lid, installer_, step(ctx, std::string("install/") + to_string(lid)));
-      if (installed.ok()) {
-        report.installed.push_back(to_string(lid));
-        report.activated.insert(report.activated.end(), installed->schedule_ids.begin(), installed->schedule_ids.end());
-      } else if (installed.status().IsIOError()) {
-        report.install_errors.push_back(installed.status().message());  // recorded; retried later
-      } else {
-        return installed.status();
-      }
+      const bool backing_off =  // after a failed install
+          l->install_failures > 0 && ctx.now_ns < l->last_failure_ns + projections::retry_delay_ns(l->install_failures);
+      if (!backing_off) due_installs.push_back(lid);
       continue;
     }
     // Blocked: alert once per pending certificate when some schedule's time has passed.
@@ -82,7 +98,7 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
   for (const auto& id : state->schedule_ids()) {
     const domain::ScheduleRecord* s = state->schedule(id);
     if (s->state() != ScheduleState::kConfirmed || !s->proposed.email_partner || s->proposed.activate_at_ns > ctx.now_ns ||
-        state->system()->smtp_url.empty()) {
+        s->mail_attempts == 0 || state->system()->smtp_url.empty()) {
       continue;
     }
     projections::Notification n;
@@ -99,9 +115,6 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
     report.alerts.push_back(n.id);
     outbox_.add(std::move(n), *state);
   }
-
-  // What this run raised: activation notices and alerts.
-  CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail-raised"), report, lock));
   return report;
 }
 

@@ -4,11 +4,12 @@
 //   3. installs each listener's new server certificate once every partner using it is ready
 //      (retrying a failed install with backoff);
 //   4. raises admin alerts for listeners blocked past their time and for schedules whose
-//      partner mail is still not accepted past their time;
+//      partner mail was tried and is still not accepted past their time;
 //   5. delivers what 2-4 raised.
+// `tick` runs them in turn. `serve` runs 2 and 4 in its scheduler loop and the slow calls,
+// 1, 3 and 5, in threads of their own (mail_worker.h, listener_installs.h).
 #pragma once
 
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,29 +27,33 @@ struct TickReport {
   DeliveryReport mail;
 };
 
+// The command context of listener `l`'s install in the run `ctx`.
+domain::CommandContext install_step(const domain::CommandContext& ctx, domain::Listener l);
+
 class Scheduler {
  public:
-  Scheduler(domain::Engine& engine, projections::NotificationOutbox& outbox, domain::ListenerInstaller& installer)
-      : engine_(engine), outbox_(outbox), installer_(installer) {}
-
-  // Under serve, the lock the API takes for each request: run_once holds it while it uses the
-  // engine and the outbox, and releases it while mail is sent.
-  void share_engine_lock(std::mutex* engine_mu) { engine_mu_ = engine_mu; }
+  Scheduler(domain::Engine& engine, projections::NotificationOutbox& outbox, domain::ListenerInstaller& installer,
+            CallLimits mail_limits = {})
+      : engine_(engine), outbox_(outbox), installer_(installer), mail_limits_(mail_limits) {}
 
   // Runs everything due at ctx.now_ns once. Fails only if the store itself fails.
   Result<TickReport> run_once(const domain::CommandContext& ctx);
+
+  // Steps 2 and 4: records the activations that are due and raises the alerts, and returns
+  // in `due_installs` the listeners whose install is due (past any retry backoff).
+  Result<TickReport> record_due(const domain::CommandContext& ctx, std::vector<domain::Listener>& due_installs);
 
   // The earliest instant after `now_ns` at which run_once may have work; 0 if none is known.
   Result<int64_t> next_due_ns(int64_t now_ns);
 
  private:
   // Delivers the outbox's due notifications and adds the counts to the report.
-  Status deliver(const domain::CommandContext& ctx, TickReport& report, std::unique_lock<std::mutex>& lock);
+  Status deliver(const domain::CommandContext& ctx, TickReport& report);
 
   domain::Engine& engine_;
   projections::NotificationOutbox& outbox_;
   domain::ListenerInstaller& installer_;
-  std::mutex* engine_mu_ = nullptr;
+  CallLimits mail_limits_;
 };
 
 }  // namespace certsched::adapters

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -36,9 +37,16 @@ std::string rfc5322_date(int64_t now_ns) {
   return buf;
 }
 
+// libcurl calls this about once a second while a transfer waits, and more often while
+// it moves: a non-zero answer aborts the transfer.
+int abandon_if_asked(void* limits, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const CallLimits*>(limits)->abandoned() ? 1 : 0;
+}
+
 }  // namespace
 
-SmtpMailer::SmtpMailer(std::string url, std::string from) : url_(std::move(url)), from_(std::move(from)) {}
+SmtpMailer::SmtpMailer(std::string url, std::string from, CallLimits limits)
+    : url_(std::move(url)), from_(std::move(from)), limits_(limits) {}
 
 std::string SmtpMailer::message_id_for(const std::string& notification_id) {
   std::string local;
@@ -87,13 +95,20 @@ Result<std::string> SmtpMailer::send(const projections::Notification& n, int64_t
   curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt.get());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_MIMEPOST, mime.get());
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+  const long timeout_ms = static_cast<long>(limits_.timeout.count());
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(10'000L, timeout_ms));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abandon_if_asked);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &limits_);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(url_.rfind("smtps://", 0) == 0 ? CURLUSESSL_ALL : CURLUSESSL_NONE));
   char error[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
   const CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    return Status::IOError("sending " + message_id + " was abandoned: certsched is stopping");
+  }
   if (rc != CURLE_OK) {
     return Status::IOError("SMTP " + url_ + " did not accept " + message_id + ": " +
                            (error[0] ? std::string(error) : curl_easy_strerror(rc)));

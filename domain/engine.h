@@ -56,6 +56,14 @@ class Engine {
   Result<CommandResult> observe_first_usage(const std::string& partner,
                                             const std::vector<std::string>& fingerprints,
                                             const CommandContext& ctx);
+  // A listener install in three steps, so that writing the files and reloading the server,
+  // which may be slow, run without the engine: the request, for a listener whose partners
+  // are all ready (Conflict if one is not); the installer; then its outcome, recorded (a
+  // failure too, as ListenerInstallFailed, and returned as an IOError).
+  Result<ListenerInstall> prepare_listener_install(Listener l, int64_t now_ns);
+  Result<CommandResult> record_listener_install(const ListenerInstall& done, const Status& outcome,
+                                                const CommandContext& ctx);
+  // The three steps at once.
   Result<CommandResult> install_listener(Listener l, ListenerInstaller& installer, const CommandContext& ctx);
 
   // Catches up with the log (another engine may have written) and returns the state.

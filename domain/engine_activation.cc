@@ -89,42 +89,72 @@ Result<ListenerInstall> Engine::install_request(Listener lid, const CertificateR
   return request;
 }
 
-Result<CommandResult> Engine::install_listener(Listener lid, ListenerInstaller& installer, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx, "");
-  const ListenerRecord* l = state_.listener(lid);
-  if (!l) return Status::NotFound(std::string("listener ") + to_string(lid) + " is not configured");
-  const ListenerReadiness ready = listener_readiness(state_, lid, ctx.now_ns);
-  if (!l->pending) return Status::Conflict(std::string("listener ") + to_string(lid) + " has no pending server certificate");
-  if (!ready.ready) {
-    std::string why;
-    for (const auto* list : {&ready.blockers, &ready.waits}) {
-      for (const Blocker& b : *list) why += (why.empty() ? "" : "; ") + ("partner " + b.partner + " " + b.reason);
-    }
-    return Status::Conflict(std::string("listener ") + to_string(lid) + " cannot install " + l->pending->alias +
-                            " yet: " + (why.empty() ? "no partner has a schedule for it" : why));
-  }
-  const CertificateRecord* cert = state_.certificate(l->pending->alias);
-  CERTSCHED_ASSIGN_OR_RETURN(auto prepared, install_request(lid, *cert, l->dir, l->reload_command));
-  const ListenerInstall& request = prepared;
+namespace {
 
-  AppendBuilder b;
-  CommandResult result;
-  const Status installed = installer.install(request);
-  if (!installed.ok()) {
-    b.add(listener_stream(lid), ExpectedVersion::Exactly(l->version),
-          ListenerInstallFailed{cert->cert.fingerprint, installed.message().substr(0, 1000), l->install_failures + 1});
-    CERTSCHED_ASSIGN_OR_RETURN(auto recorded, commit(b.build(ctx, l->pending_proposal), {}));
-    return Status::IOError(std::string("installing ") + cert->cert.alias + " on listener " + to_string(lid) +
-                           " failed: " + installed.message());
+// Why listener `lid` cannot install its pending certificate now; empty if it can.
+std::string install_conflict(const DomainState& state, Listener lid, int64_t now_ns) {
+  const ListenerRecord* l = state.listener(lid);
+  if (!l) return std::string("listener ") + to_string(lid) + " is not configured";
+  if (!l->pending) return std::string("listener ") + to_string(lid) + " has no pending server certificate";
+  const ListenerReadiness ready = listener_readiness(state, lid, now_ns);
+  if (ready.ready) return "";
+  std::string why;
+  for (const auto* list : {&ready.blockers, &ready.waits}) {
+    for (const Blocker& b : *list) why += (why.empty() ? "" : "; ") + ("partner " + b.partner + " " + b.reason);
   }
+  return std::string("listener ") + to_string(lid) + " cannot install " + l->pending->alias +
+         " yet: " + (why.empty() ? "no partner has a schedule for it" : why);
+}
+
+}  // namespace
+
+Result<ListenerInstall> Engine::prepare_listener_install(Listener lid, int64_t now_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CERTSCHED_RETURN_IF_ERROR(catch_up());
+  const std::string conflict = install_conflict(state_, lid, now_ns);
+  if (!conflict.empty()) {
+    return state_.listener(lid) ? Status::Conflict(conflict) : Status::NotFound(conflict);
+  }
+  const ListenerRecord* l = state_.listener(lid);
+  return install_request(lid, *state_.certificate(l->pending->alias), l->dir, l->reload_command);
+}
+
+Result<CommandResult> Engine::record_listener_install(const ListenerInstall& done, const Status& outcome,
+                                                      const CommandContext& ctx) {
+  CERTSCHED_BEGIN_COMMAND(ctx, "");
+  const Listener lid = done.listener;
+  const ListenerRecord* l = state_.listener(lid);
+  // The log moved on while the files were written (a cancel withdrew the change): what the
+  // files hold now is replaced by the listener's next install.
+  if (!l || !l->pending || l->pending->fingerprint != done.fingerprint || l->dir != done.dir) {
+    return Status::Conflict(std::string("listener ") + to_string(lid) + " no longer waits for " + done.alias +
+                            ", which was being installed; nothing was recorded");
+  }
+  AppendBuilder b;
+  if (!outcome.ok()) {
+    b.add(listener_stream(lid), ExpectedVersion::Exactly(l->version),
+          ListenerInstallFailed{done.fingerprint, outcome.message().substr(0, 1000), l->install_failures + 1});
+    CERTSCHED_ASSIGN_OR_RETURN(auto recorded, commit(b.build(ctx, l->pending_proposal), {}));
+    return Status::IOError("installing " + done.alias + " on listener " + to_string(lid) +
+                           " failed: " + outcome.message());
+  }
+  // The partners that made it ready are read again: one may have been cancelled meanwhile.
+  const ListenerReadiness ready = listener_readiness(state_, lid, ctx.now_ns);
   b.add(listener_stream(lid), ExpectedVersion::Exactly(l->version),
-        ListenerCertificateInstalled{cert->cert.alias, cert->cert.fingerprint, l->current ? l->current->fingerprint : ""});
+        ListenerCertificateInstalled{done.alias, done.fingerprint, l->current ? l->current->fingerprint : ""});
+  CommandResult result;
   for (const auto& id : ready.schedule_ids) {
     add_activation(b, state_, *state_.schedule(id), ActivationCause::kListenerInstall);
     result.schedule_ids.push_back(id);
   }
   result.proposal_id = l->pending_proposal;
   return commit(b.build(ctx, l->pending_proposal), std::move(result));
+}
+
+Result<CommandResult> Engine::install_listener(Listener lid, ListenerInstaller& installer, const CommandContext& ctx) {
+  CERTSCHED_ASSIGN_OR_RETURN(auto request, prepare_listener_install(lid, ctx.now_ns));
+  const Status outcome = installer.install(request);
+  return record_listener_install(request, outcome, ctx);
 }
 
 }  // namespace certsched::domain

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "adapters/listener_files.h"
@@ -154,11 +157,42 @@ TEST(FileListenerInstallerTest, TakesOverFilesFromBeforeAndSwitchesThePairTogeth
 }
 
 TEST(ShellCommandTest, ReportsStatusOutputAndTimeouts) {
-  EXPECT_TRUE(adapters::run_shell_command("true", std::chrono::seconds(5)).ok());
-  Status failed = adapters::run_shell_command("echo boom >&2; exit 7", std::chrono::seconds(5));
+  EXPECT_TRUE(adapters::run_shell_command("true", {std::chrono::seconds(5)}).ok());
+  Status failed = adapters::run_shell_command("echo boom >&2; exit 7", {std::chrono::seconds(5)});
   EXPECT_NE(failed.message().find("exited with status 7: boom"), std::string::npos) << failed.message();
-  Status slow = adapters::run_shell_command("sleep 10", std::chrono::milliseconds(200));
+  Status slow = adapters::run_shell_command("sleep 10", {std::chrono::milliseconds(200)});
   EXPECT_NE(slow.message().find("was killed"), std::string::npos) << slow.message();
+}
+
+std::string read_if_exists(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// serve's stop abandons a hung reload: the command and what it started are killed, and
+// the call returns without waiting for its timeout.
+TEST(ShellCommandTest, AnAbandonedCommandIsKilledWithItsChildren) {
+  testing::TempDir dir;
+  const std::string pid_file = dir.sub("child.pid");
+  std::atomic<bool> abandon{false};
+  std::thread stopper([&] {
+    for (int i = 0; i < 500 && read_if_exists(pid_file).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    abandon = true;
+  });
+  const Status st = adapters::run_shell_command("sleep 300 & echo $! > " + pid_file + "; wait",
+                                                {std::chrono::seconds(300), &abandon});
+  stopper.join();
+  EXPECT_NE(st.message().find("abandoned"), std::string::npos) << st.message();
+  const pid_t child = std::stoi(read_file(pid_file));
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {  // gone, or dead and not yet reaped by its new parent
+    const std::string stat = read_if_exists("/proc/" + std::to_string(child) + "/stat");
+    gone = stat.empty() || stat.find(") Z ") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone) << "the reload command's child " << child << " outlived the abandon";
 }
 
 }  // namespace

@@ -1,7 +1,13 @@
-// A hung SMTP server (it accepts the connection and never answers) stalls nothing else in
-// `serve`: while the scheduler waits on it, API reads and commands are answered at once.
-// "At once" is judged with a generous client timeout (5 s against the mailer's 60 s), not
-// timed: the point is that they do not wait for the mail.
+// A hung adapter stalls nothing else in `serve`: while an SMTP server accepts the
+// connection and never answers, or a listener's reload command sleeps, with timeouts long
+// enough to outlast the test,
+//   - API reads answer within 100 ms at p99, and a proposal and its confirm within 1 s;
+//   - another partner's schedule activates on time (its recorded activation is within 1 s
+//     of its due instant);
+//   - SIGTERM stops serve within 5 s, abandoning the hung call, with exit status 0 and
+//     nothing acknowledged lost.
+// The bounds are the issue's service levels; each is 10-100 times what a hang would cost
+// here, and the figures are printed.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -12,7 +18,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "tests/cert_factory.h"
@@ -20,6 +28,8 @@
 #include "tests/http_client.h"
 #include "tests/servers.h"
 #include "tests/test_support.h"
+#include "domain/instant.h"
+#include "base/clock.h"
 
 namespace certsched {
 namespace {
@@ -65,52 +75,193 @@ class HungSmtpServer {
   std::thread thread_;
 };
 
-TEST(StallTest, AHungSmtpServerStallsNeitherReadsNorCommands) {
-  testing::TempDir dir;
-  HungSmtpServer smtp;
-  const std::string store = dir.sub("store");
-  testing::StoreCli cli(store);
-  testing::CertFactory f(dir.path());
-  cli.ok({"init", "--admin-email", "pki@example.com", "--smtp", smtp.url()});
-  for (const char* n : {"p-old", "p-new", "q-new"}) {
-    cli.ok({"cert", "import", "--alias", n, "--cert", f.make(testing::CertSpec(n)).cert_pem, "--partner-cert"});
-  }
-  for (const char* id : {"acme", "globex"}) {
-    cli.ok({"partner", "add", "--id", id, "--protocol", "AS2", "--email", std::string("edi@") + id + ".example",
-            "--partner-signing", "p-old"});
-  }
-  // acme's new certificate is to be mailed to acme: the scheduler will hang on the SMTP server.
-  cli.ok({"schedule", "propose", "--partners", "acme", "--role", "partner-signing=p-new", "--at", "now", "--email-partners"});
-  cli.ok({"schedule", "confirm", "P1"});
-  cli.ok({"schedule", "propose", "--partners", "globex", "--role", "partner-signing=q-new", "--at", "now"});
+double elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
 
-  const std::string log = dir.sub("serve.log");
-  testing::ServeProcess serve = testing::start_serve(store, log);
-  ASSERT_TRUE(serve.ready) << testing::read_file(log);
-  for (int i = 0; i < 200 && smtp.accepted() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  ASSERT_GT(smtp.accepted(), 0) << "the scheduler never tried the SMTP server";
+// A `serve` with one adapter hung, and the checks every hang must pass.
+class StallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::make_unique<testing::TempDir>();
+    store_ = dir_->sub("store");
+    cli_ = std::make_unique<testing::StoreCli>(store_);
+    certs_ = std::make_unique<testing::CertFactory>(dir_->path());
+  }
 
-  auto call = [&](const std::string& method, const std::string& path, const std::string& body = "") {
+  void import_partner_certs(const std::vector<std::string>& aliases) {
+    for (const auto& n : aliases) {
+      cli_->ok({"cert", "import", "--alias", n, "--cert", certs_->make(testing::CertSpec(n)).cert_pem, "--partner-cert"});
+    }
+  }
+
+  void start(const std::vector<std::string>& extra) {
+    log_ = dir_->sub("serve.log");
+    serve_ = testing::start_serve(store_, log_, extra);
+    ASSERT_TRUE(serve_.ready) << testing::read_file(log_);
+  }
+
+  testing::HttpReply call(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr) {
     testing::HttpRequest r;
     r.method = method;
-    r.url = serve.base_url + path;
-    r.token = serve.token;
-    r.body = body;
-    r.timeout_seconds = 5;
+    r.url = serve_.base_url + path;
+    r.token = serve_.token;
+    if (!body.is_null()) r.body = body.dump();
+    r.timeout_seconds = 30;
     return testing::http_call(r);
-  };
-  for (const char* path : {"/v1/health", "/v1/partners", "/v1/schedules", "/v1/listeners", "/metrics"}) {
-    EXPECT_EQ(call("GET", path).status, 200) << path << " waited for the hung mail";
   }
-  const testing::HttpReply confirmed = call("POST", "/v1/proposals/P2/confirm", "{}");
-  EXPECT_EQ(confirmed.status, 200) << confirmed.text;
-  // globex's schedule is due now and needs no mail: the scheduler activates it once the hung
-  // send gives up at the latest; here it is enough that the confirm was recorded.
-  EXPECT_EQ(call("GET", "/v1/schedules?partner=globex").body.at(0)["state"], "pending");
-  // SIGKILL: a graceful stop would wait for the send to time out (left for later work).
-  kill(serve.pid, SIGKILL);
-  waitpid(serve.pid, nullptr, 0);
-  EXPECT_EQ(cli.ok({"replay", "--verify"})["verified"], true);
+
+  // Reads answer at once: the 99th percentile of 100 reads across the read endpoints.
+  void expect_reads_answer_at_once() {
+    const std::vector<std::string> paths = {"/v1/health", "/v1/partners", "/v1/schedules", "/v1/listeners",
+                                            "/v1/options", "/metrics"};
+    std::vector<double> ms;
+    for (int i = 0; i < 100; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const testing::HttpReply r = call("GET", paths[i % paths.size()]);
+      ms.push_back(elapsed_ms(t0));
+      ASSERT_EQ(r.status, 200) << paths[i % paths.size()] << ": " << r.text;
+    }
+    std::sort(ms.begin(), ms.end());
+    const double p99 = ms[98];
+    std::cout << "[ stall    ] reads during the hang: p50 " << ms[50] << " ms, p99 " << p99 << " ms\n";
+    EXPECT_LT(p99, 100.0) << "reads waited during the hang";
+  }
+
+  // A proposal for `partner`, due at a whole second 2-3 s from now, is recorded and
+  // confirmed at once, and the scheduler activates it on time. Instants are whole seconds:
+  // an activation recorded at the due second happened less than 1 s after it.
+  void expect_other_partner_activates_on_time(const std::string& partner, const std::string& alias) {
+    const int64_t due = (base::now_ns() / 1'000'000'000 + 3) * 1'000'000'000;
+    auto t0 = std::chrono::steady_clock::now();
+    const testing::HttpReply proposed =
+        call("POST", "/v1/proposals",
+             {{"partners", {partner}}, {"roles", {{"partner-signing", alias}}}, {"at", domain::format_instant(due)}});
+    const double propose_ms = elapsed_ms(t0);
+    ASSERT_EQ(proposed.status, 200) << proposed.text;
+    const std::string proposal = proposed.body["proposal"];
+    t0 = std::chrono::steady_clock::now();
+    const testing::HttpReply confirmed = call("POST", "/v1/proposals/" + proposal + "/confirm", nlohmann::json::object());
+    const double confirm_ms = elapsed_ms(t0);
+    ASSERT_EQ(confirmed.status, 200) << confirmed.text;
+    std::cout << "[ stall    ] during the hang: propose " << propose_ms << " ms, confirm " << confirm_ms << " ms\n";
+    EXPECT_LT(propose_ms, 1000.0);
+    EXPECT_LT(confirm_ms, 1000.0);
+
+    nlohmann::json schedule;
+    for (int i = 0; i < 100; ++i) {
+      schedule = call("GET", "/v1/schedules?partner=" + partner).body.at(0);
+      if (schedule["state"] == "activated") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(schedule["state"], "activated") << testing::read_file(log_);
+    const int64_t at = domain::parse_instant(schedule["activated_at"].get<std::string>()).value();
+    std::cout << "[ stall    ] " << partner << "'s schedule due at " << domain::format_instant(due)
+              << " activated at " << schedule["activated_at"].get<std::string>() << "\n";
+    EXPECT_GE(at, due);
+    EXPECT_LT(at - due, 1'000'000'000) << "activated late, behind the hung adapter";
+  }
+
+  // SIGTERM ends serve within 5 s with status 0, and the log still verifies.
+  void expect_prompt_stop() {
+    const auto t0 = std::chrono::steady_clock::now();
+    const int status = testing::stop_serve(serve_);
+    const double stop_ms = elapsed_ms(t0);
+    std::cout << "[ stall    ] SIGTERM to exit during the hang: " << stop_ms << " ms\n";
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::read_file(log_);
+    EXPECT_LT(stop_ms, 5000.0) << "serve waited for the hung adapter to stop";
+    EXPECT_EQ(cli_->ok({"replay", "--verify"})["verified"], true);
+  }
+
+  std::unique_ptr<testing::TempDir> dir_;
+  std::string store_, log_;
+  std::unique_ptr<testing::StoreCli> cli_;
+  std::unique_ptr<testing::CertFactory> certs_;
+  testing::ServeProcess serve_;
+};
+
+TEST_F(StallTest, AHungSmtpServerStallsNothingElse) {
+  HungSmtpServer smtp;
+  cli_->ok({"init", "--admin-email", "pki@example.com", "--smtp", smtp.url()});
+  import_partner_certs({"p-old", "p-new", "q-new"});
+  for (const char* id : {"acme", "globex"}) {
+    cli_->ok({"partner", "add", "--id", id, "--protocol", "AS2", "--email", std::string("edi@") + id + ".example",
+              "--partner-signing", "p-old"});
+  }
+  // acme's new certificate is to be mailed to acme: the mail worker hangs on the server.
+  cli_->ok({"schedule", "propose", "--partners", "acme", "--role", "partner-signing=p-new", "--at", "now",
+            "--email-partners"});
+  cli_->ok({"schedule", "confirm", "P1"});
+
+  start({"--smtp-timeout", "600"});
+  for (int i = 0; i < 200 && smtp.accepted() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ASSERT_GT(smtp.accepted(), 0) << "serve never tried the SMTP server";
+
+  expect_reads_answer_at_once();
+  expect_other_partner_activates_on_time("globex", "q-new");
+  expect_prompt_stop();
+  // The abandoned send is neither sent nor failed: acme's mail is owed still, and is sent by
+  // the next run.
+  EXPECT_EQ(cli_->ok({"schedule", "list", "--partner", "acme"})[0]["state"], "confirmed");
+  EXPECT_NE(testing::read_file(log_).find("stopping after"), std::string::npos);
+}
+
+TEST_F(StallTest, ASleepingReloadCommandStallsNothingElse) {
+  cli_->ok({"init", "--admin-email", "pki@example.com"});
+  import_partner_certs({"p-old", "q-new"});
+  const std::string password = dir_->sub("pw.txt");
+  testing::write_file(password, "changeit\n");
+  for (const char* alias : {"srv-old", "srv-new"}) {
+    const auto made = certs_->make(testing::CertSpec(alias).extended_usage("serverAuth").password("changeit"));
+    cli_->ok({"cert", "import", "--alias", alias, "--cert", made.cert_pem, "--key", made.key_pem,
+              "--password-file", password});
+  }
+  // The reload sleeps once the test says so: the first install, at configure, runs it too.
+  const std::string www = dir_->sub("www");
+  const std::string hang = dir_->sub("hang");
+  const std::string pid_file = dir_->sub("reload.pid");
+  cli_->ok({"listener", "configure", "HTTP", "--cert", "srv-old", "--dir", www, "--reload-command",
+            "if [ -e " + hang + " ]; then echo $$ > " + pid_file + "; exec sleep 600; fi"});
+  testing::write_file(hang, "");
+  cli_->ok({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example",
+            "--local-ssl-server", "srv-old"});
+  cli_->ok({"partner", "add", "--id", "globex", "--protocol", "AS2", "--email", "edi@globex.example",
+            "--partner-signing", "p-old"});
+  cli_->ok({"schedule", "propose", "--partners", "acme", "--role", "local-ssl-server=srv-new", "--at", "now",
+            "--password-file", password});
+  cli_->ok({"schedule", "confirm", "P1"});
+  const std::string old_cert = testing::read_file(www + "/cert.pem");
+
+  start({"--reload-timeout", "600"});
+  for (int i = 0; i < 200 && !std::filesystem::exists(pid_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_TRUE(std::filesystem::exists(pid_file)) << "serve never ran the reload command\n" << testing::read_file(log_);
+  const pid_t reload = std::stoi(testing::read_file(pid_file));
+
+  expect_reads_answer_at_once();
+  expect_other_partner_activates_on_time("globex", "q-new");
+  expect_prompt_stop();
+  // The abandoned install is not recorded, the old pair is back in place, and the reload
+  // command is gone with serve.
+  EXPECT_EQ(cli_->ok({"listener", "show", "HTTP"})[0]["current"]["alias"], "srv-old");
+  EXPECT_EQ(testing::read_file(www + "/cert.pem"), old_cert);
+  const std::string stat_path = "/proc/" + std::to_string(reload) + "/stat";
+  EXPECT_FALSE(std::filesystem::exists(stat_path) &&
+               testing::read_file(stat_path).find(") Z ") == std::string::npos)
+      << "the reload command outlived serve";
+
+  // With the reload answering again, the next serve installs it.
+  std::filesystem::remove(hang);
+  start({});
+  nlohmann::json listener;
+  for (int i = 0; i < 100; ++i) {
+    listener = call("GET", "/v1/listeners").body.at(0);
+    if (listener["current"]["alias"] == "srv-new") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(listener["current"]["alias"], "srv-new") << testing::read_file(log_);
+  EXPECT_EQ(testing::stop_serve(serve_), 0);
 }
 
 }  // namespace

@@ -59,11 +59,29 @@ int run_observe(const GlobalOptions& g, const std::string& partner, const std::s
   return kExitOk;
 }
 
-int run_tick(const GlobalOptions& g) {
+// How long one slow call may take: `tick` and `serve` share the options.
+struct CallTimeouts {
+  int smtp_seconds = 60;
+  int reload_seconds = 60;
+};
+
+void add_timeout_options(CLI::App* command, CallTimeouts& t) {
+  command->add_option("--smtp-timeout", t.smtp_seconds, "seconds one SMTP send may take before it is retried later")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600))
+      ->option_text("SECONDS");
+  command->add_option("--reload-timeout", t.reload_seconds,
+                      "seconds a listener's reload command may run before it is killed and the install retried later")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600))
+      ->option_text("SECONDS");
+}
+
+int run_tick(const GlobalOptions& g, const CallTimeouts& t) {
   auto session = open_session(g, true, "certsched tick");
   if (!session.ok()) return fail(g, session.status());
-  adapters::FileListenerInstaller installer;
-  adapters::Scheduler scheduler(*(*session)->engine, (*session)->outbox, installer);
+  adapters::FileListenerInstaller installer({std::chrono::seconds(t.reload_seconds)});
+  adapters::Scheduler scheduler(*(*session)->engine, (*session)->outbox, installer, {std::chrono::seconds(t.smtp_seconds)});
   auto r = scheduler.run_once(context(g));
   if (!r.ok()) return fail(g, r.status());
   std::string text;
@@ -93,6 +111,7 @@ Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen)
 struct ServeArgs {
   std::string listen = "127.0.0.1:8640";
   std::string tls_cert, tls_key;
+  CallTimeouts timeouts;
 };
 
 int run_serve(const GlobalOptions& g, const ServeArgs& a) {
@@ -104,6 +123,8 @@ int run_serve(const GlobalOptions& g, const ServeArgs& a) {
   o.port = endpoint->second;
   o.tls_cert_file = a.tls_cert;
   o.tls_key_file = a.tls_key;
+  o.smtp_timeout = std::chrono::seconds(a.timeouts.smtp_seconds);
+  o.reload_timeout = std::chrono::seconds(a.timeouts.reload_seconds);
   const Status stopped = adapters::run_daemon(o);
   return stopped.ok() ? kExitOk : fail(g, stopped);
 }
@@ -121,7 +142,9 @@ void add_scheduler_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run)
 
   CLI::App* tick = app.add_subcommand("tick", "run what is due once: activations, listener installs, mail");
   tick->footer("Example (cron): * * * * * certsched --store /var/lib/certsched tick");
-  tick->callback([&g, &run] { run = [&g] { return run_tick(g); }; });
+  auto timeouts = std::make_shared<CallTimeouts>();
+  add_timeout_options(tick, *timeouts);
+  tick->callback([&g, &run, timeouts] { run = [&g, timeouts] { return run_tick(g, *timeouts); }; });
 
   auto sa = std::make_shared<ServeArgs>();
   CLI::App* serve = app.add_subcommand("serve", "run the scheduler and the HTTP API until SIGTERM");
@@ -132,6 +155,7 @@ void add_scheduler_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run)
       ->option_text("ADDRESS:PORT");
   serve->add_option("--tls-cert", sa->tls_cert, "serve the API over HTTPS with this certificate (chain) file")->option_text("FILE");
   serve->add_option("--tls-key", sa->tls_key, "the unencrypted PEM key of --tls-cert")->option_text("FILE");
+  add_timeout_options(serve, sa->timeouts);
   serve->callback([&g, &run, sa] { run = [&g, sa] { return run_serve(g, *sa); }; });
 }
 
