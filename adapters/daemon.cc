@@ -118,11 +118,11 @@ Status run_daemon(const DaemonOptions& o) {
     MailWorker mail(*session->engine, session->outbox, engine_mu, mail_limits, fail);
     ListenerInstalls installs(*session->engine, engine_mu, installer, {o.reload_timeout, &abandon},
                               [&] { loop_wakeup.notify(); }, fail);
-    // New events may bring new due instants, and new mail.
+    // New events may bring new due instants, and new mail: the loop looks, and wakes the
+    // mail worker only when mail is due (waking it for every event slows activations).
     auto head = session->store->head();
     auto subscription = session->store->subscribe(head.ok() ? head->position : 0, [&](const auto&) {
       loop_wakeup.notify();
-      mail.wake();
       return Status::Ok();
     });
 
@@ -138,14 +138,18 @@ Status run_daemon(const DaemonOptions& o) {
         if (started.ok()) started = installs.start(l, install_step(ctx, l));
       }
       auto next = scheduler.next_due_ns(base::now_ns());
+      auto mail_due = scheduler.mail_due(base::now_ns());
       engine_lock.unlock();
-      const Status run_status = !r.ok() ? r.status() : !started.ok() ? started : next.status();
+      const Status run_status = !r.ok()         ? r.status()
+                                : !started.ok() ? started
+                                : !next.ok()    ? next.status()
+                                                : mail_due.status();
       if (!run_status.ok()) {
         fail(run_status);
         break;
       }
       log_run(*log, r.value());
-      if (!r->alerts.empty()) mail.wake();
+      if (mail_due.value()) mail.wake();
       ++runs;
       // Pinged from the loop itself: a loop wedged in a run stops pinging, and is restarted.
       manager.watchdog();

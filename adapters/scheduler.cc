@@ -118,6 +118,12 @@ Result<TickReport> Scheduler::record_due(const domain::CommandContext& ctx, std:
   return report;
 }
 
+Result<bool> Scheduler::mail_due(int64_t now_ns) {
+  CERTSCHED_ASSIGN_OR_RETURN(auto state, engine_.state());
+  const int64_t next = outbox_.next_attempt_ns(*state);
+  return next != 0 && next <= now_ns;
+}
+
 Result<int64_t> Scheduler::next_due_ns(int64_t now_ns) {
   CERTSCHED_ASSIGN_OR_RETURN(auto state, engine_.state());
   const domain::DomainState& s = *state;

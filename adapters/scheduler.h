@@ -46,6 +46,10 @@ class Scheduler {
   // The earliest instant after `now_ns` at which run_once may have work; 0 if none is known.
   Result<int64_t> next_due_ns(int64_t now_ns);
 
+  // Whether the outbox has a notification to send at `now_ns` (the alerts record_due raised
+  // among them).
+  Result<bool> mail_due(int64_t now_ns);
+
  private:
   // Delivers the outbox's due notifications and adds the counts to the report.
   Status deliver(const domain::CommandContext& ctx, TickReport& report);

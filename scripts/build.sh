@@ -18,5 +18,8 @@ esac
 shift || true
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done
+what="certsched"
+[ ${#targets[@]} -eq 0 ] || what="$*"
+echo "build.sh: building $what ($kind, in $dir/): about 5 minutes on 2 cores from nothing (more for the sanitizer builds), seconds when ccache has it" >&2
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$(nproc)" "${targets[@]}"

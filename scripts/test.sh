@@ -9,7 +9,6 @@ start=$SECONDS
 phase() { echo "test.sh: $1 done after $(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s"; }
 jobs=$(nproc)
 
-echo "test.sh: building certsched (plain); about 5 minutes on 2 cores from nothing, seconds with ccache"
 bash scripts/build.sh release
 phase "plain build"
 (cd build && ctest -j "$jobs" --output-on-failure)
