@@ -8,8 +8,12 @@
 namespace certsched::adapters {
 
 ListenerInstalls::~ListenerInstalls() {
-  std::lock_guard<std::mutex> l(mu_);
-  for (auto& running : threads_) running->thread.join();
+  std::list<std::unique_ptr<Running>> threads;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    threads.swap(threads_);
+  }
+  for (auto& running : threads) running->thread.join();  // without mu_: each ends by taking it
 }
 
 Status ListenerInstalls::start(domain::Listener l, const domain::CommandContext& ctx) {

@@ -85,7 +85,16 @@ int stop_serve(ServeProcess& serve) {
   int status = 0;
   if (serve.pid > 0) {
     kill(serve.pid, SIGTERM);
-    waitpid(serve.pid, &status, 0);
+    // A serve that ignores SIGTERM is a failure to report, not a test that hangs.
+    bool exited = false;
+    for (int i = 0; i < 3000 && !exited; ++i) {
+      exited = waitpid(serve.pid, &status, WNOHANG) == serve.pid;
+      if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!exited) {
+      kill(serve.pid, SIGKILL);
+      waitpid(serve.pid, &status, 0);
+    }
     serve.pid = -1;
   }
   return status;

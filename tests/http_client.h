@@ -42,7 +42,8 @@ struct ServeProcess {
 ServeProcess start_serve(const std::string& store, const std::string& log_path,
                          const std::vector<std::string>& extra = {}, const std::string& ca_file = "",
                          const std::vector<std::string>& env = {});
-// SIGTERM, then waits for it; returns its exit status as waitpid gives it.
+// SIGTERM, then waits for it (30 s at most, then SIGKILL); returns its exit status as
+// waitpid gives it.
 int stop_serve(ServeProcess& serve);
 
 }  // namespace certsched::testing
