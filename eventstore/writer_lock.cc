@@ -1,4 +1,5 @@
 #include "eventstore/writer_lock.h"
+#include "eventstore/store_writer.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -56,6 +57,19 @@ Result<WriterLock> WriterLock::acquire(const std::string& dir, const std::string
     return Status::IOError("cannot write " + path + ": " + std::strerror(err));
   }
   return WriterLock(std::move(fd));
+}
+
+Result<std::optional<std::string>> store_writer(const std::string& dir) {
+  const std::string path = dir + "/writer.lock";
+  base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  }
+  // The same probe a second writer makes: free, it is released at once (closing the file).
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return std::optional<std::string>();
+  if (errno != EWOULDBLOCK) return Status::IOError("cannot probe " + path + ": " + std::strerror(errno));
+  return std::optional<std::string>(read_holder(fd.get()));
 }
 
 }  // namespace certsched::eventstore

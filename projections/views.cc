@@ -115,6 +115,18 @@ json certificate_json(const domain::CertificateRecord& c) {
           {"imported_by", c.imported_by}};
 }
 
+json imported_certificate_json(const domain::CertificateRecord& c, const domain::CommandResult& r) {
+  json j = certificate_json(c);
+  json fits = json::array();
+  for (const auto& n : r.notes) {
+    if (n.rfind("fits ", 0) == 0) fits.push_back(n.substr(5));
+  }
+  j["fits"] = fits;
+  j["warnings"] = r.warnings;
+  j["duplicate"] = r.duplicate;
+  return j;
+}
+
 json listener_json(const domain::DomainState& state, const domain::ListenerRecord& l, std::optional<int64_t> now_ns) {
   json j = {{"listener", domain::to_string(l.listener)},
             {"current", l.current ? cert_json(*l.current) : json(nullptr)},

@@ -15,6 +15,9 @@ nlohmann::json cert_json(const domain::CertRef& c);
 nlohmann::json certificate_json(const domain::CertificateRecord& c);
 nlohmann::json schedule_json(const domain::ScheduleRecord& s);
 nlohmann::json partner_json(const domain::DomainState& state, const domain::PartnerRecord& p);
+// What `cert import` answers (CLI and API): the certificate, the roles it fits, the
+// warnings, and whether the same certificate was already there.
+nlohmann::json imported_certificate_json(const domain::CertificateRecord& c, const domain::CommandResult& r);
 // With `now_ns`, a pending certificate also names the partners that block its install
 // ("blocked_by") and says why the install waits then ("blocked_because", "waiting_for").
 nlohmann::json listener_json(const domain::DomainState& state, const domain::ListenerRecord& l,

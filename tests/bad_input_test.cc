@@ -368,10 +368,12 @@ TEST_F(BadInputTest, EveryApiCaseGetsItsStatusAndChangesNothing) {
 }
 
 TEST_F(BadInputTest, TheStoreLockedByAnotherWriterNamesIt) {
-  // `serve` holds the writer lock; a second writer is refused and told who holds it.
+  // `serve` holds the writer lock; a second writer that serve's API does not take (yet:
+  // `listener configure`) is refused and told who holds it. (The API's commands go to serve:
+  // live_operations_test.)
   testing::ServeProcess serve = testing::start_serve(*store_, "/dev/null");
   ASSERT_TRUE(serve.ready);
-  expect_refused({"locked by serve", {"partner", "add", "--id", "initech", "--protocol", "FTP", "--email", "ops@initech.example"},
+  expect_refused({"locked by serve", {"listener", "configure", "FTP", "--cert", "x", "--dir", "/tmp/certsched-ftp"},
                   3, "held for writing by pid"},
                  *store_);
   testing::stop_serve(serve);

@@ -3,6 +3,8 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
+#include "adapters/cli/remote.h"
+#include "base/base64.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
 
@@ -19,6 +21,19 @@ struct ImportArgs {
 void print_warnings(const GlobalOptions& g, const std::vector<std::string>& warnings) {
   if (g.json) return;
   for (const auto& w : warnings) std::cerr << "certsched: warning: " << w << "\n";
+}
+
+int print_imported(const GlobalOptions& g, const nlohmann::json& j) {
+  std::ostringstream t;
+  t << "Imported " << (j["local"].get<bool>() ? "local" : "partner") << " certificate " << j["alias"].get<std::string>()
+    << "\n  subject:     " << j["subject"].get<std::string>() << "\n  fingerprint: " << j["fingerprint"].get<std::string>()
+    << "\n  valid:       " << j["not_before"].get<std::string>() << " to " << j["not_after"].get<std::string>()
+    << "\n  key:         " << j["key_type"].get<std::string>() << "\n  fits roles:  ";
+  for (size_t i = 0; i < j["fits"].size(); ++i) t << (i ? ", " : "") << j["fits"][i].get<std::string>();
+  t << "\n";
+  print_warnings(g, j["warnings"].get<std::vector<std::string>>());
+  print_result(g, j, t.str());
+  return kExitOk;
 }
 
 int run_import(const GlobalOptions& g, const ImportArgs& a) {
@@ -47,6 +62,20 @@ int run_import(const GlobalOptions& g, const ImportArgs& a) {
     if (!p.ok()) return fail(g, p.status());
     password = std::move(p).value();
   }
+  if (!g.server.empty()) {
+    // Files travel as base64, whatever their format; the server reads them as the CLI does.
+    nlohmann::json body = {{"alias", c.alias}, {"partner_cert", c.partner_cert}};
+    if (c.pkcs12_bytes) body["pkcs12_base64"] = base::base64_encode(*c.pkcs12_bytes);
+    else body["cert_base64"] = base::base64_encode(c.cert_bytes);
+    if (c.key_bytes) body["key_base64"] = base::base64_encode(*c.key_bytes);
+    if (!password.reveal().empty()) body["password"] = password.reveal();
+    auto r = remote_call(g, "POST", "/v1/certificates", body);
+    if (body.contains("key_base64")) domain::secure_wipe(body["key_base64"].get_ref<std::string&>());
+    if (body.contains("password")) domain::secure_wipe(body["password"].get_ref<std::string&>());
+    if (c.key_bytes) domain::secure_wipe(*c.key_bytes);
+    if (!r.ok()) return fail(g, r.status());
+    return print_imported(g, r.value());
+  }
   c.password = password.reveal();
   auto session = open_session(g, true, "certsched cert import");
   if (!session.ok()) return fail(g, session.status());
@@ -54,23 +83,7 @@ int run_import(const GlobalOptions& g, const ImportArgs& a) {
   domain::secure_wipe(c.password);
   if (c.key_bytes) domain::secure_wipe(*c.key_bytes);
   if (!r.ok()) return fail(g, r.status());
-  const auto* cert = (*session)->state().certificate(a.alias);
-  nlohmann::json j = certificate_json(*cert);
-  nlohmann::json fits = nlohmann::json::array();
-  for (const auto& n : r->notes) fits.push_back(n.substr(5));  // "fits ROLE"
-  j["fits"] = fits;
-  j["warnings"] = r->warnings;
-  j["duplicate"] = r->duplicate;
-  std::ostringstream t;
-  t << "Imported " << (cert->cert.local ? "local" : "partner") << " certificate " << a.alias << "\n"
-    << "  subject:     " << cert->cert.subject << "\n  fingerprint: " << cert->cert.fingerprint
-    << "\n  valid:       " << j["not_before"].get<std::string>() << " to " << j["not_after"].get<std::string>()
-    << "\n  key:         " << cert->cert.key_type << "\n  fits roles:  ";
-  for (size_t i = 0; i < fits.size(); ++i) t << (i ? ", " : "") << fits[i].get<std::string>();
-  t << "\n";
-  print_warnings(g, r->warnings);
-  print_result(g, j, t.str());
-  return kExitOk;
+  return print_imported(g, imported_certificate_json(*(*session)->state().certificate(a.alias), r.value()));
 }
 
 int run_list(const GlobalOptions& g) {

@@ -10,6 +10,7 @@
 #include "adapters/command_id.h"
 #include "adapters/cli/cli_output.h"
 #include "adapters/cli/commands.h"
+#include "eventstore/store_writer.h"
 
 namespace {
 
@@ -37,6 +38,21 @@ std::string unknown_command(CLI::App& app, int argc, char** argv) {
     }
   }
   return "";
+}
+
+// The API of the serve on this host that holds the store, as its writer lock names it;
+// empty if the store is free, or held by something else.
+std::string local_serve_api(const std::string& store_dir) {
+  auto holder = certsched::eventstore::store_writer(store_dir);
+  if (!holder.ok() || !holder.value()) return "";
+  const std::string& text = **holder;  // "pid N on HOST (certsched serve, API on URL, since ...)"
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  const std::string on = " on " + std::string(host) + " (";
+  const size_t api = text.find("certsched serve, API on ");
+  if (text.find(on) == std::string::npos || api == std::string::npos) return "";
+  const size_t from = api + std::string("certsched serve, API on ").size();
+  return text.substr(from, text.find_first_of(", )", from) - from);
 }
 
 }  // namespace
@@ -73,18 +89,30 @@ int main(int argc, char** argv) {
   }
   if (g.command_id.empty()) g.command_id = certsched::adapters::new_command_id();
   g.actor = "cli:" + current_user();
+  std::string path;
+  for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+    sub = sub->get_subcommands().front();
+    path += (path.empty() ? "" : " ") + sub->get_name();
+  }
+  // The write commands the HTTP API takes. When a serve on this host holds the store, they
+  // go to it, as if --server named it: operators never stop serve to run them.
+  static const std::set<std::string> kRemoteWrites = {"schedule propose", "schedule confirm",  "schedule decline",
+                                                      "schedule cancel",  "schedule skip-email", "observe",
+                                                      "options set",      "cert import",         "partner add"};
+  if (g.server.empty() && kRemoteWrites.count(path)) g.server = local_serve_api(g.store_dir);
+  if (path == "tick") {
+    auto holder = certsched::eventstore::store_writer(g.store_dir);
+    if (holder.ok() && holder.value() && holder.value()->find("certsched serve") != std::string::npos) {
+      return report_error(g, certsched::Status::Busy("store " + g.store_dir + " is held by " + **holder +
+                                                     ", which already runs the scheduler: tick is not needed while "
+                                                     "it runs"));
+    }
+  }
   if (!g.server.empty()) {
     // What the HTTP API serves can go through --server; the rest needs the store itself.
-    std::string path;
-    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
-      sub = sub->get_subcommands().front();
-      path += (path.empty() ? "" : " ") + sub->get_name();
-    }
-    static const std::set<std::string> kRemote = {"partner show", "partner list", "listener show", "schedule list",
-                                                  "schedule propose", "schedule confirm", "schedule decline",
-                                                  "schedule cancel", "schedule skip-email", "observe",
-                                                  "options show", "options set"};
-    if (!kRemote.count(path)) {
+    static const std::set<std::string> kRemoteReads = {"partner show", "partner list", "listener show",
+                                                       "schedule list", "options show"};
+    if (!kRemoteWrites.count(path) && !kRemoteReads.count(path)) {
       return report_error(g, certsched::Status::InvalidArgument(
                                  "`" + path + "` is not available through --server: run it on the store's host (stop serve first "
                                  "for commands that write)"));

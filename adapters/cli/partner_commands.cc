@@ -3,6 +3,7 @@
 
 #include "adapters/cli/commands.h"
 #include "adapters/cli/remote.h"
+#include "adapters/setup_json.h"
 #include "projections/views.h"
 #include "adapters/cli/session.h"
 
@@ -44,6 +45,12 @@ int run_add(const GlobalOptions& g, const AddArgs& a) {
   domain::AddPartnerCommand c{a.id, *protocol, a.email, a.cem, {}};
   for (const auto& [role, alias] : a.roles) {
     if (!alias.empty()) c.certificates.push_back({role, alias});
+  }
+  if (!g.server.empty()) {
+    auto r = remote_call(g, "POST", "/v1/partners", adapters::add_partner_to_json(c));
+    if (!r.ok()) return fail(g, r.status());
+    print_result(g, r.value(), "Added " + partner_text(r.value()));
+    return kExitOk;
   }
   auto session = open_session(g, true, "certsched partner add");
   if (!session.ok()) return fail(g, session.status());

@@ -71,5 +71,7 @@ Reply post_decline(const ApiCall& call);
 Reply post_cancel(const ApiCall& call);
 Reply post_skip_email(const ApiCall& call);
 Reply post_observation(const ApiCall& call);
+Reply post_certificate(const ApiCall& call);
+Reply post_partner(const ApiCall& call);
 
 }  // namespace certsched::http

@@ -37,6 +37,8 @@ const Route kRoutes[] = {
     {"POST", "/v1/schedules/{}/cancel", post_cancel},
     {"POST", "/v1/schedules/{}/skip-email", post_skip_email},
     {"POST", "/v1/observations", post_observation},
+    {"POST", "/v1/certificates", post_certificate},
+    {"POST", "/v1/partners", post_partner},
 };
 
 int hex_digit(char c) {

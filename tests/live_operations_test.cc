@@ -1,0 +1,198 @@
+// Operators never stop `serve` to onboard: with serve holding the store (and a real SMTP
+// server configured), certificate imports (PEM with an encrypted key, DER, PKCS#12) and
+// partner additions work, sent to serve automatically by the CLI or with --server. The
+// store they leave equals the store the same commands leave when run directly (its
+// certificates, partners and audit trail, times and actors aside), refusals included.
+#include <gtest/gtest.h>
+
+#include "tests/cert_factory.h"
+#include "tests/cli_runner.h"
+#include "tests/http_client.h"
+#include "tests/servers.h"
+#include "tests/test_support.h"
+
+namespace certsched {
+namespace {
+
+using nlohmann::json;
+
+// Who and when differ between runs; what was done must not.
+json without_times_and_actors(json j) {
+  if (j.is_array()) {
+    for (auto& e : j) e = without_times_and_actors(e);
+  } else if (j.is_object()) {
+    for (const char* key : {"actor", "command_id", "interface", "time", "imported_at", "imported_by"}) j.erase(key);
+    for (auto& [k, v] : j.items()) v = without_times_and_actors(v);
+  }
+  return j;
+}
+
+class LiveOperationsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    testing::CertFactory f(dir_->path());
+    sign_ = new testing::CertFiles(f.make(testing::CertSpec("sign-2027").password("Rotate-2027!")));
+    partner_ = new testing::CertFiles(f.make(testing::CertSpec("acme-sign")));
+    bundle_ = new testing::CertFiles(f.make(testing::CertSpec("enc-2027").password("bundle-pw")));
+    testing::write_file(dir_->sub("pw.txt"), "Rotate-2027!\n");
+    testing::write_file(dir_->sub("bundle-pw.txt"), "bundle-pw\n");
+  }
+  static void TearDownTestSuite() {
+    delete sign_;
+    delete partner_;
+    delete bundle_;
+    delete dir_;
+  }
+
+  // The onboarding an operator does while partners depend on serve; each result as the
+  // CLI gives it (exit code, and stdout with --json).
+  std::vector<testing::CliResult> onboard(const testing::StoreCli& cli, const std::vector<std::string>& server) {
+    auto run = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), server.begin(), server.end());
+      return cli.run(args);
+    };
+    return {
+        run({"cert", "import", "--alias", "sign-2027", "--cert", sign_->cert_pem, "--key", sign_->key_pem,
+             "--password-file", dir_->sub("pw.txt")}),
+        run({"cert", "import", "--alias", "acme-sign", "--cert", partner_->cert_der, "--partner-cert"}),
+        run({"cert", "import", "--alias", "enc-2027", "--pkcs12", bundle_->p12, "--password-file",
+             dir_->sub("bundle-pw.txt")}),
+        run({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example", "--local-signing",
+             "sign-2027", "--local-encryption", "enc-2027", "--partner-signing", "acme-sign"}),
+        run({"partner", "add", "--id", "globex", "--protocol", "AS2", "--cem", "--email", "b2b@globex.example",
+             "--local-signing", "sign-2027"}),
+        // Refusals: a partner that exists, a wrong key password, a certificate that is not one.
+        run({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example"}),
+        run({"cert", "import", "--alias", "sign-2028", "--cert", sign_->cert_pem, "--key", sign_->key_pem,
+             "--password-file", dir_->sub("bundle-pw.txt")}),
+        run({"cert", "import", "--alias", "junk", "--cert", dir_->sub("pw.txt"), "--partner-cert"}),
+    };
+  }
+
+  // What the store holds afterwards, times and actors aside.
+  json store_view(const testing::StoreCli& cli) {
+    return {{"certificates", without_times_and_actors(cli.ok({"cert", "list"}))},
+            {"partners", without_times_and_actors(cli.ok({"partner", "list"}))},
+            {"audit", without_times_and_actors(cli.ok({"audit"}))}};
+  }
+
+  static inline testing::TempDir* dir_ = nullptr;
+  static inline testing::CertFiles* sign_ = nullptr;
+  static inline testing::CertFiles* partner_ = nullptr;
+  static inline testing::CertFiles* bundle_ = nullptr;
+};
+
+TEST_F(LiveOperationsTest, OnboardingWhileServeRunsEqualsOnboardingAStoppedStore) {
+  testing::TempDir work;
+  testing::SmtpServer smtp(work.sub("maildir"));
+  smtp.start();
+  auto fresh_store = [&](const std::string& name) {
+    testing::StoreCli cli(work.sub(name));
+    cli.ok({"init", "--admin-email", "pki@example.com", "--smtp", smtp.url()});
+    return cli;
+  };
+
+  const testing::StoreCli stopped = fresh_store("stopped");
+  const auto direct = onboard(stopped, {});
+
+  const testing::StoreCli forwarded = fresh_store("forwarded");
+  testing::ServeProcess serve = testing::start_serve(forwarded.store(), work.sub("serve-forwarded.log"));
+  ASSERT_TRUE(serve.ready) << testing::read_file(work.sub("serve-forwarded.log"));
+  const auto automatic = onboard(forwarded, {});
+
+  const testing::StoreCli remote = fresh_store("remote");
+  testing::ServeProcess remote_serve = testing::start_serve(remote.store(), work.sub("serve-remote.log"));
+  ASSERT_TRUE(remote_serve.ready) << testing::read_file(work.sub("serve-remote.log"));
+  const auto with_server = onboard(remote, {"--server", remote_serve.base_url});
+
+  ASSERT_EQ(direct.size(), automatic.size());
+  for (size_t i = 0; i < direct.size(); ++i) {
+    SCOPED_TRACE("command " + std::to_string(i) + ": " + direct[i].err);
+    EXPECT_EQ(direct[i].exit_code, i < 5 ? 0 : 3) << direct[i].err;
+    for (const auto* other : {&automatic[i], &with_server[i]}) {
+      EXPECT_EQ(other->exit_code, direct[i].exit_code) << other->err;
+      EXPECT_EQ(other->err, direct[i].err);
+      if (direct[i].exit_code == 0) {
+        EXPECT_EQ(without_times_and_actors(json::parse(other->out)), without_times_and_actors(json::parse(direct[i].out)));
+      }
+    }
+  }
+  // Read while serve still runs: the reads are local, the writes went through serve.
+  const json expected = store_view(stopped);
+  EXPECT_EQ(store_view(forwarded), expected);
+  EXPECT_EQ(store_view(remote), expected);
+  for (const auto& e : testing::StoreCli(forwarded).ok({"audit"})) {
+    if (e["event"] != "SystemInitialized") {
+      EXPECT_EQ(e["interface"], "api") << e.dump();
+    }
+  }
+  EXPECT_EQ(testing::stop_serve(serve), 0);
+  EXPECT_EQ(testing::stop_serve(remote_serve), 0);
+
+  // Nothing secret went over into a log.
+  for (const char* log : {"serve-forwarded.log", "serve-remote.log"}) {
+    const std::string text = testing::read_file(work.sub(log));
+    EXPECT_EQ(text.find("Rotate-2027!"), std::string::npos) << log;
+    EXPECT_EQ(text.find("PRIVATE KEY"), std::string::npos) << log;
+  }
+}
+
+TEST_F(LiveOperationsTest, TheApiRefusesBadSetupBodiesAndAppendsNothing) {
+  testing::TempDir work;
+  const testing::StoreCli cli(work.sub("store"));
+  cli.ok({"init", "--admin-email", "pki@example.com"});
+  testing::ServeProcess serve = testing::start_serve(cli.store(), work.sub("serve.log"));
+  ASSERT_TRUE(serve.ready);
+  auto post = [&](const std::string& path, const json& body) {
+    testing::HttpRequest r;
+    r.method = "POST";
+    r.url = serve.base_url + path;
+    r.token = serve.token;
+    r.body = body.dump();
+    return testing::http_call(r);
+  };
+  auto position = [&] {
+    testing::HttpRequest r;
+    r.url = serve.base_url + "/v1/health";
+    r.token = serve.token;
+    return testing::http_call(r).body["position"].get<int64_t>();
+  };
+  const int64_t before = position();
+  const std::string pem = testing::read_file(partner_->cert_pem);
+  const std::vector<std::pair<json, std::string>> bad = {
+      {{{"alias", "x"}, {"cert_base64", "not base64!"}}, "\"cert_base64\": not base64"},
+      {{{"alias", "x"}, {"cert", pem}, {"pkcs12_base64", "AAAA"}}, "give exactly one of"},
+      {{{"alias", "x"}}, "give exactly one of"},
+      {{{"alias", "x"}, {"cert", pem}, {"partner_cert", true}, {"colour", "red"}}, "colour"},
+      {{{"alias", "x"}, {"cert", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}, {"partner_cert", true}}, ""},
+  };
+  for (const auto& [body, message] : bad) {
+    const testing::HttpReply r = post("/v1/certificates", body);
+    EXPECT_EQ(r.status, 400) << body.dump() << ": " << r.text;
+    EXPECT_NE(r.body["error"]["message"].get<std::string>().find(message), std::string::npos) << r.text;
+  }
+  const testing::HttpReply unknown_protocol =
+      post("/v1/partners", {{"id", "acme"}, {"protocol", "X400"}, {"email", "edi@acme.example"}});
+  EXPECT_EQ(unknown_protocol.status, 400);
+  EXPECT_NE(unknown_protocol.text.find("X400"), std::string::npos) << unknown_protocol.text;
+  const testing::HttpReply unknown_role = post(
+      "/v1/partners", {{"id", "acme"}, {"protocol", "AS2"}, {"email", "edi@acme.example"}, {"certificates", {{"boss", "x"}}}});
+  EXPECT_EQ(unknown_role.status, 400);
+  EXPECT_EQ(position(), before) << "a refused body appended something";
+  EXPECT_EQ(testing::stop_serve(serve), 0);
+}
+
+TEST_F(LiveOperationsTest, TickIsNotNeededWhileServeRunsTheScheduler) {
+  testing::TempDir work;
+  const testing::StoreCli cli(work.sub("store"));
+  cli.ok({"init", "--admin-email", "pki@example.com"});
+  testing::ServeProcess serve = testing::start_serve(cli.store(), work.sub("serve.log"));
+  ASSERT_TRUE(serve.ready);
+  const testing::CliResult tick = cli.refused({"tick"});
+  EXPECT_NE(tick.err.find("already runs the scheduler"), std::string::npos) << tick.err;
+  EXPECT_EQ(testing::stop_serve(serve), 0);
+}
+
+}  // namespace
+}  // namespace certsched
