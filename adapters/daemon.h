@@ -21,6 +21,8 @@ struct DaemonOptions {
   // abandoned (and retried with backoff).
   std::chrono::milliseconds smtp_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds reload_timeout{std::chrono::seconds(60)};
+  // Lets API clients beyond loopback set a listener's reload command (a shell command).
+  bool allow_remote_reload_command = false;
 };
 
 // Runs until a stop signal (then Ok, after the requests in flight are answered) or until

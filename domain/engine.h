@@ -36,6 +36,11 @@ class Engine {
   // command is refused and nothing is recorded.
   Result<CommandResult> configure_listener(const ConfigureListenerCommand& c, const CommandContext& ctx,
                                            ListenerInstaller* installer = nullptr);
+  // The same in steps, so that the install (files and reload command, which may be slow)
+  // runs without the engine: the install request once the command is valid; then the
+  // record, checked again against the state as it is by then.
+  Result<ListenerInstall> prepare_listener_configure(const ConfigureListenerCommand& c, int64_t now_ns);
+  Result<CommandResult> record_listener_configure(const ConfigureListenerCommand& c, const CommandContext& ctx);
   Result<CommandResult> propose(const ProposeCommand& c, const CommandContext& ctx);
   Result<CommandResult> confirm(const std::string& proposal_id, const CommandContext& ctx);
   Result<CommandResult> decline(const std::string& proposal_id, const CommandContext& ctx);
@@ -82,6 +87,9 @@ class Engine {
   Result<ListenerInstall> install_request(Listener l, const CertificateRecord& cert, const std::string& dir,
                                           const std::string& reload_command);
   std::vector<std::string> withdrawn_listener_changes(const std::vector<std::string>& closing) const;
+  // Why `c` cannot be applied (all reasons); its warnings go to `warnings` if given.
+  Status check_listener_configure(const ConfigureListenerCommand& c, int64_t now_ns,
+                                  std::vector<std::string>* warnings) const;
 
   eventstore::EventStore& store_;
   std::string store_dir_;

@@ -118,13 +118,11 @@ Result<CommandResult> Engine::add_partner(const AddPartnerCommand& c, const Comm
   return commit(b.build(ctx, ""), std::move(result));
 }
 
-Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand& c, const CommandContext& ctx,
-                                                 ListenerInstaller* installer) {
-  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
+Status Engine::check_listener_configure(const ConfigureListenerCommand& c, int64_t now_ns,
+                                        std::vector<std::string>* warnings) const {
   Problems p;
   if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
   const CertificateRecord* cert = state_.certificate(c.alias);
-  CommandResult result;
   if (!cert) {
     p.add("no certificate with alias " + c.alias + " (import it first)");
   } else if (!cert->cert.local) {
@@ -132,9 +130,9 @@ Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand&
   } else {
     for (const Finding& f : check_role_fit(info_of(cert->cert), Role::kLocalSslServer)) {
       if (f.error) p.add(f.message);
-      else result.warnings.push_back(f.message);
+      else if (warnings) warnings->push_back(f.message);
     }
-    for (const Finding& f : check_validity(info_of(cert->cert), ctx.now_ns, true)) p.add(f.message);
+    for (const Finding& f : check_validity(info_of(cert->cert), now_ns, true)) p.add(f.message);
   }
   check_text(p, "the listener directory", c.dir);
   check_text(p, "the reload command", c.reload_command);
@@ -147,19 +145,39 @@ Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand&
                l->pending->alias + " (proposal " + l->pending_proposal +
                "); its certificate cannot be changed until that installs, or is declined or cancelled");
   }
-  if (!p.empty()) return p.status();
+  return p.empty() ? Status::Ok() : p.status();
+}
+
+Result<ListenerInstall> Engine::prepare_listener_configure(const ConfigureListenerCommand& c, int64_t now_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CERTSCHED_RETURN_IF_ERROR(catch_up());
+  CERTSCHED_RETURN_IF_ERROR(check_listener_configure(c, now_ns, nullptr));
+  return install_request(c.listener, *state_.certificate(c.alias), c.dir, c.reload_command);
+}
+
+Result<CommandResult> Engine::record_listener_configure(const ConfigureListenerCommand& c, const CommandContext& ctx) {
+  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
+  CommandResult result;
+  CERTSCHED_RETURN_IF_ERROR(check_listener_configure(c, ctx.now_ns, &result.warnings));
+  const ListenerRecord* l = state_.listener(c.listener);
+  const CertificateRecord* cert = state_.certificate(c.alias);
+  AppendBuilder b;
+  b.add(listener_stream(c.listener), l ? ExpectedVersion::Exactly(l->version) : ExpectedVersion::NoStream(),
+        ListenerConfigured{static_cast<uint8_t>(c.listener), c.alias, cert->cert.fingerprint, c.dir, c.reload_command});
+  return commit(b.build(ctx, ""), std::move(result));
+}
+
+Result<CommandResult> Engine::configure_listener(const ConfigureListenerCommand& c, const CommandContext& ctx,
+                                                 ListenerInstaller* installer) {
   if (installer) {
-    CERTSCHED_ASSIGN_OR_RETURN(auto request, install_request(c.listener, *cert, c.dir, c.reload_command));
-    Status installed = installer->install(request);
+    CERTSCHED_ASSIGN_OR_RETURN(auto request, prepare_listener_configure(c, ctx.now_ns));
+    const Status installed = installer->install(request);
     if (!installed.ok()) {
       return Status::InvalidArgument(std::string("listener ") + to_string(c.listener) + ": installing " + c.alias +
                                      " failed, nothing was changed: " + installed.message());
     }
   }
-  AppendBuilder b;
-  b.add(listener_stream(c.listener), l ? ExpectedVersion::Exactly(l->version) : ExpectedVersion::NoStream(),
-        ListenerConfigured{static_cast<uint8_t>(c.listener), c.alias, cert->cert.fingerprint, c.dir, c.reload_command});
-  return commit(b.build(ctx, ""), std::move(result));
+  return record_listener_configure(c, ctx);
 }
 
 }  // namespace certsched::domain

@@ -368,13 +368,11 @@ TEST_F(BadInputTest, EveryApiCaseGetsItsStatusAndChangesNothing) {
 }
 
 TEST_F(BadInputTest, TheStoreLockedByAnotherWriterNamesIt) {
-  // `serve` holds the writer lock; a second writer that serve's API does not take (yet:
-  // `listener configure`) is refused and told who holds it. (The API's commands go to serve:
-  // live_operations_test.)
+  // `serve` holds the writer lock: `tick`, which serve's API does not take, is refused and
+  // told who holds it. (The API's commands go to serve: live_operations_test.)
   testing::ServeProcess serve = testing::start_serve(*store_, "/dev/null");
   ASSERT_TRUE(serve.ready);
-  expect_refused({"locked by serve", {"listener", "configure", "FTP", "--cert", "x", "--dir", "/tmp/certsched-ftp"},
-                  3, "held for writing by pid"},
+  expect_refused({"locked by serve", {"tick"}, 3, "is held by pid"},
                  *store_);
   testing::stop_serve(serve);
 }

@@ -27,6 +27,14 @@ json without_times_and_actors(json j) {
   return j;
 }
 
+// Each store has its own listener directory, STORE-www: named WWW in every store's view.
+json with_listener_dir_named(const json& j, const std::string& store) {
+  std::string text = j.dump();
+  const std::string www = store + "-www";
+  for (size_t at = text.find(www); at != std::string::npos; at = text.find(www)) text.replace(at, www.size(), "WWW");
+  return json::parse(text);
+}
+
 class LiveOperationsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -35,6 +43,7 @@ class LiveOperationsTest : public ::testing::Test {
     sign_ = new testing::CertFiles(f.make(testing::CertSpec("sign-2027").password("Rotate-2027!")));
     partner_ = new testing::CertFiles(f.make(testing::CertSpec("acme-sign")));
     bundle_ = new testing::CertFiles(f.make(testing::CertSpec("enc-2027").password("bundle-pw")));
+    tls_ = new testing::CertFiles(f.make(testing::CertSpec("tls-2027").extended_usage("serverAuth").password("Rotate-2027!")));
     testing::write_file(dir_->sub("pw.txt"), "Rotate-2027!\n");
     testing::write_file(dir_->sub("bundle-pw.txt"), "bundle-pw\n");
   }
@@ -42,12 +51,15 @@ class LiveOperationsTest : public ::testing::Test {
     delete sign_;
     delete partner_;
     delete bundle_;
+    delete tls_;
     delete dir_;
   }
 
   // The onboarding an operator does while partners depend on serve; each result as the
   // CLI gives it (exit code, and stdout with --json).
   std::vector<testing::CliResult> onboard(const testing::StoreCli& cli, const std::vector<std::string>& server) {
+    // The listener's files go beside the store: the same path relative to each store.
+    const std::string www = cli.store() + "-www";
     auto run = [&](std::vector<std::string> args) {
       args.insert(args.begin(), server.begin(), server.end());
       return cli.run(args);
@@ -62,6 +74,10 @@ class LiveOperationsTest : public ::testing::Test {
              "sign-2027", "--local-encryption", "enc-2027", "--partner-signing", "acme-sign"}),
         run({"partner", "add", "--id", "globex", "--protocol", "AS2", "--cem", "--email", "b2b@globex.example",
              "--local-signing", "sign-2027"}),
+        run({"cert", "import", "--alias", "tls-2027", "--cert", tls_->cert_pem, "--key", tls_->key_pem,
+             "--password-file", dir_->sub("pw.txt")}),
+        run({"listener", "configure", "HTTP", "--cert", "tls-2027", "--dir", www, "--reload-command",
+             "cp " + www + "/cert.pem " + www + "/reloaded.pem"}),
         // Refusals: a partner that exists, a wrong key password, a certificate that is not one.
         run({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example"}),
         run({"cert", "import", "--alias", "sign-2028", "--cert", sign_->cert_pem, "--key", sign_->key_pem,
@@ -72,8 +88,12 @@ class LiveOperationsTest : public ::testing::Test {
 
   // What the store holds afterwards, times and actors aside.
   json store_view(const testing::StoreCli& cli) {
+    return with_listener_dir_named(store_documents(cli), cli.store());
+  }
+  json store_documents(const testing::StoreCli& cli) {
     return {{"certificates", without_times_and_actors(cli.ok({"cert", "list"}))},
             {"partners", without_times_and_actors(cli.ok({"partner", "list"}))},
+            {"listeners", without_times_and_actors(cli.ok({"listener", "show"}))},
             {"audit", without_times_and_actors(cli.ok({"audit"}))}};
   }
 
@@ -81,6 +101,7 @@ class LiveOperationsTest : public ::testing::Test {
   static inline testing::CertFiles* sign_ = nullptr;
   static inline testing::CertFiles* partner_ = nullptr;
   static inline testing::CertFiles* bundle_ = nullptr;
+  static inline testing::CertFiles* tls_ = nullptr;
 };
 
 TEST_F(LiveOperationsTest, OnboardingWhileServeRunsEqualsOnboardingAStoppedStore) {
@@ -109,12 +130,15 @@ TEST_F(LiveOperationsTest, OnboardingWhileServeRunsEqualsOnboardingAStoppedStore
   ASSERT_EQ(direct.size(), automatic.size());
   for (size_t i = 0; i < direct.size(); ++i) {
     SCOPED_TRACE("command " + std::to_string(i) + ": " + direct[i].err);
-    EXPECT_EQ(direct[i].exit_code, i < 5 ? 0 : 3) << direct[i].err;
-    for (const auto* other : {&automatic[i], &with_server[i]}) {
+    EXPECT_EQ(direct[i].exit_code, i < 7 ? 0 : 3) << direct[i].err;
+    const json expected =
+        direct[i].exit_code == 0 ? with_listener_dir_named(json::parse(direct[i].out), stopped.store()) : json();
+    for (const auto& [other, store] : {std::pair{&automatic[i], forwarded.store()}, {&with_server[i], remote.store()}}) {
       EXPECT_EQ(other->exit_code, direct[i].exit_code) << other->err;
       EXPECT_EQ(other->err, direct[i].err);
       if (direct[i].exit_code == 0) {
-        EXPECT_EQ(without_times_and_actors(json::parse(other->out)), without_times_and_actors(json::parse(direct[i].out)));
+        EXPECT_EQ(without_times_and_actors(with_listener_dir_named(json::parse(other->out), store)),
+                  without_times_and_actors(expected));
       }
     }
   }
@@ -122,6 +146,10 @@ TEST_F(LiveOperationsTest, OnboardingWhileServeRunsEqualsOnboardingAStoppedStore
   const json expected = store_view(stopped);
   EXPECT_EQ(store_view(forwarded), expected);
   EXPECT_EQ(store_view(remote), expected);
+  // The listener's files were installed and its reload command run, by serve.
+  for (const auto* cli : {&forwarded, &remote}) {
+    EXPECT_EQ(testing::read_file(cli->store() + "-www/reloaded.pem"), testing::read_file(tls_->cert_pem));
+  }
   for (const auto& e : testing::StoreCli(forwarded).ok({"audit"})) {
     if (e["event"] != "SystemInitialized") {
       EXPECT_EQ(e["interface"], "api") << e.dump();

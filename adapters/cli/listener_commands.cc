@@ -33,9 +33,24 @@ std::string listener_text(const nlohmann::json& l) {
   return t.str();
 }
 
+void print_configured(const GlobalOptions& g, const nlohmann::json& j) {
+  const std::string reload = j["reload_command"].get<std::string>();
+  print_result(g, j, "Configured " + listener_text(j) + "  wrote cert.pem and key.pem (0600)" +
+                         (reload.empty() ? "\n" : " and ran: " + reload + "\n"));
+}
+
 int run_configure(const GlobalOptions& g, const ConfigureArgs& a) {
   auto lid = domain::parse_listener(a.listener);
   if (!lid) return fail(g, Status::InvalidArgument("listener '" + a.listener + "' is not one of HTTP, FTP, OFTP, SSHFTP"));
+  if (!g.server.empty()) {
+    nlohmann::json body = {{"cert", a.cert}};
+    if (!a.dir.empty()) body["dir"] = a.dir;
+    if (a.reload_given) body["reload_command"] = a.reload_command;
+    auto r = remote_call(g, "PUT", "/v1/listeners/" + a.listener, body);
+    if (!r.ok()) return fail(g, r.status());
+    print_configured(g, r.value());
+    return kExitOk;
+  }
   auto session = open_session(g, true, "certsched listener configure");
   if (!session.ok()) return fail(g, session.status());
   const auto* existing = (*session)->state().listener(*lid);
@@ -47,8 +62,8 @@ int run_configure(const GlobalOptions& g, const ConfigureArgs& a) {
   auto r = (*session)->engine->configure_listener(c, context(g), &installer);
   if (!r.ok()) return fail(g, r.status());
   auto j = listener_json((*session)->state(), *(*session)->state().listener(*lid), base::now_ns());
-  print_result(g, j, "Configured " + listener_text(j) + "  wrote cert.pem and key.pem (0600)" +
-                         (c.reload_command.empty() ? "\n" : " and ran: " + c.reload_command + "\n"));
+  j["warnings"] = r->warnings;
+  print_configured(g, j);
   return kExitOk;
 }
 

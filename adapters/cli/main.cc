@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
   // go to it, as if --server named it: operators never stop serve to run them.
   static const std::set<std::string> kRemoteWrites = {"schedule propose", "schedule confirm",  "schedule decline",
                                                       "schedule cancel",  "schedule skip-email", "observe",
-                                                      "options set",      "cert import",         "partner add"};
+                                                      "options set",      "cert import",         "partner add",
+                                                      "listener configure"};
   if (g.server.empty() && kRemoteWrites.count(path)) g.server = local_serve_api(g.store_dir);
   if (path == "tick") {
     auto holder = certsched::eventstore::store_writer(g.store_dir);

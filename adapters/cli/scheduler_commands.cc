@@ -112,6 +112,7 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:8640";
   std::string tls_cert, tls_key;
   CallTimeouts timeouts;
+  bool allow_remote_reload_command = false;
 };
 
 int run_serve(const GlobalOptions& g, const ServeArgs& a) {
@@ -125,6 +126,7 @@ int run_serve(const GlobalOptions& g, const ServeArgs& a) {
   o.tls_key_file = a.tls_key;
   o.smtp_timeout = std::chrono::seconds(a.timeouts.smtp_seconds);
   o.reload_timeout = std::chrono::seconds(a.timeouts.reload_seconds);
+  o.allow_remote_reload_command = a.allow_remote_reload_command;
   const Status stopped = adapters::run_daemon(o);
   return stopped.ok() ? kExitOk : fail(g, stopped);
 }
@@ -156,6 +158,9 @@ void add_scheduler_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run)
   serve->add_option("--tls-cert", sa->tls_cert, "serve the API over HTTPS with this certificate (chain) file")->option_text("FILE");
   serve->add_option("--tls-key", sa->tls_key, "the unencrypted PEM key of --tls-cert")->option_text("FILE");
   add_timeout_options(serve, sa->timeouts);
+  serve->add_flag("--allow-remote-reload-command", sa->allow_remote_reload_command,
+                  "let API clients beyond loopback set a listener's reload command, a shell command serve runs "
+                  "(by default only loopback clients may)");
   serve->callback([&g, &run, sa] { run = [&g, sa] { return run_serve(g, *sa); }; });
 }
 

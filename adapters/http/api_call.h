@@ -73,5 +73,6 @@ Reply post_skip_email(const ApiCall& call);
 Reply post_observation(const ApiCall& call);
 Reply post_certificate(const ApiCall& call);
 Reply post_partner(const ApiCall& call);
+Reply put_listener(const ApiCall& call);
 
 }  // namespace certsched::http

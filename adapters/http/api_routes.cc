@@ -39,6 +39,7 @@ const Route kRoutes[] = {
     {"POST", "/v1/observations", post_observation},
     {"POST", "/v1/certificates", post_certificate},
     {"POST", "/v1/partners", post_partner},
+    {"PUT", "/v1/listeners/{}", put_listener},
 };
 
 int hex_digit(char c) {

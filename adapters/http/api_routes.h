@@ -27,6 +27,8 @@ struct ApiContext {
   eventstore::EventStore* store = nullptr;  // for /v1/audit and /v1/replay
   EngineAccess access;
   projections::NotificationOutbox* outbox = nullptr;  // for /metrics
+  domain::ListenerInstaller* installer = nullptr;      // for PUT /v1/listeners/{name}
+  bool allow_remote_reload_command = false;
 };
 
 // Never throws: an unexpected exception becomes a 500 with its message.

@@ -94,7 +94,8 @@ void ApiServer::Impl::serve_requests(Stream& stream, const std::string& peer) {
       } else {
         reply = route_request({std::string(req.method_string()), std::string(req.target()),
                                std::string(req["Idempotency-Key"]), peer, req.body()},
-                              {options.store_dir, options.store, access, options.outbox});
+                              {options.store_dir, options.store, access, options.outbox, options.installer,
+                               options.allow_remote_reload_command});
       }
     }
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), 11};

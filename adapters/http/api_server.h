@@ -14,6 +14,7 @@
 
 namespace certsched::domain {
 class Engine;
+class ListenerInstaller;
 }
 namespace certsched::eventstore {
 class EventStore;
@@ -35,6 +36,10 @@ struct ApiOptions {
   std::string tls_key_file;
   eventstore::EventStore* store = nullptr;  // for /v1/audit and /v1/replay
   projections::NotificationOutbox* outbox = nullptr;  // for /metrics (mail still owed)
+  domain::ListenerInstaller* installer = nullptr;      // for PUT /v1/listeners/{name}
+  // A reload command is a shell command serve runs as its own user: only a client on
+  // loopback may set one, unless serve is started to allow it.
+  bool allow_remote_reload_command = false;
 };
 
 // Runs every engine call of the API; `serve` passes one that holds the lock it shares with

@@ -1,6 +1,9 @@
 // The API's setup commands: certificates and partners, so that onboarding needs no stop of
 // serve. The same validation as the CLI's (the engine's), and the same answers.
+#include <optional>
+
 #include "adapters/http/api_call.h"
+#include "adapters/json_fields.h"
 #include "adapters/setup_json.h"
 #include "projections/views.h"
 
@@ -29,6 +32,62 @@ Reply post_partner(const ApiCall& call) {
     if (!r.ok()) return from_status(r.status());
     const domain::DomainState& s = *e.state().value();
     nlohmann::json j = projections::partner_json(s, *s.partner(c->id));
+    j["warnings"] = r->warnings;
+    return Reply{200, j};
+  });
+}
+
+namespace {
+
+bool from_loopback(const std::string& peer) {
+  return peer.rfind("127.", 0) == 0 || peer == "::1" || peer.rfind("::ffff:127.", 0) == 0;
+}
+
+}  // namespace
+
+// The listener's certificate, and its directory and reload command (omitted: as they are).
+// The certificate's files are installed, and the reload command run, without the engine's
+// lock: other requests and the scheduler go on meanwhile.
+Reply put_listener(const ApiCall& call) {
+  const auto lid = domain::parse_listener(call.params[0]);
+  if (!lid) return error(404, "not_found", "listener '" + call.params[0] + "' is not one of HTTP, FTP, OFTP, SSHFTP");
+  domain::ConfigureListenerCommand c{*lid, "", "", ""};
+  adapters::JsonFields f(call.body);
+  f.only({"cert", "dir", "reload_command"});
+  f.required("cert", c.alias);
+  f.optional("dir", c.dir);
+  f.optional("reload_command", c.reload_command);
+  if (!f.ok()) return from_status(f.status());
+  const bool sets_reload = call.body.contains("reload_command") && !c.reload_command.empty();
+  if (sets_reload && !call.context.allow_remote_reload_command && !from_loopback(call.request.peer)) {
+    return error(403, "forbidden",
+                 "a reload command is a shell command that serve runs: set it from the serve host (loopback), or "
+                 "start serve with --allow-remote-reload-command");
+  }
+  if (!call.context.installer) return error(500, "io_error", "this server installs no listener files");
+  std::optional<domain::ListenerInstall> request;
+  Reply refused = call.with_engine([&](domain::Engine& e, const domain::DomainState& s) {
+    if (const domain::ListenerRecord* existing = s.listener(*lid)) {
+      if (c.dir.empty()) c.dir = existing->dir;
+      if (!call.body.contains("reload_command")) c.reload_command = existing->reload_command;
+    }
+    if (c.dir.empty()) return from_status(Status::InvalidArgument("give the listener's certificate directory (\"dir\")"));
+    auto prepared = e.prepare_listener_configure(c, call.command.now_ns);
+    if (!prepared.ok()) return from_status(prepared.status());
+    request = std::move(prepared.value());
+    return Reply{};
+  });
+  if (!request) return refused;
+  const Status installed = call.context.installer->install(*request);
+  if (!installed.ok()) {
+    return from_status(Status::InvalidArgument(std::string("listener ") + to_string(*lid) + ": installing " + c.alias +
+                                               " failed, nothing was changed: " + installed.message()));
+  }
+  return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
+    auto r = e.record_listener_configure(c, call.command);
+    if (!r.ok()) return from_status(r.status());
+    const domain::DomainState& s = *e.state().value();
+    nlohmann::json j = projections::listener_json(s, *s.listener(*lid), call.command.now_ns);
     j["warnings"] = r->warnings;
     return Reply{200, j};
   });
