@@ -9,7 +9,9 @@ bin="$PWD/build/adapters/certsched"
 work="$(mktemp -d /tmp/certsched-main-job.XXXXXX)"
 export CERTSCHED_STORE="$work/store"
 smtp_pid=""
+serve_pid=""
 cleanup() {
+  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true
   [ -f "$work/nginx/nginx.pid" ] && /usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" -s stop 2>/dev/null || true
   [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null || true
   rm -rf "$work"
@@ -118,9 +120,27 @@ cs report history --format csv
 cs report expiring --within 500
 cs replay --position 12
 
-step "14. Mail sent (aiosmtpd's Maildir)"
+step "14. Onboarding a new partner while serve runs: the CLI sends the writes to serve"
+api_port=$(free_port)
+"$bin" serve --listen "127.0.0.1:$api_port" > "$work/serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 100); do
+  curl -sf -H "Authorization: Bearer $(cat "$CERTSCHED_STORE/api-token")" "http://127.0.0.1:$api_port/v1/health" >/dev/null && break
+  sleep 0.1
+done
+echo "  serve (pid $serve_pid) holds the store, API on http://127.0.0.1:$api_port"
+make_cert hooli-sign-2027
+cs cert import --alias hooli-sign-2027 --cert hooli-sign-2027.crt --partner-cert | grep -E "^Imported"
+cs partner add --id hooli --protocol AS4 --email b2b@hooli.example --local-signing sign-2027 --partner-signing hooli-sign-2027
+cs audit --partner hooli
+kill -TERM "$serve_pid" && wait "$serve_pid"
+serve_pid=""
+echo "  serve stopped; its log:"
+sed 's/^/    /' "$work/serve.log"
+
+step "15. Mail sent (aiosmtpd's Maildir)"
 grep -h '^Subject:' "$work/maildir/new/"* | sort | uniq -c | sed 's/^/  /'
 
-step "15. The event log, and a verified replay of its hash chain"
+step "16. The event log, and a verified replay of its hash chain"
 cs replay --events
 cs replay --verify
