@@ -136,7 +136,11 @@ Status run_daemon(const DaemonOptions& o) {
       auto r = scheduler.record_due(ctx, due_installs);
       Status started;
       for (const domain::Listener l : due_installs) {
-        if (started.ok()) started = installs.start(l, install_step(ctx, l));
+        Status st = installs.start(l, install_step(ctx, l));
+        // The install could not be prepared (its sealed key unreadable): said, and tried
+        // again on the next run, as tick does; anything else stops serve.
+        if (st.IsIOError()) log->warn("{}", one_line(st.message()));
+        else if (started.ok()) started = st;
       }
       auto next = scheduler.next_due_ns(base::now_ns());
       auto mail_due = scheduler.mail_due(base::now_ns());
