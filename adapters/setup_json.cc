@@ -1,6 +1,7 @@
 #include "adapters/setup_json.h"
 
 #include <algorithm>
+#include <map>
 
 #include "adapters/json_fields.h"
 #include "base/base64.h"

@@ -81,6 +81,17 @@ ServeProcess start_serve(const std::string& store, const std::string& log_path, 
   return serve;
 }
 
+HttpReply serve_call(const ServeProcess& serve, const std::string& method, const std::string& path,
+                     const nlohmann::json& body, long timeout_seconds) {
+  HttpRequest r;
+  r.method = method;
+  r.url = serve.base_url + path;
+  r.token = serve.token;
+  if (!body.is_null()) r.body = body.dump();
+  r.timeout_seconds = timeout_seconds;
+  return http_call(r);
+}
+
 int stop_serve(ServeProcess& serve) {
   int status = 0;
   if (serve.pid > 0) {

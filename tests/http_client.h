@@ -42,6 +42,10 @@ struct ServeProcess {
 ServeProcess start_serve(const std::string& store, const std::string& log_path,
                          const std::vector<std::string>& extra = {}, const std::string& ca_file = "",
                          const std::vector<std::string>& env = {});
+// `METHOD PATH` (with a JSON body unless null) to a running serve, with its token.
+HttpReply serve_call(const ServeProcess& serve, const std::string& method, const std::string& path,
+                     const nlohmann::json& body = nullptr, long timeout_seconds = 20);
+
 // SIGTERM, then waits for it (30 s at most, then SIGKILL); returns its exit status as
 // waitpid gives it.
 int stop_serve(ServeProcess& serve);

@@ -86,6 +86,12 @@ class LiveOperationsTest : public ::testing::Test {
     };
   }
 
+  // A new store in WORK/store, held by a serve (its log WORK/serve.log).
+  static testing::ServeProcess serve_new_store(const testing::TempDir& work) {
+    testing::StoreCli(work.sub("store")).ok({"init", "--admin-email", "pki@example.com"});
+    return testing::start_serve(work.sub("store"), work.sub("serve.log"));
+  }
+
   // What the store holds afterwards, times and actors aside.
   json store_view(const testing::StoreCli& cli) {
     return with_listener_dir_named(store_documents(cli), cli.store());
@@ -168,24 +174,10 @@ TEST_F(LiveOperationsTest, OnboardingWhileServeRunsEqualsOnboardingAStoppedStore
 
 TEST_F(LiveOperationsTest, TheApiRefusesBadSetupBodiesAndAppendsNothing) {
   testing::TempDir work;
-  const testing::StoreCli cli(work.sub("store"));
-  cli.ok({"init", "--admin-email", "pki@example.com"});
-  testing::ServeProcess serve = testing::start_serve(cli.store(), work.sub("serve.log"));
+  testing::ServeProcess serve = serve_new_store(work);
   ASSERT_TRUE(serve.ready);
-  auto post = [&](const std::string& path, const json& body) {
-    testing::HttpRequest r;
-    r.method = "POST";
-    r.url = serve.base_url + path;
-    r.token = serve.token;
-    r.body = body.dump();
-    return testing::http_call(r);
-  };
-  auto position = [&] {
-    testing::HttpRequest r;
-    r.url = serve.base_url + "/v1/health";
-    r.token = serve.token;
-    return testing::http_call(r).body["position"].get<int64_t>();
-  };
+  auto post = [&](const std::string& path, const json& body) { return testing::serve_call(serve, "POST", path, body); };
+  auto position = [&] { return testing::serve_call(serve, "GET", "/v1/health").body["position"].get<int64_t>(); };
   const int64_t before = position();
   const std::string pem = testing::read_file(partner_->cert_pem);
   const std::vector<std::pair<json, std::string>> bad = {
@@ -213,11 +205,9 @@ TEST_F(LiveOperationsTest, TheApiRefusesBadSetupBodiesAndAppendsNothing) {
 
 TEST_F(LiveOperationsTest, TickIsNotNeededWhileServeRunsTheScheduler) {
   testing::TempDir work;
-  const testing::StoreCli cli(work.sub("store"));
-  cli.ok({"init", "--admin-email", "pki@example.com"});
-  testing::ServeProcess serve = testing::start_serve(cli.store(), work.sub("serve.log"));
+  testing::ServeProcess serve = serve_new_store(work);
   ASSERT_TRUE(serve.ready);
-  const testing::CliResult tick = cli.refused({"tick"});
+  const testing::CliResult tick = testing::StoreCli(work.sub("store")).refused({"tick"});
   EXPECT_NE(tick.err.find("already runs the scheduler"), std::string::npos) << tick.err;
   EXPECT_EQ(testing::stop_serve(serve), 0);
 }

@@ -102,13 +102,7 @@ class StallTest : public ::testing::Test {
   }
 
   testing::HttpReply call(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr) {
-    testing::HttpRequest r;
-    r.method = method;
-    r.url = serve_.base_url + path;
-    r.token = serve_.token;
-    if (!body.is_null()) r.body = body.dump();
-    r.timeout_seconds = 30;
-    return testing::http_call(r);
+    return testing::serve_call(serve_, method, path, body, 30);
   }
 
   // Reads answer at once: the 99th percentile of 100 reads across the read endpoints.
