@@ -28,6 +28,9 @@ const Remedy kRemedies[] = {
     {"configure the listener first", "certsched listener configure", ""},
     {"cancelling needs a reason", "--reason TEXT", "\"reason\""},
     {"skipping the partner email needs a reason", "--reason TEXT", "\"reason\""},
+    {"removing a partner needs a reason", "--reason TEXT", "\"reason\""},
+    {"removing a certificate needs a reason", "--reason TEXT", "\"reason\""},
+    {"by reusing the id on purpose", "--reuse-id", "\"reuse_id\": true"},
 };
 
 }  // namespace

@@ -17,7 +17,45 @@ nlohmann::json add_partner_to_json(const domain::AddPartnerCommand& c) {
           {"protocol", domain::to_string(c.protocol)},
           {"email", c.email},
           {"cem", c.cem},
-          {"certificates", certificates}};
+          {"certificates", certificates},
+          {"reuse_id", c.reuse_id}};
+}
+
+nlohmann::json update_partner_to_json(const domain::UpdatePartnerCommand& c) {
+  nlohmann::json j = nlohmann::json::object();
+  if (c.email) j["email"] = *c.email;
+  if (c.protocol) j["protocol"] = domain::to_string(*c.protocol);
+  if (c.cem) j["cem"] = *c.cem;
+  return j;
+}
+
+namespace {
+
+Result<domain::Protocol> protocol_named(const std::string& name) {
+  const auto p = domain::parse_protocol(name);
+  if (!p) return Status::InvalidArgument("\"protocol\" '" + name + "' is not one of AS2, AS3, AS4, FTP, SFTP, OFTP, HTTP");
+  return *p;
+}
+
+}  // namespace
+
+Result<domain::UpdatePartnerCommand> update_partner_from_json(const std::string& id, const nlohmann::json& body) {
+  domain::UpdatePartnerCommand c;
+  c.id = id;
+  std::string email, protocol;
+  bool cem = false;
+  JsonFields f(body);
+  f.only({"email", "protocol", "cem"});
+  f.optional("email", email);
+  f.optional("protocol", protocol);
+  f.optional("cem", cem);
+  if (!f.ok()) return f.status();
+  if (body.contains("email")) c.email = email;
+  if (body.contains("protocol")) {
+    CERTSCHED_ASSIGN_OR_RETURN(c.protocol, protocol_named(protocol));
+  }
+  if (body.contains("cem")) c.cem = cem;
+  return c;
 }
 
 Result<domain::AddPartnerCommand> add_partner_from_json(const nlohmann::json& body) {
@@ -25,16 +63,15 @@ Result<domain::AddPartnerCommand> add_partner_from_json(const nlohmann::json& bo
   std::string protocol;
   std::map<std::string, std::string> certificates;
   JsonFields f(body);
-  f.only({"id", "protocol", "email", "cem", "certificates"});
+  f.only({"id", "protocol", "email", "cem", "certificates", "reuse_id"});
   f.required("id", c.id);
   f.required("protocol", protocol);
   f.required("email", c.email);
   f.optional("cem", c.cem);
   f.optional("certificates", certificates);
+  f.optional("reuse_id", c.reuse_id);
   if (!f.ok()) return f.status();
-  const auto p = domain::parse_protocol(protocol);
-  if (!p) return Status::InvalidArgument("\"protocol\" '" + protocol + "' is not one of AS2, AS3, AS4, FTP, SFTP, OFTP, HTTP");
-  c.protocol = *p;
+  CERTSCHED_ASSIGN_OR_RETURN(c.protocol, protocol_named(protocol));
   for (const auto& [name, alias] : certificates) {
     const auto role = domain::parse_role(name);
     if (!role) return Status::InvalidArgument("\"certificates\": '" + name + "' is not a role");

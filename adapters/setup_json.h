@@ -15,10 +15,15 @@
 
 namespace certsched::adapters {
 
+//   PATCH /v1/partners/ID  {"email", "protocol", "cem": bool}, each optional
+//   DELETE /v1/partners/ID, DELETE /v1/certificates/ALIAS  {"reason"}
 nlohmann::json add_partner_to_json(const domain::AddPartnerCommand& c);
 // A missing required field, one of the wrong type or one the schema does not know, an
 // unknown protocol or role: InvalidArgument naming it.
 Result<domain::AddPartnerCommand> add_partner_from_json(const nlohmann::json& body);
+
+nlohmann::json update_partner_to_json(const domain::UpdatePartnerCommand& c);
+Result<domain::UpdatePartnerCommand> update_partner_from_json(const std::string& id, const nlohmann::json& body);
 
 // As above; also refuses bodies that are not base64 where base64 is expected, or that give
 // the certificate twice. The key and password are the caller's to wipe.

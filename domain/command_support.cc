@@ -52,6 +52,14 @@ std::string trimmed(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
+Result<std::string> checked_reason(const std::string& reason, const std::string& doing) {
+  std::string why = trimmed(reason);
+  if (why.empty()) return Status::InvalidArgument(doing + " needs a reason");
+  if (!valid_text(why)) return Status::InvalidArgument("the reason must be UTF-8 text without control characters");
+  if (why.size() > 1000) return Status::InvalidArgument("the reason is longer than 1000 characters");
+  return why;
+}
+
 CertificateInfo info_of(const CertificateImported& c) {
   CertificateInfo i;
   i.fingerprint = c.fingerprint;

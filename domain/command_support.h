@@ -85,6 +85,9 @@ bool valid_text(const std::string& s);
 void check_text(Problems& p, const std::string& what, const std::string& value);
 bool valid_email(const std::string& s);
 std::string trimmed(const std::string& s);
+// A reason as it goes into the log: trimmed, not empty, text, at most 1000 characters.
+// `doing` names what needs one ("cancelling").
+Result<std::string> checked_reason(const std::string& reason, const std::string& doing);
 CertificateInfo info_of(const CertificateImported& c);
 Role encryption_role_for(Role signing);
 // The events that make `s` current for its partner, grouped into `b`.

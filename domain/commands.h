@@ -58,6 +58,15 @@ struct AddPartnerCommand {
   std::string email;
   bool cem = false;
   std::vector<std::pair<Role, std::string>> certificates;  // current certificate per role
+  bool reuse_id = false;  // the id belonged to a removed partner, and this is a new one
+};
+
+// `partner update`: each field given is changed; at least one must be.
+struct UpdatePartnerCommand {
+  std::string id;
+  std::optional<std::string> email;
+  std::optional<Protocol> protocol;
+  std::optional<bool> cem;
 };
 
 struct ConfigureListenerCommand {

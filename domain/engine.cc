@@ -19,6 +19,9 @@ Result<std::unique_ptr<Engine>> Engine::open(eventstore::EventStore& store, std:
   std::unique_ptr<Engine> engine(new Engine(store, std::move(store_dir)));
   engine->observers_ = std::move(observers);
   CERTSCHED_RETURN_IF_ERROR(engine->catch_up());
+  // A crash between a certificate's removal and its key's destruction left the key: done
+  // now. Not fatal here (a read-only reader may not write DIR/keys); the next open retries.
+  (void)engine->destroy_removed_keys();
   return engine;
 }
 

@@ -32,6 +32,16 @@ class Engine {
   Result<CommandResult> set_options(const SetOptionsCommand& c, const CommandContext& ctx);
   Result<CommandResult> import_certificate(const ImportCertificateCommand& c, const CommandContext& ctx);
   Result<CommandResult> add_partner(const AddPartnerCommand& c, const CommandContext& ctx);
+  // Each change an audited event. A protocol that moves the partner to another listener is
+  // refused while it has an open server certificate schedule.
+  Result<CommandResult> update_partner(const UpdatePartnerCommand& c, const CommandContext& ctx);
+  // Refused while the partner has open schedules. Its history stays; its id is added again
+  // only with AddPartnerCommand::reuse_id.
+  Result<CommandResult> remove_partner(const std::string& id, const std::string& reason, const CommandContext& ctx);
+  // Refused while the certificate is current, scheduled or installed anywhere; a local
+  // certificate's sealed key is destroyed once the removal is recorded.
+  Result<CommandResult> remove_certificate(const std::string& alias, const std::string& reason,
+                                           const CommandContext& ctx);
   // With an installer, the certificate's files are installed first; if that fails, the
   // command is refused and nothing is recorded.
   Result<CommandResult> configure_listener(const ConfigureListenerCommand& c, const CommandContext& ctx,
@@ -86,6 +96,11 @@ class Engine {
   Status verify_password(const std::string& alias, const std::string& password);
   Result<ListenerInstall> install_request(Listener l, const CertificateRecord& cert, const std::string& dir,
                                           const std::string& reload_command);
+  Status no_such_partner(const std::string& id) const;
+  // Where a certificate is current, scheduled, installed or pending ("current local-signing of partner acme").
+  std::vector<std::string> certificate_uses(const std::string& alias) const;
+  // Destroys the sealed keys of removed certificates that are still there.
+  Status destroy_removed_keys();
   std::vector<std::string> withdrawn_listener_changes(const std::vector<std::string>& closing) const;
   // Why `c` cannot be applied (all reasons); its warnings go to `warnings` if given.
   Status check_listener_configure(const ConfigureListenerCommand& c, int64_t now_ns,

@@ -36,7 +36,7 @@ Result<CommandResult> Engine::observe_first_usage(const std::string& partner_id,
   for (const auto& fp : fingerprints) used_fingerprints.append(fp).append(",");
   CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"observe", partner_id, used_fingerprints}));
   const PartnerRecord* partner = state_.partner(partner_id);
-  if (!partner) return Status::NotFound("no partner " + partner_id);
+  if (!partner) return no_such_partner(partner_id);
   auto used = [&](const std::string& fp) {
     return std::find(fingerprints.begin(), fingerprints.end(), fp) != fingerprints.end();
   };

@@ -36,7 +36,7 @@ Result<CommandResult> Engine::propose(const ProposeCommand& c, const CommandCont
   for (const auto& id : c.partners) {
     if (!seen_partners.insert(id).second) continue;
     const PartnerRecord* partner = state_.partner(id);
-    if (!partner) p.not_found("no partner " + id);
+    if (!partner) p.not_found(no_such_partner(id).message());
     else partners.push_back(partner);
   }
 
@@ -284,10 +284,7 @@ Result<CommandResult> Engine::cancel(const std::string& schedule_id, const std::
   CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"schedule cancel", schedule_id, reason}));
   const ScheduleRecord* s = state_.schedule(schedule_id);
   if (!s) return Status::NotFound("no schedule " + schedule_id);
-  const std::string why = trimmed(reason);
-  if (why.empty()) return Status::InvalidArgument("cancelling needs a reason");
-  if (!valid_text(why)) return Status::InvalidArgument("the reason must be UTF-8 text without control characters");
-  if (why.size() > 1000) return Status::InvalidArgument("the reason is longer than 1000 characters");
+  CERTSCHED_ASSIGN_OR_RETURN(const std::string why, checked_reason(reason, "cancelling"));
   if (s->state() == ScheduleState::kProposed) {
     return Status::Conflict("schedule " + schedule_id + " awaits confirmation: decline proposal " +
                             s->proposed.proposal_id + " instead");
@@ -312,9 +309,7 @@ Result<CommandResult> Engine::skip_email(const std::string& schedule_id, const s
   CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"schedule skip-email", schedule_id, reason}));
   const ScheduleRecord* s = state_.schedule(schedule_id);
   if (!s) return Status::NotFound("no schedule " + schedule_id);
-  const std::string why = trimmed(reason);
-  if (why.empty()) return Status::InvalidArgument("skipping the partner email needs a reason");
-  if (!valid_text(why)) return Status::InvalidArgument("the reason must be UTF-8 text without control characters");
+  CERTSCHED_ASSIGN_OR_RETURN(const std::string why, checked_reason(reason, "skipping the partner email"));
   if (!s->machine.accepts(ScheduleTrigger::kSkipEmail)) {
     return Status::Conflict("schedule " + schedule_id + " is " + statemachines::to_string(s->state()) +
                             (s->proposed.email_partner ? "" : " and no partner email was asked for") +

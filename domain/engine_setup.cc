@@ -3,6 +3,7 @@
 #include <set>
 
 #include "domain/command_support.h"
+#include "domain/instant.h"
 #include "domain/key_vault.h"
 #include "domain/request_digest.h"
 
@@ -19,6 +20,10 @@ Result<CommandResult> Engine::import_certificate(const ImportCertificateCommand&
   if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
   if (!valid_name(c.alias)) p.add("alias '" + c.alias + "' must be 1-64 letters, digits, '.', '_' or '-'");
   else if (state_.certificate(c.alias)) p.conflict("certificate alias " + c.alias + " already exists");
+  else if (const CertificateRecord* gone = state_.removed_certificate(c.alias)) {
+    p.conflict("certificate alias " + c.alias + " belonged to a certificate removed on " +
+               format_instant(gone->removed_at_ns) + "; the history keeps it, so choose another alias");
+  }
   if (!p.empty()) return p.status();
 
   auto loaded = c.pkcs12_bytes ? load_pkcs12(*c.pkcs12_bytes, c.password)
@@ -78,6 +83,10 @@ Result<CommandResult> Engine::add_partner(const AddPartnerCommand& c, const Comm
   if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
   if (!valid_name(c.id)) p.add("partner id '" + c.id + "' must be 1-64 letters, digits, '.', '_' or '-'");
   else if (state_.partner(c.id)) p.conflict("partner " + c.id + " already exists");
+  else if (const PartnerRecord* gone = state_.removed_partner(c.id); gone && !c.reuse_id) {
+    p.conflict("partner id " + c.id + " belonged to a partner removed on " + format_instant(gone->removed_at_ns) + " (" +
+               gone->removal_reason + "); a new partner takes it only by reusing the id on purpose");
+  }
   check_text(p, "the partner email", c.email);
   if (valid_text(c.email) && !valid_email(c.email)) p.add("partner email '" + c.email + "' is not an email address");
   PartnerAdded e;
@@ -114,7 +123,8 @@ Result<CommandResult> Engine::add_partner(const AddPartnerCommand& c, const Comm
   }
   if (!p.empty()) return p.status();
   AppendBuilder b;
-  b.add(partner_stream(c.id), ExpectedVersion::NoStream(), e);
+  const PartnerRecord* previous = state_.removed_partner(c.id);
+  b.add(partner_stream(c.id), previous ? ExpectedVersion::Exactly(previous->version) : ExpectedVersion::NoStream(), e);
   return commit(b.build(ctx, ""), std::move(result));
 }
 

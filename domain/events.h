@@ -253,6 +253,35 @@ struct SystemOptionsChanged {
   static constexpr size_t kMaxExpiryAlerts = 16;
 };
 
+// Stream "partner-ID", `certsched partner update`: the partner's protocol, email and CEM
+// flag as they are from here on, changed or not, so that each such event is the whole truth.
+struct PartnerUpdated {
+  CERTSCHED_EVENT(PartnerUpdated, 1);
+  uint8_t protocol = 0;
+  std::string email;
+  uint8_t cem = 0;
+  template <class A> void serialize(A& ar) { ar(protocol, email, cem); }
+  bool valid() const { return valid_protocol(protocol) && cem <= 1; }
+};
+
+// Stream "partner-ID": the partner is retired (it had no open schedule). Its history stays;
+// its id is added again only on purpose (`partner add --reuse-id`), on the same stream.
+struct PartnerRemoved {
+  CERTSCHED_EVENT(PartnerRemoved, 1);
+  std::string reason;
+  template <class A> void serialize(A& ar) { ar(reason); }
+  bool valid() const { return !reason.empty(); }
+};
+
+// Stream "cert-ALIAS": the certificate is retired (nothing used or scheduled it). A local
+// one's sealed key is destroyed once this is recorded; the alias is not used again.
+struct CertificateRemoved {
+  CERTSCHED_EVENT(CertificateRemoved, 1);
+  std::string reason;
+  template <class A> void serialize(A& ar) { ar(reason); }
+  bool valid() const { return !reason.empty(); }
+};
+
 #undef CERTSCHED_EVENT
 
 using Event = std::variant<SystemInitialized, CertificateImported, PartnerAdded,
@@ -261,6 +290,7 @@ using Event = std::variant<SystemInitialized, CertificateImported, PartnerAdded,
                            ListenerInstallFailed, ScheduleProposed, ScheduleConfirmed,
                            ScheduleDeclined, ScheduleQueued, PartnerMailSent, PartnerMailFailed,
                            EmailSkipped, ScheduleCancelled, ScheduleActivated, NotificationDelivered,
-                           NotificationFailed, SystemOptionsChanged>;
+                           NotificationFailed, SystemOptionsChanged, PartnerUpdated, PartnerRemoved,
+                           CertificateRemoved>;
 
 }  // namespace certsched::domain

@@ -12,6 +12,7 @@
 
 #include "base/atomic_file.h"
 #include "base/byte_io.h"
+#include "base/unique_fd.h"
 
 namespace certsched::domain {
 namespace {
@@ -138,6 +139,33 @@ Result<SealedKey> KeyVault::get(const std::string& fingerprint) const {
     return Status::Corruption("sealed key " + path + " has a malformed body");
   }
   return SealedKey{SecretBytes(std::move(a)), SecretBytes(std::move(b))};
+}
+
+
+bool KeyVault::holds(const std::string& fingerprint) const {
+  struct stat st;
+  return ::stat(path_for(fingerprint).c_str(), &st) == 0;
+}
+
+// Zeros first, so that the sealed bytes are gone from the file's blocks too (as far as the
+// file system overwrites in place), not only unlinked.
+Status KeyVault::destroy(const std::string& fingerprint) const {
+  const std::string path = path_for(fingerprint);
+  base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::IOError("cannot open sealed key " + path + ": " + std::strerror(errno));
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::IOError("cannot stat sealed key " + path + ": " + std::strerror(errno));
+  const std::string zeros(static_cast<size_t>(st.st_size), '\0');
+  CERTSCHED_RETURN_IF_ERROR(base::write_all(fd.get(), zeros.data(), zeros.size(), "sealed key " + path));
+  if (::fsync(fd.get()) != 0) return Status::IOError("cannot sync sealed key " + path + ": " + std::strerror(errno));
+  fd.reset();
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Status::IOError("cannot remove sealed key " + path + ": " + std::strerror(errno));
+  }
+  return base::sync_directory(dir_);
 }
 
 }  // namespace certsched::domain

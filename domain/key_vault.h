@@ -25,6 +25,9 @@ class KeyVault {
   // Seals both forms into DIR/keys/<fingerprint>.key (mode 0600), atomically.
   Status put(const std::string& fingerprint, const SealedKey& key) const;
   Result<SealedKey> get(const std::string& fingerprint) const;
+  // Overwrites the sealed key's file with zeros, syncs, and removes it. OK if there is none.
+  Status destroy(const std::string& fingerprint) const;
+  bool holds(const std::string& fingerprint) const;
 
  private:
   KeyVault(std::string dir, SecretBytes key) : dir_(std::move(dir)), store_key_(std::move(key)) {}

@@ -53,7 +53,16 @@ std::string request_digest(const ImportCertificateCommand& c) {
 }
 
 std::string request_digest(const AddPartnerCommand& c) {
-  return request_digest({"partner add", c.id, to_string(c.protocol), c.email, c.cem ? "cem" : "", roles_field(c.certificates)});
+  const std::string roles = roles_field(c.certificates);
+  // reuse_id only when given, so that the digests of earlier commands stay as they were.
+  if (!c.reuse_id) return request_digest({"partner add", c.id, to_string(c.protocol), c.email, c.cem ? "cem" : "", roles});
+  return request_digest({"partner add", c.id, to_string(c.protocol), c.email, c.cem ? "cem" : "", roles, "reuse-id"});
+}
+
+std::string request_digest(const UpdatePartnerCommand& c) {
+  return request_digest({"partner update", c.id, c.email ? "email=" + *c.email : "",
+                         c.protocol ? std::string("protocol=") + to_string(*c.protocol) : "",
+                         c.cem ? (*c.cem ? "cem" : "no-cem") : ""});
 }
 
 std::string request_digest(const ConfigureListenerCommand& c) {

@@ -24,6 +24,7 @@ std::string request_digest(const InitCommand& c);
 std::string request_digest(const SetOptionsCommand& c);
 std::string request_digest(const ImportCertificateCommand& c);
 std::string request_digest(const AddPartnerCommand& c);
+std::string request_digest(const UpdatePartnerCommand& c);
 std::string request_digest(const ConfigureListenerCommand& c);
 std::string request_digest(const ProposeCommand& c);
 

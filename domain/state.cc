@@ -76,29 +76,33 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
           system_version_ = r.stream_version;
           return Status::Ok();
         } else if constexpr (std::is_same_v<T, CertificateImported>) {
-          if (r.stream != certificate_stream(e.alias) || certificates_.count(e.alias)) {
+          if (r.stream != certificate_stream(e.alias) || certificates_.count(e.alias) ||
+              removed_certificates_.count(e.alias)) {
             return refused(r, "repeats or misplaces certificate " + e.alias);
           }
-          certificates_[e.alias] = CertificateRecord{e, r.time_ns, r.actor};
+          CertificateRecord& c = certificates_[e.alias];
+          c.cert = e;
+          c.imported_at_ns = r.time_ns;
+          c.imported_by = r.actor;
           alias_by_fingerprint_[e.fingerprint] = e.alias;
           return Status::Ok();
-        } else if constexpr (std::is_same_v<T, PartnerAdded>) {
-          if (r.stream != partner_stream(e.id) || partners_.count(e.id)) {
-            return refused(r, "repeats or misplaces partner " + e.id);
+        } else if constexpr (std::is_same_v<T, CertificateRemoved>) {
+          const auto alias = stream_id(r.stream, StreamKind::kCertificate);
+          auto it = alias ? certificates_.find(std::string(*alias)) : certificates_.end();
+          if (it == certificates_.end()) return refused(r, "removes an unknown certificate");
+          auto node = certificates_.extract(it);
+          CertificateRecord& c = node.mapped();
+          c.removed_at_ns = r.time_ns;
+          c.removed_by = r.actor;
+          c.removal_reason = e.reason;
+          if (auto fp = alias_by_fingerprint_.find(c.cert.fingerprint); fp != alias_by_fingerprint_.end() && fp->second == c.cert.alias) {
+            alias_by_fingerprint_.erase(fp);
           }
-          PartnerRecord p;
-          p.id = e.id;
-          p.protocol = static_cast<Protocol>(e.protocol);
-          p.email = e.email;
-          p.cem = e.cem != 0;
-          for (const RoleAssignment& a : e.certificates) {
-            const CertificateRecord* c = certificate(a.alias);
-            p.current[a.role] = CertRef{a.alias, a.fingerprint, c ? c->cert.not_after_ns : 0};
-            p.current_since_ns[a.role] = r.time_ns;
-          }
-          p.version = r.stream_version;
-          partners_[e.id] = std::move(p);
+          removed_certificates_.insert(std::move(node));
           return Status::Ok();
+        } else if constexpr (std::is_same_v<T, PartnerAdded> || std::is_same_v<T, PartnerUpdated> ||
+                             std::is_same_v<T, PartnerRemoved>) {
+          return apply_partner_event(r, event);
         } else if constexpr (std::is_same_v<T, PartnerCertificateActivated>) {
           const auto partner_id = stream_id(r.stream, StreamKind::kPartner);
           if (!partner_id) return refused(r, "is not on a partner stream");
@@ -107,7 +111,7 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
           // number instead of a search among every partner's id.
           const size_t n = schedule_number(e.schedule_id);
           PartnerRecord* partner = n >= 1 && n <= schedule_partner_.size() ? schedule_partner_[n - 1] : nullptr;
-          if (!partner || partner->id != id) {
+          if (!partner || partner->id != id || partner->removed_at_ns != 0) {
             auto it = partners_.find(std::string(id));
             partner = it == partners_.end() ? nullptr : &it->second;
           }
@@ -139,6 +143,47 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
       event);
   if (st.ok()) position_ = r.position;
   return st;
+}
+
+Status DomainState::apply_partner_event(const eventstore::RecordedEvent& r, const Event& event) {
+  const auto stream_partner = stream_id(r.stream, StreamKind::kPartner);
+  if (!stream_partner) return refused(r, "is not on a partner stream");
+  const std::string id(*stream_partner);
+  auto it = partners_.find(id);
+  if (const auto* e = std::get_if<PartnerAdded>(&event)) {
+    if (e->id != id || it != partners_.end()) return refused(r, "repeats or misplaces partner " + e->id);
+    PartnerRecord p;
+    p.id = e->id;
+    p.protocol = static_cast<Protocol>(e->protocol);
+    p.email = e->email;
+    p.cem = e->cem != 0;
+    for (const RoleAssignment& a : e->certificates) {
+      const CertificateRecord* c = certificate(a.alias);
+      p.current[a.role] = CertRef{a.alias, a.fingerprint, c ? c->cert.not_after_ns : 0};
+      p.current_since_ns[a.role] = r.time_ns;
+    }
+    p.version = r.stream_version;
+    p.generation = static_cast<uint32_t>(removed_partners_.count(id)) + 1;
+    partners_[e->id] = std::move(p);
+    return Status::Ok();
+  }
+  if (it == partners_.end()) return refused(r, "names an unknown partner");
+  PartnerRecord& p = it->second;
+  p.version = r.stream_version;
+  if (const auto* e = std::get_if<PartnerUpdated>(&event)) {
+    p.protocol = static_cast<Protocol>(e->protocol);
+    p.email = e->email;
+    p.cem = e->cem != 0;
+    return Status::Ok();
+  }
+  for (size_t open : p.open_schedule) {
+    if (open != 0) return refused(r, "removes a partner with an open schedule");
+  }
+  p.removed_at_ns = r.time_ns;
+  p.removed_by = r.actor;
+  p.removal_reason = std::get<PartnerRemoved>(event).reason;
+  removed_partners_.insert(partners_.extract(it));
+  return Status::Ok();
 }
 
 Status DomainState::activate(const eventstore::RecordedEvent& r, PartnerRecord& p,
@@ -316,6 +361,16 @@ const CertificateRecord* DomainState::certificate_by_fingerprint(const std::stri
 const PartnerRecord* DomainState::partner(const std::string& id) const {
   auto it = partners_.find(id);
   return it == partners_.end() ? nullptr : &it->second;
+}
+
+const CertificateRecord* DomainState::removed_certificate(const std::string& alias) const {
+  auto it = removed_certificates_.find(alias);
+  return it == removed_certificates_.end() ? nullptr : &it->second;
+}
+
+const PartnerRecord* DomainState::removed_partner(const std::string& id) const {
+  auto [first, last] = removed_partners_.equal_range(id);
+  return first == last ? nullptr : &std::prev(last)->second;
 }
 
 const ScheduleRecord* DomainState::schedule(const std::string& id) const {

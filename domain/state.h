@@ -33,6 +33,9 @@ struct CertificateRecord {
   CertificateImported cert;
   int64_t imported_at_ns = 0;
   std::string imported_by;
+  int64_t removed_at_ns = 0;  // 0: not removed
+  std::string removed_by;
+  std::string removal_reason;
 };
 
 struct HistoryEntry {
@@ -53,6 +56,10 @@ struct PartnerRecord {
   std::vector<HistoryEntry> history;  // certificates that are no longer current
   uint64_t version = 0;
   std::array<size_t, kRoleCount> open_schedule{};  // its number (see schedule_number), 0: none
+  uint32_t generation = 1;  // 2 and up: the id of a removed partner, added again
+  int64_t removed_at_ns = 0;  // 0: not removed
+  std::string removed_by;
+  std::string removal_reason;
 };
 
 struct ScheduleRecord {
@@ -116,9 +123,17 @@ class DomainState {
   const std::vector<uint32_t>& expiry_alert_days() const { return expiry_alert_days_; }
   uint64_t system_version() const { return system_version_; }
 
+  // Certificates and partners of the present; removed ones are looked up apart.
   const CertificateRecord* certificate(const std::string& alias) const;
   const CertificateRecord* certificate_by_fingerprint(const std::string& fingerprint) const;
   const PartnerRecord* partner(const std::string& id) const;
+  const CertificateRecord* removed_certificate(const std::string& alias) const;
+  // The partner last removed under this id, if any.
+  const PartnerRecord* removed_partner(const std::string& id) const;
+  // The partner a schedule is for, even if that partner was removed since.
+  const PartnerRecord& partner_of(const ScheduleRecord& s) const {
+    return *schedule_partner_[schedule_number(s.proposed.schedule_id) - 1];
+  }
   const ScheduleRecord* schedule(const std::string& id) const;
   const ListenerRecord* listener(Listener l) const;
   // The open schedule for a partner and role, if any.
@@ -130,6 +145,9 @@ class DomainState {
 
   const std::map<std::string, CertificateRecord>& certificates() const { return certificates_; }
   const std::map<std::string, PartnerRecord>& partners() const { return partners_; }
+  const std::map<std::string, CertificateRecord>& removed_certificates() const { return removed_certificates_; }
+  // Oldest removal first within an id.
+  const std::multimap<std::string, PartnerRecord>& removed_partners() const { return removed_partners_; }
   // In the order they were proposed.
   const std::vector<std::string>& schedule_ids() const { return schedule_order_; }
   std::vector<const ScheduleRecord*> schedules_of_proposal(const std::string& proposal) const;
@@ -144,6 +162,7 @@ class DomainState {
     const size_t n = schedule_number(id);
     return n == 0 || n > schedules_.size() ? nullptr : &schedules_[n - 1];
   }
+  Status apply_partner_event(const eventstore::RecordedEvent& r, const Event& e);
   Status apply_listener_event(const eventstore::RecordedEvent& r, const Event& e);
   Status activate(const eventstore::RecordedEvent& r, PartnerRecord& p, Role role,
                   const std::string& alias, const std::string& fingerprint,
@@ -156,6 +175,9 @@ class DomainState {
   std::map<std::string, CertificateRecord> certificates_;
   std::unordered_map<std::string, std::string> alias_by_fingerprint_;
   std::map<std::string, PartnerRecord> partners_;
+  // A removed partner's node moves here whole, so schedule_partner_ still points to it.
+  std::multimap<std::string, PartnerRecord> removed_partners_;
+  std::map<std::string, CertificateRecord> removed_certificates_;
   // Schedule Sn at index n-1: the engine numbers schedules S1, S2, ... as it proposes
   // them, and apply refuses any other id, so a lookup is an index, not a hash probe (the
   // largest cost of a replay when schedules were hashed by name).

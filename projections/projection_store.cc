@@ -252,6 +252,7 @@ Status ProjectionStore::flush() {
       if (b->GetDataSize() >= kFlushChunkBytes) return true;
       const std::string& id = *partners[next_partner];
       if (const auto* p = state.partner(id)) b->Put(m.cf.at("partners"), id, partner_text(state, *p));
+      else b->Delete(m.cf.at("partners"), id);  // removed
     }
     for (domain::Listener lid : m.dirty_listeners) {
       if (const auto* l = state.listener(lid)) {

@@ -127,6 +127,26 @@ json imported_certificate_json(const domain::CertificateRecord& c, const domain:
   return j;
 }
 
+json removed_partner_json(const domain::PartnerRecord& p) {
+  return {{"id", p.id},
+          {"protocol", domain::to_string(p.protocol)},
+          {"email", p.email},
+          {"removed_at", format_instant(p.removed_at_ns)},
+          {"removed_by", p.removed_by},
+          {"reason", p.removal_reason}};
+}
+
+json removed_certificate_json(const domain::CertificateRecord& c, const domain::CommandResult& r) {
+  json j = certificate_json(c);
+  j["removed_at"] = format_instant(c.removed_at_ns);
+  j["removed_by"] = c.removed_by;
+  j["reason"] = c.removal_reason;
+  // A warning says the key could not be destroyed yet (the engine retries on next open).
+  j["sealed_key_destroyed"] = c.cert.local != 0 && r.warnings.empty();
+  j["warnings"] = r.warnings;
+  return j;
+}
+
 json listener_json(const domain::DomainState& state, const domain::ListenerRecord& l, std::optional<int64_t> now_ns) {
   json j = {{"listener", domain::to_string(l.listener)},
             {"current", l.current ? cert_json(*l.current) : json(nullptr)},

@@ -20,6 +20,9 @@ nlohmann::json partner_json(const domain::DomainState& state, const domain::Part
 nlohmann::json imported_certificate_json(const domain::CertificateRecord& c, const domain::CommandResult& r);
 // With `now_ns`, a pending certificate also names the partners that block its install
 // ("blocked_by") and says why the install waits then ("blocked_because", "waiting_for").
+// What `partner remove` and `cert remove` answer: what was removed, when, by whom and why.
+nlohmann::json removed_partner_json(const domain::PartnerRecord& p);
+nlohmann::json removed_certificate_json(const domain::CertificateRecord& c, const domain::CommandResult& r);
 nlohmann::json listener_json(const domain::DomainState& state, const domain::ListenerRecord& l,
                              std::optional<int64_t> now_ns);
 nlohmann::json result_json(const domain::CommandResult& r);

@@ -30,8 +30,20 @@ std::string describe(const eventstore::RecordedEvent& r, const Event& e, const D
         } else if constexpr (std::is_same_v<T, PartnerAdded>) {
           std::string certs;
           for (const auto& c : ev.certificates) certs += (certs.empty() ? "" : ", ") + role_name(c.role) + "=" + c.alias;
-          return "partner " + ev.id + " added (" + to_string(static_cast<Protocol>(ev.protocol)) +
+          // The id of a removed partner, taken again: another partner, which the trail tells apart.
+          const auto* p = s.partner(ev.id);
+          const std::string again = p && p->generation > 1 ? " as a new partner (its id was reused after a removal)" : "";
+          return "partner " + ev.id + " added" + again + " (" + to_string(static_cast<Protocol>(ev.protocol)) +
                  (ev.cem ? ", CEM" : "") + ")" + (certs.empty() ? "" : ": " + certs);
+        } else if constexpr (std::is_same_v<T, PartnerUpdated>) {
+          return "partner details set: " + std::string(to_string(static_cast<Protocol>(ev.protocol))) +
+                 (ev.cem ? ", CEM" : ", no CEM") + ", email " + ev.email;
+        } else if constexpr (std::is_same_v<T, PartnerRemoved>) {
+          return "partner removed: " + ev.reason;
+        } else if constexpr (std::is_same_v<T, CertificateRemoved>) {
+          const auto* c = s.removed_certificate(std::string(stream_id(r.stream, StreamKind::kCertificate).value_or("")));
+          return "certificate removed: " + ev.reason +
+                 (c && c->cert.local ? "; its sealed private key is destroyed" : "");
         } else if constexpr (std::is_same_v<T, PartnerCertificateActivated>) {
           return role_name(ev.role) + " is now " + ev.alias + " (schedule " + ev.schedule_id + ")";
         } else if constexpr (std::is_same_v<T, ScheduleProposed>) {
@@ -88,6 +100,7 @@ std::string state_after(const eventstore::RecordedEvent& r, const DomainState& s
   }
   if (auto id = stream_id(r.stream, StreamKind::kPartner)) {
     const auto* p = s.partner(std::string(*id));
+    if (!p) return "removed";
     std::string out;
     for (uint8_t i = 0; p && i < kRoleCount; ++i) {
       if (p->current[i]) out += (out.empty() ? "" : ", ") + role_name(i) + "=" + p->current[i]->alias;
@@ -154,8 +167,13 @@ Result<std::vector<AuditEntry>> audit_trail(eventstore::EventStore& store, const
     }
     next = batch.back().position + 1;
   }
-  if (!filter.partner.empty() && !state.partner(filter.partner)) return Status::NotFound("no partner " + filter.partner);
-  if (!filter.cert.empty() && !state.certificate(filter.cert)) return Status::NotFound("no certificate " + filter.cert);
+  // Removed partners and certificates keep their audit trail.
+  if (!filter.partner.empty() && !state.partner(filter.partner) && !state.removed_partner(filter.partner)) {
+    return Status::NotFound("no partner " + filter.partner);
+  }
+  if (!filter.cert.empty() && !state.certificate(filter.cert) && !state.removed_certificate(filter.cert)) {
+    return Status::NotFound("no certificate " + filter.cert);
+  }
   if (!filter.proposal.empty() && state.schedules_of_proposal(filter.proposal).empty()) {
     return Status::NotFound("no proposal " + filter.proposal);
   }

@@ -68,7 +68,7 @@ ReportTable history(const domain::DomainState& s, const ReportOptions& o) {
     if (sc->state() != statemachines::ScheduleState::kActivated) continue;
     if (sc->activated_at_ns < o.from_ns || sc->activated_at_ns > to) continue;
     std::string previous;
-    for (const auto& h : s.partner(sc->proposed.partner)->history) {
+    for (const auto& h : s.partner_of(*sc).history) {
       if (h.replaced_by_schedule == id) previous = h.cert.alias;
     }
     t.rows.push_back({format_instant(sc->activated_at_ns), sc->proposed.partner, domain::to_string(sc->role()),

@@ -1,4 +1,4 @@
-// certsched cert import | cert list
+// certsched cert import | list | remove
 #include <iostream>
 #include <sstream>
 
@@ -87,27 +87,55 @@ int run_import(const GlobalOptions& g, const ImportArgs& a) {
 }
 
 int run_list(const GlobalOptions& g) {
-  auto session = open_session(g, false, "");
-  if (!session.ok()) return fail(g, session.status());
   nlohmann::json all = nlohmann::json::array();
+  if (!g.server.empty()) {
+    auto r = remote_call(g, "GET", "/v1/certificates");
+    if (!r.ok()) return fail(g, r.status());
+    all = std::move(r).value();
+  } else {
+    auto session = open_session(g, false, "");
+    if (!session.ok()) return fail(g, session.status());
+    for (const auto& [alias, c] : (*session)->state().certificates()) all.push_back(certificate_json(c));
+  }
   std::ostringstream t;
   char line[512];
   std::snprintf(line, sizeof line, "%-20s %-8s %-20s %s\n", "ALIAS", "STORE", "NOT AFTER", "SUBJECT");
   t << line;
-  for (const auto& [alias, c] : (*session)->state().certificates()) {
-    all.push_back(certificate_json(c));
-    std::snprintf(line, sizeof line, "%-20s %-8s %-20s %s\n", alias.c_str(), c.cert.local ? "local" : "partner",
-                  all.back()["not_after"].get<std::string>().c_str(), c.cert.subject.c_str());
+  for (const auto& c : all) {
+    std::snprintf(line, sizeof line, "%-20s %-8s %-20s %s\n", c["alias"].get<std::string>().c_str(),
+                  c["local"].get<bool>() ? "local" : "partner", c["not_after"].get<std::string>().c_str(),
+                  c["subject"].get<std::string>().c_str());
     t << line;
   }
   print_result(g, all, t.str());
   return kExitOk;
 }
 
+int run_remove(const GlobalOptions& g, const std::string& alias, const std::string& reason) {
+  nlohmann::json j;
+  if (!g.server.empty()) {
+    auto r = remote_call(g, "DELETE", "/v1/certificates/" + url_encode(alias), {{"reason", reason}});
+    if (!r.ok()) return fail(g, r.status());
+    j = std::move(r).value();
+  } else {
+    auto session = open_session(g, true, "certsched cert remove");
+    if (!session.ok()) return fail(g, session.status());
+    auto r = (*session)->engine->remove_certificate(alias, reason, context(g));
+    if (!r.ok()) return fail(g, r.status());
+    j = removed_certificate_json(*(*session)->state().removed_certificate(alias), r.value());
+  }
+  print_warnings(g, j["warnings"].get<std::vector<std::string>>());
+  print_result(g, j, "Removed " + std::string(j["local"].get<bool>() ? "local" : "partner") + " certificate " + alias + " (" +
+                         j["reason"].get<std::string>() + ")" +
+                         (j["sealed_key_destroyed"].get<bool>() ? "; its sealed private key is destroyed" : "") +
+                         ". Its history stays: certsched audit --cert " + alias + "\n");
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_cert_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
-  CLI::App* cert = app.add_subcommand("cert", "import and list certificates");
+  CLI::App* cert = app.add_subcommand("cert", "import, list and remove certificates");
   cert->require_subcommand(1);
   auto a = std::make_shared<ImportArgs>();
   CLI::App* imp = cert->add_subcommand("import", "import a local (with key) or partner certificate");
@@ -124,6 +152,14 @@ void add_cert_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
   CLI::App* list = cert->add_subcommand("list", "list certificates");
   list->footer("Example: certsched --json cert list");
   list->callback([&g, &run] { run = [&g] { return run_list(g); }; });
+
+  auto alias = std::make_shared<std::string>();
+  auto reason = std::make_shared<std::string>();
+  CLI::App* remove = cert->add_subcommand("remove", "retire a certificate nothing uses or schedules; destroys its sealed key");
+  remove->footer("Example: certsched cert remove sign-2025 --reason 'replaced by sign-2026, expired'");
+  remove->add_option("ALIAS", *alias, "the certificate's alias")->required();
+  remove->add_option("--reason", *reason, "why, for the audit trail")->required()->option_text("TEXT");
+  remove->callback([&g, &run, alias, reason] { run = [&g, alias, reason] { return run_remove(g, *alias, *reason); }; });
 }
 
 }  // namespace certsched::cli

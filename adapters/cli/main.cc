@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
   // go to it, as if --server named it: operators never stop serve to run them.
   static const std::set<std::string> kRemoteWrites = {"schedule propose", "schedule confirm",  "schedule decline",
                                                       "schedule cancel",  "schedule skip-email", "observe",
-                                                      "options set",      "cert import",         "partner add",
+                                                      "options set",      "cert import",         "cert remove",
+                                                      "partner add",      "partner update",      "partner remove",
                                                       "listener configure"};
   if (g.server.empty() && kRemoteWrites.count(path)) g.server = local_serve_api(g.store_dir);
   if (path == "tick") {
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
   }
   if (!g.server.empty()) {
     // What the HTTP API serves can go through --server; the rest needs the store itself.
-    static const std::set<std::string> kRemoteReads = {"partner show", "partner list", "listener show",
+    static const std::set<std::string> kRemoteReads = {"cert list", "partner show", "partner list", "listener show",
                                                        "schedule list", "options show"};
     if (!kRemoteWrites.count(path) && !kRemoteReads.count(path)) {
       return report_error(g, certsched::Status::InvalidArgument(

@@ -73,6 +73,10 @@ Reply post_skip_email(const ApiCall& call);
 Reply post_observation(const ApiCall& call);
 Reply post_certificate(const ApiCall& call);
 Reply post_partner(const ApiCall& call);
+Reply get_certificates(const ApiCall& call);
+Reply patch_partner(const ApiCall& call);
+Reply delete_partner(const ApiCall& call);
+Reply delete_certificate(const ApiCall& call);
 Reply put_listener(const ApiCall& call);
 
 }  // namespace certsched::http

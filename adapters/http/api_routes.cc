@@ -24,6 +24,7 @@ const Route kRoutes[] = {
     {"GET", "/v1/partners", get_partners},
     {"GET", "/v1/partners/{}", get_partner},
     {"GET", "/v1/listeners", get_listeners},
+    {"GET", "/v1/certificates", get_certificates},
     {"GET", "/v1/schedules", get_schedules},
     {"GET", "/v1/audit", get_audit},
     {"GET", "/v1/replay", get_replay},
@@ -39,6 +40,9 @@ const Route kRoutes[] = {
     {"POST", "/v1/observations", post_observation},
     {"POST", "/v1/certificates", post_certificate},
     {"POST", "/v1/partners", post_partner},
+    {"PATCH", "/v1/partners/{}", patch_partner},
+    {"DELETE", "/v1/partners/{}", delete_partner},
+    {"DELETE", "/v1/certificates/{}", delete_certificate},
     {"PUT", "/v1/listeners/{}", put_listener},
 };
 

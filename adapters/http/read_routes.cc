@@ -29,6 +29,14 @@ Reply get_partners(const ApiCall& call) {
   });
 }
 
+Reply get_certificates(const ApiCall& call) {
+  return call.with_engine([](domain::Engine&, const domain::DomainState& s) {
+    json all = json::array();
+    for (const auto& [alias, c] : s.certificates()) all.push_back(projections::certificate_json(c));
+    return Reply{200, all};
+  });
+}
+
 Reply get_partner(const ApiCall& call) {
   const std::string& id = call.params[0];
   return call.with_engine([&](domain::Engine&, const domain::DomainState& s) {

@@ -37,6 +37,56 @@ Reply post_partner(const ApiCall& call) {
   });
 }
 
+Reply patch_partner(const ApiCall& call) {
+  auto c = adapters::update_partner_from_json(call.params[0], call.body);
+  if (!c.ok()) return from_status(c.status());
+  return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
+    auto r = e.update_partner(c.value(), call.command);
+    if (!r.ok()) return from_status(r.status());
+    const domain::DomainState& s = *e.state().value();
+    nlohmann::json j = projections::partner_json(s, *s.partner(c->id));
+    j["warnings"] = r->warnings;
+    j["notes"] = r->notes;
+    return Reply{200, j};
+  });
+}
+
+namespace {
+
+// A removal's body: {"reason"} (the engine refuses an empty one, naming it).
+Result<std::string> removal_reason(const ApiCall& call) {
+  std::string reason;
+  adapters::JsonFields f(call.body);
+  f.only({"reason"});
+  f.optional("reason", reason);
+  if (!f.ok()) return f.status();
+  return reason;
+}
+
+}  // namespace
+
+Reply delete_partner(const ApiCall& call) {
+  auto reason = removal_reason(call);
+  if (!reason.ok()) return from_status(reason.status());
+  const std::string& id = call.params[0];
+  return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
+    auto r = e.remove_partner(id, reason.value(), call.command);
+    if (!r.ok()) return from_status(r.status());
+    return Reply{200, projections::removed_partner_json(*e.state().value()->removed_partner(id))};
+  });
+}
+
+Reply delete_certificate(const ApiCall& call) {
+  auto reason = removal_reason(call);
+  if (!reason.ok()) return from_status(reason.status());
+  const std::string& alias = call.params[0];
+  return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
+    auto r = e.remove_certificate(alias, reason.value(), call.command);
+    if (!r.ok()) return from_status(r.status());
+    return Reply{200, projections::removed_certificate_json(*e.state().value()->removed_certificate(alias), r.value())};
+  });
+}
+
 namespace {
 
 bool from_loopback(const std::string& peer) {
