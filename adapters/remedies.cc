@@ -33,17 +33,35 @@ const Remedy kRemedies[] = {
     {"by reusing the id on purpose", "--reuse-id", "\"reuse_id\": true"},
 };
 
+// " [remedy]", as inserted after a phrase.
+std::string note_for(const Remedy& r, FrontEnd front_end) {
+  const std::string remedy = front_end == FrontEnd::kCli ? r.cli : r.api;
+  return remedy.empty() ? "" : " [" + remedy + "]";
+}
+
 }  // namespace
+
+std::string without_remedies(const std::string& message, FrontEnd front_end) {
+  std::string out = message;
+  for (const Remedy& r : kRemedies) {
+    const std::string phrase = r.phrase, note = note_for(r, front_end);
+    if (note.empty()) continue;
+    for (size_t at = out.find(phrase + note); at != std::string::npos; at = out.find(phrase + note, at)) {
+      at += phrase.size();
+      out.erase(at, note.size());
+    }
+  }
+  return out;
+}
 
 std::string with_remedies(const std::string& message, FrontEnd front_end) {
   std::string out = message;
   for (const Remedy& r : kRemedies) {
-    const std::string remedy = front_end == FrontEnd::kCli ? r.cli : r.api;
-    if (remedy.empty()) continue;
+    const std::string note = note_for(r, front_end);
+    if (note.empty()) continue;
     const std::string phrase = r.phrase;
     for (size_t at = out.find(phrase); at != std::string::npos; at = out.find(phrase, at)) {
       at += phrase.size();
-      const std::string note = " [" + remedy + "]";
       if (out.compare(at, note.size(), note) == 0) continue;  // already there (a retried message)
       out.insert(at, note);
       at += note.size();

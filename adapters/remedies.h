@@ -11,5 +11,8 @@ enum class FrontEnd { kCli, kApi };
 
 // `message` with the front end's remedy after each domain phrase that has one.
 std::string with_remedies(const std::string& message, FrontEnd front_end);
+// `message` with that front end's remedies taken out again: the CLI shows a refusal that
+// serve's API worded with its own remedies, as the CLI words it.
+std::string without_remedies(const std::string& message, FrontEnd front_end);
 
 }  // namespace certsched::adapters

@@ -101,11 +101,19 @@ std::unique_ptr<domain::Engine> EngineFixture::reopen() {
 std::string describe(const domain::DomainState& s) {
   std::ostringstream o;
   o << "position " << s.position() << "\n";
-  for (const auto& [alias, c] : s.certificates()) {
-    o << "cert " << alias << " " << c.cert.fingerprint << " local=" << int(c.cert.local) << "\n";
+  for (const auto* certificates : {&s.certificates(), &s.removed_certificates()}) {
+    for (const auto& [alias, c] : *certificates) {
+      o << "cert " << alias << " " << c.cert.fingerprint << " local=" << int(c.cert.local) << " removed=" << c.removed_at_ns
+        << " " << c.removal_reason << "\n";
+    }
   }
-  for (const auto& [id, p] : s.partners()) {
-    o << "partner " << id << " v" << p.version << " " << to_string(p.protocol) << " cem=" << p.cem << "\n";
+  std::vector<const domain::PartnerRecord*> partners;
+  for (const auto& [id, p] : s.partners()) partners.push_back(&p);
+  for (const auto& [id, p] : s.removed_partners()) partners.push_back(&p);
+  for (const domain::PartnerRecord* partner : partners) {
+    const domain::PartnerRecord& p = *partner;
+    o << "partner " << p.id << " #" << p.generation << " v" << p.version << " " << to_string(p.protocol) << " cem=" << p.cem
+      << " " << p.email << " removed=" << p.removed_at_ns << " " << p.removal_reason << "\n";
     for (size_t r = 0; r < p.current.size(); ++r) {
       if (p.current[r]) o << "  current " << to_string(static_cast<Role>(r)) << " " << p.current[r]->alias << " since " << p.current_since_ns[r] << "\n";
     }

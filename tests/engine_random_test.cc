@@ -1,9 +1,14 @@
 // Long random command sequences against the engine. After every command: a refused
-// command appended nothing, at most one schedule is open per partner and role, and every
-// schedule's recorded history is a path the product rules allow. Now and then, and at
+// command appended nothing, at most one schedule is open per partner and role, every open
+// schedule's partner is present, and partner updates and removals and certificate removals
+// are applied exactly when the rules (modelled here apart from the engine) allow them. At
+// the end every schedule's recorded history is a path the product rules allow. Now and then, and at
 // the end, a state rebuilt from the log alone equals the live one.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <filesystem>
+#include <optional>
 #include <random>
 
 #include "domain/event_codec.h"
@@ -41,6 +46,102 @@ class EngineRandomTest : public testing::EngineFixture {
                  r->proposed.fingerprint == l->pending->fingerprint;
       }
       ASSERT_TRUE(named) << "listener pending on a certificate no open schedule names";
+    }
+    for (const auto& id : s.schedule_ids()) {
+      const ScheduleRecord* r = s.schedule(id);
+      if (statemachines::is_open(r->state())) ASSERT_TRUE(s.partner(r->proposed.partner)) << id << " open for a removed partner";
+    }
+  }
+
+  // The model of the rules for retiring things, kept apart from the engine's own checks.
+  bool has_open_schedule(const std::string& partner, std::optional<Role> role = std::nullopt) {
+    for (const auto& id : state().schedule_ids()) {
+      const ScheduleRecord* r = state().schedule(id);
+      if (statemachines::is_open(r->state()) && r->proposed.partner == partner && (!role || r->role() == *role)) return true;
+    }
+    return false;
+  }
+  bool in_use(const std::string& alias) {
+    const DomainState& s = state();
+    for (const auto& [id, p] : s.partners()) {
+      for (const auto& c : p.current) if (c && c->alias == alias) return true;
+    }
+    for (const auto& id : s.schedule_ids()) {
+      const ScheduleRecord* r = s.schedule(id);
+      if (statemachines::is_open(r->state()) && r->proposed.alias == alias) return true;
+    }
+    const ListenerRecord* l = s.listener(Listener::kHTTP);
+    return l && ((l->current && l->current->alias == alias) || (l->pending && l->pending->alias == alias));
+  }
+
+  // Partner and certificate changes: applied exactly when the model says they may be, with
+  // the effect the model expects.
+  Result<CommandResult> change(std::mt19937& rng, int64_t clock, const std::vector<std::string>& partners) {
+    const std::string partner = partners[rng() % partners.size()];
+    const bool present = state().partner(partner) != nullptr;
+    const std::string reason = rng() % 6 ? "retired" : " ";
+    // Removals rarer than the rest, and removed partners often back, so that most of the run
+    // has partners to schedule for.
+    int kind = static_cast<int>(rng() % 6);
+    if (!present && rng() % 2) kind = 4;
+    switch (kind) {
+      case 0:
+      case 1:
+      case 2: {
+        UpdatePartnerCommand c{partner, std::nullopt, std::nullopt, std::nullopt};
+        if (rng() % 2) c.email = rng() % 8 ? "ops" + std::to_string(rng() % 3) + "@" + partner + ".example" : "not mail";
+        if (rng() % 2) c.protocol = static_cast<Protocol>(rng() % kProtocolCount);
+        if (rng() % 2) c.cem = rng() % 2;
+        const PartnerRecord* before = state().partner(partner);
+        const bool moves = before && c.protocol && listener_for(*c.protocol) != listener_for(before->protocol);
+        const bool blocked = moves && has_open_schedule(partner, Role::kLocalSslServer);
+        auto r = engine_->update_partner(c, ctx(clock));
+        if (blocked || !present) EXPECT_FALSE(r.ok()) << partner;
+        if (r.ok()) {
+          const PartnerRecord* after = state().partner(partner);
+          EXPECT_EQ(after->email, c.email.value_or(after->email));
+          if (c.protocol) EXPECT_EQ(after->protocol, *c.protocol);
+          if (c.cem) EXPECT_EQ(after->cem, *c.cem);
+        }
+        return r;
+      }
+      case 3: {
+        const bool allowed = present && !has_open_schedule(partner) && reason != " ";
+        auto r = engine_->remove_partner(partner, reason, ctx(clock));
+        EXPECT_EQ(r.ok(), allowed) << partner << ": " << r.status().ToString();
+        if (r.ok()) EXPECT_FALSE(state().partner(partner));
+        return r;
+      }
+      case 4: {
+        const bool allowed = !present && state().removed_partner(partner);
+        AddPartnerCommand c{partner, Protocol::kAS2, "edi@" + partner + ".example", false, {}, true};
+        if (state().certificate("sign-old")) c.certificates.push_back({Role::kLocalSigning, "sign-old"});
+        auto r = engine_->add_partner(c, ctx(clock));
+        if (!allowed) EXPECT_FALSE(r.ok()) << partner;
+        return r;
+      }
+      default: {
+        static const std::vector<std::string> kAliases = {"sign-only", "srv-other", "client-new", "psign-old", "sign-old"};
+        const std::string alias = kAliases[rng() % kAliases.size()];
+        const CertificateRecord* cert = state().certificate(alias);
+        const bool allowed = cert && !in_use(alias) && reason != " ";
+        std::string key_file;  // the sealed key of a local certificate
+        if (cert && cert->cert.local) {
+          key_file = store_dir_->sub("keys/");
+          for (char ch : fp(alias)) {
+            if (ch != ':') key_file += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          }
+          key_file += ".key";
+          EXPECT_TRUE(std::filesystem::exists(key_file)) << alias;
+        }
+        auto r = engine_->remove_certificate(alias, reason, ctx(clock));
+        EXPECT_EQ(r.ok(), allowed) << alias << ": " << r.status().ToString();
+        if (r.ok()) {
+          EXPECT_FALSE(state().certificate(alias));
+          if (!key_file.empty()) EXPECT_FALSE(std::filesystem::exists(key_file)) << alias << "'s sealed key is still there";
+        }
+        return r;
+      }
     }
   }
 
@@ -102,7 +203,7 @@ class EngineRandomTest : public testing::EngineFixture {
       const std::string some_schedule = ids.empty() ? "S1" : ids[rng() % ids.size()];
       const std::string some_proposal = "P" + std::to_string(1 + rng() % (state().proposal_count() + 1));
       Result<CommandResult> r = Status::InvalidArgument("no command");
-      switch (rng() % 10) {
+      switch (rng() % 11) {
         case 0:
         case 1: {
           ProposeCommand c;
@@ -135,6 +236,7 @@ class EngineRandomTest : public testing::EngineFixture {
           installer.fail_with = rng() % 4 == 0 ? "reload failed" : "";
           r = engine_->install_listener(Listener::kHTTP, installer, ctx(clock));
           break;
+        case 10: r = change(rng, clock, partners); break;
       }
       if (r.ok()) {
         ++applied;

@@ -1,6 +1,7 @@
 // Operators never stop `serve` to onboard: with serve holding the store (and a real SMTP
-// server configured), certificate imports (PEM with an encrypted key, DER, PKCS#12) and
-// partner additions work, sent to serve automatically by the CLI or with --server. The
+// server configured), certificate imports (PEM with an encrypted key, DER, PKCS#12),
+// partner additions, updates and removals, certificate removals and listener configuration
+// work, sent to serve automatically by the CLI or with --server. The
 // store they leave equals the store the same commands leave when run directly (its
 // certificates, partners and audit trail, times and actors aside), refusals included.
 #include <gtest/gtest.h>
@@ -21,7 +22,10 @@ json without_times_and_actors(json j) {
   if (j.is_array()) {
     for (auto& e : j) e = without_times_and_actors(e);
   } else if (j.is_object()) {
-    for (const char* key : {"actor", "command_id", "interface", "time", "imported_at", "imported_by"}) j.erase(key);
+    for (const char* key : {"actor", "command_id", "interface", "time", "imported_at", "imported_by", "removed_at",
+                            "removed_by"}) {
+      j.erase(key);
+    }
     for (auto& [k, v] : j.items()) v = without_times_and_actors(v);
   }
   return j;
@@ -43,6 +47,7 @@ class LiveOperationsTest : public ::testing::Test {
     sign_ = new testing::CertFiles(f.make(testing::CertSpec("sign-2027").password("Rotate-2027!")));
     partner_ = new testing::CertFiles(f.make(testing::CertSpec("acme-sign")));
     bundle_ = new testing::CertFiles(f.make(testing::CertSpec("enc-2027").password("bundle-pw")));
+    spare_ = new testing::CertFiles(f.make(testing::CertSpec("spare-2026").password("Rotate-2027!")));
     tls_ = new testing::CertFiles(f.make(testing::CertSpec("tls-2027").extended_usage("serverAuth").password("Rotate-2027!")));
     testing::write_file(dir_->sub("pw.txt"), "Rotate-2027!\n");
     testing::write_file(dir_->sub("bundle-pw.txt"), "bundle-pw\n");
@@ -52,6 +57,7 @@ class LiveOperationsTest : public ::testing::Test {
     delete partner_;
     delete bundle_;
     delete tls_;
+    delete spare_;
     delete dir_;
   }
 
@@ -78,11 +84,25 @@ class LiveOperationsTest : public ::testing::Test {
              "--password-file", dir_->sub("pw.txt")}),
         run({"listener", "configure", "HTTP", "--cert", "tls-2027", "--dir", www, "--reload-command",
              "cp " + www + "/cert.pem " + www + "/reloaded.pem"}),
-        // Refusals: a partner that exists, a wrong key password, a certificate that is not one.
+        // The week's corrections: an address, a protocol, a partner gone and its id taken
+        // again, a certificate imported by mistake retired with its key.
+        run({"partner", "update", "acme", "--email", "b2b@acme.example", "--protocol", "AS4"}),
+        run({"partner", "update", "globex", "--no-cem"}),
+        run({"partner", "remove", "globex", "--reason", "contract ended"}),
+        run({"cert", "import", "--alias", "spare-2026", "--cert", spare_->cert_pem, "--key", spare_->key_pem,
+             "--password-file", dir_->sub("pw.txt")}),
+        run({"cert", "remove", "spare-2026", "--reason", "imported by mistake"}),
+        run({"partner", "add", "--id", "globex", "--protocol", "AS3", "--email", "edi@globex.example", "--reuse-id"}),
+        // Refusals: a partner that exists, a wrong key password, a certificate that is not one,
+        // a change that changes nothing, a certificate in use, a partner that is not there.
         run({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example"}),
         run({"cert", "import", "--alias", "sign-2028", "--cert", sign_->cert_pem, "--key", sign_->key_pem,
              "--password-file", dir_->sub("bundle-pw.txt")}),
         run({"cert", "import", "--alias", "junk", "--cert", dir_->sub("pw.txt"), "--partner-cert"}),
+        run({"partner", "update", "acme", "--email", "b2b@acme.example"}),
+        run({"cert", "remove", "sign-2027", "--reason", "old"}),
+        run({"partner", "remove", "initech", "--reason", "never was"}),
+        run({"partner", "remove", "acme", "--reason", "  "}),  // the CLI's remedy, even through serve
     };
   }
 
@@ -108,6 +128,9 @@ class LiveOperationsTest : public ::testing::Test {
   static inline testing::CertFiles* partner_ = nullptr;
   static inline testing::CertFiles* bundle_ = nullptr;
   static inline testing::CertFiles* tls_ = nullptr;
+  static inline testing::CertFiles* spare_ = nullptr;
+  // onboard()'s commands that succeed; the rest are refused.
+  static constexpr size_t kSucceeding = 13;
 };
 
 TEST_F(LiveOperationsTest, OnboardingWhileServeRunsEqualsOnboardingAStoppedStore) {
@@ -136,7 +159,7 @@ TEST_F(LiveOperationsTest, OnboardingWhileServeRunsEqualsOnboardingAStoppedStore
   ASSERT_EQ(direct.size(), automatic.size());
   for (size_t i = 0; i < direct.size(); ++i) {
     SCOPED_TRACE("command " + std::to_string(i) + ": " + direct[i].err);
-    EXPECT_EQ(direct[i].exit_code, i < 7 ? 0 : 3) << direct[i].err;
+    EXPECT_EQ(direct[i].exit_code, i < kSucceeding ? 0 : 3) << direct[i].err;
     const json expected =
         direct[i].exit_code == 0 ? with_listener_dir_named(json::parse(direct[i].out), stopped.store()) : json();
     for (const auto& [other, store] : {std::pair{&automatic[i], forwarded.store()}, {&with_server[i], remote.store()}}) {
@@ -152,6 +175,10 @@ TEST_F(LiveOperationsTest, OnboardingWhileServeRunsEqualsOnboardingAStoppedStore
   const json expected = store_view(stopped);
   EXPECT_EQ(store_view(forwarded), expected);
   EXPECT_EQ(store_view(remote), expected);
+  // The removed certificate's sealed key is gone from each store.
+  const size_t keys = testing::files_in(stopped.store() + "/keys");
+  EXPECT_EQ(keys, 3u) << "sign-2027, enc-2027 and tls-2027";
+  for (const auto* cli : {&forwarded, &remote}) EXPECT_EQ(testing::files_in(cli->store() + "/keys"), keys);
   // The listener's files were installed and its reload command run, by serve.
   for (const auto* cli : {&forwarded, &remote}) {
     EXPECT_EQ(testing::read_file(cli->store() + "-www/reloaded.pem"), testing::read_file(tls_->cert_pem));

@@ -23,12 +23,7 @@ using testing::CertSpec;
 bool mentions(const testing::CliResult& r, const std::string& text) { return r.err.find(text) != std::string::npos; }
 
 // The sealed key files in DIR/keys.
-size_t sealed_keys(const std::string& store) {
-  std::error_code ec;
-  size_t n = 0;
-  for (const auto& f : std::filesystem::directory_iterator(store + "/keys", ec)) n += f.is_regular_file();
-  return n;
-}
+size_t sealed_keys(const std::string& store) { return testing::files_in(store + "/keys"); }
 
 class PartnerChangesTest : public ::testing::Test {
  protected:

@@ -22,6 +22,17 @@ TEST(RemediesTest, TheCliAndTheApiEachNameTheirOwnWayToActOnIt) {
   EXPECT_EQ(with_remedies(once, FrontEnd::kCli), once);
 }
 
+// A refusal forwarded to serve comes back worded for the API; the CLI shows its own remedy.
+TEST(RemediesTest, AnApiRefusalIsShownWithTheCliRemedyOnly) {
+  const std::string domain = "partner id acme belonged to a partner removed on 2026-12-01T00:00:00Z (x); a new partner "
+                             "takes it only by reusing the id on purpose";
+  const std::string api = with_remedies(domain, FrontEnd::kApi);
+  EXPECT_NE(api, domain);
+  EXPECT_EQ(without_remedies(api, FrontEnd::kApi), domain);
+  EXPECT_EQ(with_remedies(without_remedies(api, FrontEnd::kApi), FrontEnd::kCli), with_remedies(domain, FrontEnd::kCli));
+  EXPECT_EQ(without_remedies("no partner acme", FrontEnd::kApi), "no partner acme");
+}
+
 TEST(RemediesTest, ARefusalThroughTheBinaryNamesTheCliOption) {
   testing::TempDir dir;
   const std::string store = dir.sub("store");

@@ -23,6 +23,13 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+size_t files_in(const std::string& dir) {
+  std::error_code ec;
+  size_t n = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir, ec)) n += f.is_regular_file();
+  return n;
+}
+
 struct RawStore::Impl {
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

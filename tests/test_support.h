@@ -23,6 +23,9 @@ class TempDir {
   std::string path_;
 };
 
+// The regular files in `dir` (0 if there is no such directory), such as a store's sealed keys.
+size_t files_in(const std::string& dir);
+
 // Direct RocksDB access to a closed store, as an attacker with file access would have.
 class RawStore {
  public:

@@ -1,4 +1,5 @@
 #include "adapters/cli/remote.h"
+#include "adapters/remedies.h"
 #include "projections/json_text.h"
 
 #include <curl/curl.h>
@@ -81,7 +82,7 @@ Result<nlohmann::json> remote_call(const GlobalOptions& g, const std::string& me
   if (status < 400) return j;
   // The server names the Status it refused with, so the exit code is the one a local run gives.
   const nlohmann::json refusal = j.contains("error") && j["error"].is_object() ? j["error"] : nlohmann::json::object();
-  const std::string message = refusal.value("message", answer);
+  const std::string message = adapters::without_remedies(refusal.value("message", answer), adapters::FrontEnd::kApi);
   const std::string code = refusal.value("code", "");
   if (code == "corruption") return Status::Corruption(message);
   if (code == "not_found" || status == 404) return Status::NotFound(message);
