@@ -120,7 +120,7 @@ cs report history --format csv
 cs report expiring --within 500
 cs replay --position 12
 
-step "14. Onboarding a new partner while serve runs: the CLI sends the writes to serve"
+step "14. Onboarding and the week's corrections while serve runs: the CLI sends the writes to serve"
 api_port=$(free_port)
 "$bin" serve --listen "127.0.0.1:$api_port" > "$work/serve.log" 2>&1 &
 serve_pid=$!
@@ -133,6 +133,11 @@ make_cert hooli-sign-2027
 cs cert import --alias hooli-sign-2027 --cert hooli-sign-2027.crt --partner-cert | grep -E "^Imported"
 cs partner add --id hooli --protocol AS4 --email b2b@hooli.example --local-signing sign-2027 --partner-signing hooli-sign-2027
 cs audit --partner hooli
+echo "  the week's corrections, still through serve: an address, a partner leaving, an old certificate retired"
+cs partner update globex --email edi-team@globex.example
+cs partner remove initech --reason "contract ended 2026-12-31"
+cs cert remove sign-2026 --reason "replaced by sign-2027 everywhere"
+cs audit --cert sign-2026 | tail -2
 kill -TERM "$serve_pid" && wait "$serve_pid"
 serve_pid=""
 echo "  serve stopped; its log:"

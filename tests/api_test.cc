@@ -186,6 +186,30 @@ TEST_F(ApiTest, TheCliSendsCommandsToARunningServer) {
   auto no_token = testing::run_cli({"--server", server, "partner", "list"}, {"CERTSCHED_TOKEN=wrong"});
   EXPECT_EQ(no_token.exit_code, 3);
   EXPECT_NE(no_token.err.find("bearer token"), std::string::npos) << no_token.err;
+
+  // The audit trail names the operator the CLI ran for, and that it went through the API.
+  const json trail = testing::StoreCli(store_).ok({"audit", "--proposal", "P1"});
+  ASSERT_FALSE(trail.empty());
+  for (const auto& e : trail) {
+    if (e["actor"] == "scheduler") continue;  // serve's own activation
+    EXPECT_EQ(e["interface"], "cli") << e.dump();
+    EXPECT_NE(e["actor"].get<std::string>().find(" via api:127.0.0.1"), std::string::npos) << e.dump();
+  }
+}
+
+TEST_F(ApiTest, AnOperatorNameThatIsNotOneIsRefused) {
+  testing::HttpRequest r;
+  r.method = "POST";
+  r.url = serve_.base_url + "/v1/proposals/P9/decline";
+  r.token = token_;
+  r.actor = "cli:two words";
+  const json before = events();
+  const HttpReply bad = testing::http_call(r);
+  EXPECT_EQ(bad.status, 400) << bad.text;
+  EXPECT_NE(bad.text.find("X-Certsched-Actor"), std::string::npos) << bad.text;
+  r.actor = "root:alice";
+  EXPECT_EQ(testing::http_call(r).status, 400);
+  EXPECT_EQ(events(), before);
 }
 
 // A sealed key damaged on disk is an integrity failure: exit 4 through --server, as when

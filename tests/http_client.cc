@@ -28,6 +28,7 @@ HttpReply http_call(const HttpRequest& request) {
   if (!request.idempotency_key.empty()) {
     headers = curl_slist_append(headers, ("Idempotency-Key: " + request.idempotency_key).c_str());
   }
+  if (!request.actor.empty()) headers = curl_slist_append(headers, ("X-Certsched-Actor: " + request.actor).c_str());
   headers = curl_slist_append(headers, "Content-Type: application/json");
   HttpReply reply;
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());

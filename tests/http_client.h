@@ -16,6 +16,7 @@ struct HttpRequest {
   std::string body;
   std::string token;            // empty: no Authorization header
   std::string idempotency_key;  // empty: none
+  std::string actor;            // X-Certsched-Actor, as the CLI sends it; empty: none
   std::string ca_file;          // for https with a private CA
   long timeout_seconds = 20;
 };

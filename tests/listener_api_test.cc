@@ -43,7 +43,7 @@ class ListenerApiTest : public ::testing::Test {
     http::ApiContext context{dir_.sub("store"), session_->store.get(),
                              [&](const std::function<void(domain::Engine&)>& work) { work(*session_->engine); },
                              &session_->outbox, &installer_, allow_remote};
-    return http::route_request({"PUT", "/v1/listeners/HTTP", "", peer, body.dump()}, context);
+    return http::route_request({"PUT", "/v1/listeners/HTTP", "", peer, body.dump(), ""}, context);
   }
   int64_t events() { return static_cast<int64_t>(session_->store->head().value().position); }
 

@@ -183,9 +183,14 @@ TEST_F(LiveOperationsTest, OnboardingWhileServeRunsEqualsOnboardingAStoppedStore
   for (const auto* cli : {&forwarded, &remote}) {
     EXPECT_EQ(testing::read_file(cli->store() + "-www/reloaded.pem"), testing::read_file(tls_->cert_pem));
   }
-  for (const auto& e : testing::StoreCli(forwarded).ok({"audit"})) {
-    if (e["event"] != "SystemInitialized") {
-      EXPECT_EQ(e["interface"], "api") << e.dump();
+  // The trail names the operator, and that the command went through serve's API.
+  for (const auto* cli : {&forwarded, &remote}) {
+    for (const auto& e : cli->ok({"audit"})) {
+      if (e["event"] == "SystemInitialized") continue;
+      EXPECT_EQ(e["interface"], "cli") << e.dump();
+      const std::string actor = e["actor"];
+      EXPECT_EQ(actor.rfind("cli:", 0), 0u) << actor;
+      EXPECT_NE(actor.find(" via api:127.0.0.1"), std::string::npos) << actor;
     }
   }
   EXPECT_EQ(testing::stop_serve(serve), 0);

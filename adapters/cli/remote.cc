@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -50,7 +51,13 @@ Result<nlohmann::json> remote_call(const GlobalOptions& g, const std::string& me
   auto add = [&](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
   add("Authorization: Bearer " + token);
   add("Content-Type: application/json");
-  if (method != "GET") add("Idempotency-Key: " + g.command_id);
+  if (method != "GET") {
+    add("Idempotency-Key: " + g.command_id);
+    // The audit trail names the operator, not only the API (a name serve would not take is
+    // left out: the command still goes, recorded as the API's).
+    const bool printable = std::all_of(g.actor.begin(), g.actor.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+    if (printable && g.actor.size() <= 4 + 64) add("X-Certsched-Actor: " + g.actor);
+  }
   std::string url = g.server;
   while (!url.empty() && url.back() == '/') url.pop_back();
   url += path;

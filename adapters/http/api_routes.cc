@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include "adapters/command_id.h"
 #include "adapters/http/api_call.h"
 #include "adapters/remedies.h"
@@ -110,6 +113,12 @@ bool matches(const char* pattern, const std::vector<std::string>& path, std::vec
   return true;
 }
 
+// "cli:USER", as the CLI names its operator: printable, no spaces, at most 64 for USER.
+bool cli_actor(const std::string& actor) {
+  if (actor.rfind("cli:", 0) != 0 || actor.size() < 5 || actor.size() > 4 + 64) return false;
+  return std::all_of(actor.begin() + 4, actor.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+}
+
 Reply route(const ApiRequest& request, const ApiContext& context) {
   const size_t qmark = request.target.find('?');
   const std::string path = request.target.substr(0, qmark);
@@ -137,8 +146,15 @@ Reply route(const ApiRequest& request, const ApiContext& context) {
       return error(400, "invalid_argument", "the request body is not a JSON object");
     }
   }
+  std::string actor = "api:" + request.peer;
+  if (!request.on_behalf_of.empty()) {
+    if (!cli_actor(request.on_behalf_of)) {
+      return error(400, "invalid_argument", "X-Certsched-Actor must be cli:USER, USER 1-64 printable characters");
+    }
+    actor = request.on_behalf_of + " via " + actor;
+  }
   call.command = {request.idempotency_key.empty() ? adapters::new_command_id() : "api:" + request.idempotency_key,
-                  "api:" + request.peer, base::now_ns()};
+                  actor, base::now_ns()};
   return found->handler(call);
 }
 

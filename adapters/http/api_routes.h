@@ -14,6 +14,9 @@ struct ApiRequest {
   std::string idempotency_key;  // empty: none given
   std::string peer;             // the client's address, recorded as the actor
   std::string body;
+  // X-Certsched-Actor: "cli:USER" when the CLI sends an operator's command to serve; the
+  // actor is then "cli:USER via api:PEER". Claimed by the token holder, recorded as such.
+  std::string on_behalf_of;
 };
 
 struct ApiReply {

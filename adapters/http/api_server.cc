@@ -93,7 +93,7 @@ void ApiServer::Impl::serve_requests(Stream& stream, const std::string& peer) {
         reply = error_reply(401, "unauthorized", "missing or wrong bearer token (see DIR/api-token)");
       } else {
         reply = route_request({std::string(req.method_string()), std::string(req.target()),
-                               std::string(req["Idempotency-Key"]), peer, req.body()},
+                               std::string(req["Idempotency-Key"]), peer, req.body(), std::string(req["X-Certsched-Actor"])},
                               {options.store_dir, options.store, access, options.outbox, options.installer,
                                options.allow_remote_reload_command});
       }
