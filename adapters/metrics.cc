@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "domain/expiry_alerts.h"
 #include "domain/listener_readiness.h"
 
 namespace certsched::adapters {
@@ -49,12 +50,39 @@ MetricFamily certificate_expiry(const domain::DomainState& s) {
   return f;
 }
 
+// What the expiry alerts have said of each certificate still in use: the smallest threshold
+// alerted, in days (0: alerted as expired). Absent: no alert yet.
+MetricFamily expiry_alerts(const domain::DomainState& s) {
+  MetricFamily f = family("certsched_certificate_expiry_alert_threshold_seconds",
+                          "The smallest expiry threshold alerted for a certificate in use (30 days: 2592000); 0 once "
+                          "alerted as expired.",
+                          MetricType::Gauge);
+  for (const domain::CertificateInUse& c : domain::certificates_in_use(s)) {
+    const domain::ExpiryAlertRecord* a = s.expiry_alerts(c.cert.fingerprint);
+    if (!a) continue;
+    add(f, {{"alias", c.cert.alias}, {"fingerprint", c.cert.fingerprint}},
+        a->expired_day ? 0 : seconds(static_cast<int64_t>(a->smallest_threshold) * domain::kDayNs));
+  }
+  return f;
+}
+
+MetricFamily expiry_alerts_raised(const domain::DomainState& s) {
+  MetricFamily f = family("certsched_expiry_alerts_total", "Expiry alerts raised (each mails the admin once).",
+                          MetricType::Counter);
+  uint64_t n = 0;
+  for (const auto& [fp, a] : s.expiry_alert_records()) n += a.count;
+  add(f, {}, static_cast<double>(n));
+  return f;
+}
+
 }  // namespace
 
 std::string metrics_text(const domain::DomainState& s, size_t mail_queued, const eventstore::StoreStats& stats,
                          int64_t now_ns) {
   std::vector<MetricFamily> families;
   families.push_back(certificate_expiry(s));
+  families.push_back(expiry_alerts(s));
+  families.push_back(expiry_alerts_raised(s));
 
   std::map<std::string, size_t> by_state;
   for (auto st : {"proposed", "confirmed", "emailed", "pending", "activated", "withdrawn", "cancelled"}) by_state[st] = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "domain/expiry_alerts.h"
 #include "domain/instant.h"
 #include "domain/listener_readiness.h"
 
@@ -59,6 +60,9 @@ Result<TickReport> Scheduler::record_due(const domain::CommandContext& ctx, std:
   TickReport report;
   CERTSCHED_ASSIGN_OR_RETURN(auto activated, engine_.activate_due(step(ctx, "activate")));
   report.activated = activated.schedule_ids;
+  // After the activations: a certificate just replaced is no longer in use.
+  CERTSCHED_ASSIGN_OR_RETURN(auto expiring, engine_.raise_expiry_alerts(step(ctx, "expiry")));
+  report.alerts = expiring.notes;
 
   for (uint8_t li = 0; li < domain::kListenerCount; ++li) {
     const Listener lid = static_cast<Listener>(li);
@@ -142,6 +146,7 @@ Result<int64_t> Scheduler::next_due_ns(int64_t now_ns) {
     }
   }
   consider(outbox_.next_attempt_ns(s));
+  consider(domain::next_expiry_alert_ns(s, now_ns));
   return next;
 }
 

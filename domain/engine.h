@@ -66,6 +66,9 @@ class Engine {
   // Activates every pending schedule whose time has come, except server certificates,
   // which activate with their listener's install.
   Result<CommandResult> activate_due(const CommandContext& ctx);
+  // Raises the expiry alerts due at ctx.now_ns (expiry_alerts.h), each an event: a run
+  // repeated, a restart or a replay never raises one twice.
+  Result<CommandResult> raise_expiry_alerts(const CommandContext& ctx);
   // An inbound message from `partner` used these certificates (by fingerprint): activates
   // the first-usage schedules they belong to.
   Result<CommandResult> observe_first_usage(const std::string& partner,

@@ -282,6 +282,22 @@ struct CertificateRemoved {
   bool valid() const { return !reason.empty(); }
 };
 
+// Stream "alerts": a certificate in use crossed an expiry threshold of the system options
+// (or, expired and still in use, a new day began). The admin is mailed once per event.
+// Who used it, and what was scheduled to replace it there, as they were then.
+struct ExpiryAlertRaised {
+  CERTSCHED_EVENT(ExpiryAlertRaised, 1);
+  std::string alias;
+  std::string fingerprint;
+  int64_t not_after_ns = 0;
+  uint32_t threshold_days = 0;  // 0: expired (then one alert a day)
+  int64_t day = 0;              // the alert's day, in days since 1970-01-01 (UTC)
+  std::vector<std::string> uses;          // "partner acme local-signing", "listener HTTP"
+  std::vector<std::string> replacements;  // per use: what replaces it there, or ""
+  template <class A> void serialize(A& ar) { ar(alias, fingerprint, not_after_ns, threshold_days, day, uses, replacements); }
+  bool valid() const { return !fingerprint.empty() && uses.size() == replacements.size(); }
+};
+
 #undef CERTSCHED_EVENT
 
 using Event = std::variant<SystemInitialized, CertificateImported, PartnerAdded,
@@ -291,6 +307,6 @@ using Event = std::variant<SystemInitialized, CertificateImported, PartnerAdded,
                            ScheduleDeclined, ScheduleQueued, PartnerMailSent, PartnerMailFailed,
                            EmailSkipped, ScheduleCancelled, ScheduleActivated, NotificationDelivered,
                            NotificationFailed, SystemOptionsChanged, PartnerUpdated, PartnerRemoved,
-                           CertificateRemoved>;
+                           CertificateRemoved, ExpiryAlertRaised>;
 
 }  // namespace certsched::domain

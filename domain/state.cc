@@ -134,6 +134,22 @@ Status DomainState::apply(const eventstore::RecordedEvent& r, const Event& event
           d.last_error = e.error;
           d.last_attempt_ns = r.time_ns;
           return Status::Ok();
+        } else if constexpr (std::is_same_v<T, ExpiryAlertRaised>) {
+          if (r.stream != kAlertStream) return refused(r, "is out of place");
+          ExpiryAlertRecord& a = expiry_alerts_[e.fingerprint];
+          if (e.threshold_days == 0) {
+            if (e.day <= a.expired_day) return refused(r, "repeats the expired alert of its day");
+            a.expired_day = e.day;
+          } else {
+            if (a.smallest_threshold != 0 && e.threshold_days >= a.smallest_threshold) {
+              return refused(r, "repeats an alert of that threshold");
+            }
+            a.smallest_threshold = e.threshold_days;
+          }
+          ++a.count;
+          a.last_alert_ns = r.time_ns;
+          alert_version_ = r.stream_version;
+          return Status::Ok();
         } else if constexpr (is_listener_event<T>) {
           return apply_listener_event(r, event);
         } else if constexpr (is_schedule_event<T>) {
@@ -385,6 +401,11 @@ const ListenerRecord* DomainState::listener(Listener l) const {
 const ScheduleRecord* DomainState::open_schedule(const std::string& partner, Role role) const {
   auto it = partners_.find(partner);
   return it == partners_.end() ? nullptr : open_schedule(it->second, role);
+}
+
+const ExpiryAlertRecord* DomainState::expiry_alerts(const std::string& fingerprint) const {
+  auto it = expiry_alerts_.find(fingerprint);
+  return it == expiry_alerts_.end() ? nullptr : &it->second;
 }
 
 const DeliveryRecord* DomainState::delivery(const std::string& id) const {

@@ -96,6 +96,14 @@ struct ListenerRecord {
   int64_t last_failure_ns = 0;
 };
 
+// The expiry alerts raised for one certificate (by fingerprint).
+struct ExpiryAlertRecord {
+  uint32_t smallest_threshold = 0;  // days; 0: none raised before expiry
+  int64_t expired_day = 0;          // the last day an expired alert was raised (0: none)
+  uint32_t count = 0;
+  int64_t last_alert_ns = 0;
+};
+
 struct DeliveryRecord {
   bool delivered = false;
   std::string message_id;
@@ -155,6 +163,9 @@ class DomainState {
   // Admin notifications' delivery so far (absent: never tried).
   const DeliveryRecord* delivery(const std::string& notification_id) const;
   const std::unordered_map<std::string, DeliveryRecord>& deliveries() const { return deliveries_; }
+  const ExpiryAlertRecord* expiry_alerts(const std::string& fingerprint) const;
+  const std::map<std::string, ExpiryAlertRecord>& expiry_alert_records() const { return expiry_alerts_; }
+  uint64_t alert_stream_version() const { return alert_version_; }
 
  private:
   Status apply_schedule_event(const eventstore::RecordedEvent& r, const Event& e);
@@ -188,6 +199,8 @@ class DomainState {
   std::array<std::optional<ListenerRecord>, kListenerCount> listeners_;
   uint64_t proposal_count_ = 0;
   std::unordered_map<std::string, DeliveryRecord> deliveries_;
+  std::map<std::string, ExpiryAlertRecord> expiry_alerts_;
+  uint64_t alert_version_ = 0;
 };
 
 }  // namespace certsched::domain

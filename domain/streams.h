@@ -15,6 +15,7 @@ enum class StreamKind { kPartner, kCertificate, kSchedule, kListener };
 
 inline const char* kSystemStream = "system";
 inline const char* kNotificationStream = "notifications";
+inline const char* kAlertStream = "alerts";
 
 std::string partner_stream(const std::string& id);
 std::string certificate_stream(const std::string& alias);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "domain/certificate.h"
+#include "domain/expiry_alerts.h"
 #include "domain/instant.h"
 
 namespace certsched::projections {
@@ -128,6 +129,27 @@ Status NotificationOutbox::on_event(const eventstore::RecordedEvent& r, const do
                    std::to_string(f->attempt) + ")",
                "Installing the new server certificate on listener " + listener + " failed: " + f->error +
                    "\n\nThe previous certificate and key were left in place. certsched retries.");
+    return Status::Ok();
+  }
+  if (const auto* a = std::get_if<domain::ExpiryAlertRaised>(&e); a && mails_admin) {
+    const std::string when = format_instant(a->not_after_ns);
+    std::string body = a->threshold_days == 0
+                           ? "Certificate " + a->alias + " expired at " + when + " and is still in use."
+                           : "Certificate " + a->alias + " expires at " + when + ", within " +
+                                 std::to_string(a->threshold_days) + " days.";
+    body += "\n\n  " + cert_line(s, a->alias) + "\n\nUsed by:";
+    bool replaced_everywhere = true;
+    for (size_t i = 0; i < a->uses.size(); ++i) {
+      body += "\n  " + a->uses[i] + ": " + (a->replacements[i].empty() ? "no replacement scheduled" : "replacement " + a->replacements[i]);
+      replaced_everywhere &= !a->replacements[i].empty();
+    }
+    body += replaced_everywhere ? "\n\nEach replacement must be confirmed and take effect before the expiry."
+                                : "\n\nSchedule a replacement with\n  certsched schedule propose --partners ID --role ROLE=ALIAS --at INSTANT";
+    admin_mail(domain::expiry_notification_id(*a),
+               a->threshold_days == 0 ? "certificate " + a->alias + " has expired and is still in use"
+                                      : "certificate " + a->alias + " expires within " + std::to_string(a->threshold_days) +
+                                            " days (" + when.substr(0, 10) + ")",
+               body);
     return Status::Ok();
   }
   if (const auto* d = std::get_if<domain::NotificationDelivered>(&e)) {

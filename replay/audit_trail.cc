@@ -1,6 +1,7 @@
 #include "replay/audit_trail.h"
 
 #include "domain/event_codec.h"
+#include "domain/expiry_alerts.h"
 #include "domain/instant.h"
 #include "domain/state.h"
 
@@ -79,6 +80,13 @@ std::string describe(const eventstore::RecordedEvent& r, const Event& e, const D
           return "installed " + ev.alias;
         } else if constexpr (std::is_same_v<T, ListenerInstallFailed>) {
           return "install failed (attempt " + std::to_string(ev.attempt) + "): " + ev.error;
+        } else if constexpr (std::is_same_v<T, ExpiryAlertRaised>) {
+          std::string uses;
+          for (size_t i = 0; i < ev.uses.size(); ++i) {
+            uses += (uses.empty() ? "" : "; ") + ev.uses[i] + (ev.replacements[i].empty() ? "" : " (replacement " + ev.replacements[i] + ")");
+          }
+          return "expiry alert (" + threshold_name(ev.threshold_days) + "): " + ev.alias + " expires " +
+                 format_instant(ev.not_after_ns) + ", used by " + uses;
         } else if constexpr (std::is_same_v<T, NotificationDelivered>) {
           return "notification " + ev.notification_id + " delivered " + ev.message_id;
         } else {

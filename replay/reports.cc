@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "domain/expiry_alerts.h"
 #include "domain/listener_readiness.h"
 #include "domain/instant.h"
 #include "projections/json_text.h"
@@ -38,19 +39,25 @@ ReportTable inventory(const domain::DomainState& s) {
   return t;
 }
 
+// Each use of a certificate in use that expires within the horizon and has no confirmed
+// replacement in time: what the expiry alerts cover, and what they have said so far.
 ReportTable expiring(const domain::DomainState& s, const ReportOptions& o) {
-  ReportTable t{{"partner", "role", "alias", "fingerprint", "not_after", "days_left"}, {}};
+  ReportTable t{{"partner", "role", "alias", "fingerprint", "not_after", "days_left", "listener", "replacement", "alerted"}, {}};
   // Saturates: --within 100000000 means "everything", not an overflow.
   const int64_t days_to_end = (INT64_MAX - o.now_ns) / kDay;
   const int64_t horizon = o.within_days >= days_to_end ? INT64_MAX : o.now_ns + o.within_days * kDay;
-  for (const auto& [id, p] : s.partners()) {
-    for (uint8_t r = 0; r < domain::kRoleCount; ++r) {
-      const auto& c = p.current[r];
-      if (!c || c->not_after_ns > horizon) continue;
-      if (s.open_schedule(p, static_cast<Role>(r))) continue;  // a replacement is scheduled
-      const int64_t left = (c->not_after_ns - o.now_ns) / kDay;
-      t.rows.push_back({id, domain::to_string(static_cast<Role>(r)), c->alias, c->fingerprint,
-                        format_instant(c->not_after_ns), std::to_string(left)});
+  for (const domain::CertificateInUse& c : domain::certificates_in_use(s)) {
+    if (c.cert.not_after_ns > horizon) continue;
+    const domain::ExpiryAlertRecord* alerted = s.expiry_alerts(c.cert.fingerprint);
+    const std::string last_alert = !alerted                  ? ""
+                                   : alerted->expired_day != 0 ? domain::threshold_name(0)
+                                                               : domain::threshold_name(alerted->smallest_threshold);
+    for (const domain::CertificateUse& u : c.uses) {
+      if (u.covered) continue;
+      const int64_t left = (c.cert.not_after_ns - o.now_ns) / kDay;
+      t.rows.push_back({u.partner, domain::to_string(u.role), c.cert.alias, c.cert.fingerprint,
+                        format_instant(c.cert.not_after_ns), std::to_string(left),
+                        u.listener ? domain::to_string(*u.listener) : "", u.replacement, last_alert});
     }
   }
   std::stable_sort(t.rows.begin(), t.rows.end(), [](const auto& a, const auto& b) { return a[4] < b[4]; });

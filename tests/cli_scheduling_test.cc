@@ -212,7 +212,7 @@ TEST_F(CliSchedulingTest, DeclineCancelAndReports) {
   EXPECT_EQ(inventory[0]["pending_state"], "pending");
   auto csv = run_cli(with_store({"report", "expiring", "--within", "400", "--format", "csv"}, false));
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
-  EXPECT_EQ(csv.out.rfind("partner,role,alias,fingerprint,not_after,days_left\n", 0), 0u) << csv.out;
+  EXPECT_EQ(csv.out.rfind("partner,role,alias,fingerprint,not_after,days_left,listener,replacement,alerted\n", 0), 0u) << csv.out;
   EXPECT_EQ(csv.out.find("local-signing"), std::string::npos) << "a replacement is scheduled for it";
   EXPECT_NE(csv.out.find("acme,partner-signing,psign-old,"), std::string::npos) << csv.out;
   // A horizon past the instants certsched can hold means "everything", not an overflow.

@@ -49,7 +49,9 @@ class EngineRandomTest : public testing::EngineFixture {
     }
     for (const auto& id : s.schedule_ids()) {
       const ScheduleRecord* r = s.schedule(id);
-      if (statemachines::is_open(r->state())) ASSERT_TRUE(s.partner(r->proposed.partner)) << id << " open for a removed partner";
+      if (statemachines::is_open(r->state())) {
+        ASSERT_TRUE(s.partner(r->proposed.partner)) << id << " open for a removed partner";
+      }
     }
   }
 
@@ -96,12 +98,18 @@ class EngineRandomTest : public testing::EngineFixture {
         const bool moves = before && c.protocol && listener_for(*c.protocol) != listener_for(before->protocol);
         const bool blocked = moves && has_open_schedule(partner, Role::kLocalSslServer);
         auto r = engine_->update_partner(c, ctx(clock));
-        if (blocked || !present) EXPECT_FALSE(r.ok()) << partner;
+        if (blocked || !present) {
+          EXPECT_FALSE(r.ok()) << partner;
+        }
         if (r.ok()) {
           const PartnerRecord* after = state().partner(partner);
           EXPECT_EQ(after->email, c.email.value_or(after->email));
-          if (c.protocol) EXPECT_EQ(after->protocol, *c.protocol);
-          if (c.cem) EXPECT_EQ(after->cem, *c.cem);
+          if (c.protocol) {
+            EXPECT_EQ(after->protocol, *c.protocol);
+          }
+          if (c.cem) {
+            EXPECT_EQ(after->cem, *c.cem);
+          }
         }
         return r;
       }
@@ -109,7 +117,9 @@ class EngineRandomTest : public testing::EngineFixture {
         const bool allowed = present && !has_open_schedule(partner) && reason != " ";
         auto r = engine_->remove_partner(partner, reason, ctx(clock));
         EXPECT_EQ(r.ok(), allowed) << partner << ": " << r.status().ToString();
-        if (r.ok()) EXPECT_FALSE(state().partner(partner));
+        if (r.ok()) {
+          EXPECT_FALSE(state().partner(partner));
+        }
         return r;
       }
       case 4: {
@@ -117,7 +127,9 @@ class EngineRandomTest : public testing::EngineFixture {
         AddPartnerCommand c{partner, Protocol::kAS2, "edi@" + partner + ".example", false, {}, true};
         if (state().certificate("sign-old")) c.certificates.push_back({Role::kLocalSigning, "sign-old"});
         auto r = engine_->add_partner(c, ctx(clock));
-        if (!allowed) EXPECT_FALSE(r.ok()) << partner;
+        if (!allowed) {
+          EXPECT_FALSE(r.ok()) << partner;
+        }
         return r;
       }
       default: {
@@ -138,7 +150,9 @@ class EngineRandomTest : public testing::EngineFixture {
         EXPECT_EQ(r.ok(), allowed) << alias << ": " << r.status().ToString();
         if (r.ok()) {
           EXPECT_FALSE(state().certificate(alias));
-          if (!key_file.empty()) EXPECT_FALSE(std::filesystem::exists(key_file)) << alias << "'s sealed key is still there";
+          if (!key_file.empty()) {
+            EXPECT_FALSE(std::filesystem::exists(key_file)) << alias << "'s sealed key is still there";
+          }
         }
         return r;
       }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "adapters/scheduler.h"
+#include "domain/expiry_alerts.h"
 #include "tests/engine_fixture.h"
 #include "tests/servers.h"
 
@@ -121,14 +122,18 @@ TEST_F(SchedulerTest, AScheduleDueNowIsMailedAndActivatedInOneRunWithoutAnOverdu
 
 TEST_F(SchedulerTest, KnowsWhenItNextHasWork) {
   smtp_->start();
-  EXPECT_EQ(scheduler_->next_due_ns(now_).value(), 0);
+  // Beyond the schedules: the first expiry threshold of a certificate in use (the test
+  // certificates are valid a year, the first threshold is 30 days).
+  const int64_t first_alert = domain::next_expiry_alert_ns(state(), now_);
+  ASSERT_GT(first_alert, now_ + 300 * 24 * kHour);
+  EXPECT_EQ(scheduler_->next_due_ns(now_).value(), first_alert);
   propose({"acme"}, Role::kLocalSigning, "sign-new", now_ + 2 * kHour);
   propose({"initech"}, Role::kLocalSigning, "sign-new", now_ + kHour);
   EXPECT_EQ(scheduler_->next_due_ns(now_).value(), now_ + kHour);
   run(now_ + kHour);
   EXPECT_EQ(scheduler_->next_due_ns(now_ + kHour).value(), now_ + 2 * kHour);
   run(now_ + 2 * kHour);
-  EXPECT_EQ(scheduler_->next_due_ns(now_ + 2 * kHour).value(), 0);
+  EXPECT_GT(scheduler_->next_due_ns(now_ + 2 * kHour).value(), now_ + 300 * 24 * kHour) << "only expiry thresholds are left";
 
   // A mail the server refused is retried after its backoff: that is work too.
   smtp_->stop();
