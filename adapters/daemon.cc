@@ -84,7 +84,7 @@ Status run_daemon(const DaemonOptions& o) {
   CERTSCHED_ASSIGN_OR_RETURN(std::string token, read_api_token(o.store_dir));
   auto api = http::ApiServer::start(
       {o.address, o.port, token, o.store_dir, o.tls_cert_file, o.tls_key_file, session->store.get(), &session->outbox,
-       &installer, o.allow_remote_reload_command},
+       &installer, o.allow_remote_reload_command, session->projections.get()},
       [&](const std::function<void(domain::Engine&)>& work) {
         std::lock_guard<std::mutex> l(engine_mu);
         work(*session->engine);

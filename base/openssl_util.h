@@ -32,4 +32,7 @@ inline BioPtr memory_bio(const std::string& bytes) {
 // failure never leaks into the next call's diagnosis.
 std::string drain_openssl_errors();
 
+// SHA-256 of `bytes` as 64 lower-case hexadecimal digits.
+std::string sha256_hex(const std::string& bytes);
+
 }  // namespace certsched::base

@@ -1,5 +1,7 @@
 #include "base/rocksdb_database.h"
 
+#include <rocksdb/utilities/backup_engine.h>
+
 #include <stdlib.h>
 
 #include <filesystem>
@@ -52,6 +54,33 @@ Status RocksDatabase::drop_family(const std::string& name) {
     break;
   }
   return Status::Ok();
+}
+
+Status RocksDatabase::back_up_to(const std::string& backup_dir) {
+  rocksdb::BackupEngineOptions options(backup_dir);
+  options.share_table_files = false;  // one self-contained copy, not an incremental series
+  rocksdb::BackupEngine* raw = nullptr;
+  CERTSCHED_RETURN_IF_ERROR(status_from_rocksdb(rocksdb::BackupEngine::Open(options, rocksdb::Env::Default(), &raw),
+                                                "open backup " + backup_dir));
+  std::unique_ptr<rocksdb::BackupEngine> engine(raw);
+  rocksdb::CreateBackupOptions create;
+  create.flush_before_backup = true;
+  return status_from_rocksdb(engine->CreateNewBackup(create, db_), "back up to " + backup_dir);
+}
+
+Status RocksDatabase::restore(const std::string& backup_dir, const std::string& db_dir) {
+  rocksdb::BackupEngineOptions options(backup_dir);
+  options.share_table_files = false;
+  rocksdb::BackupEngineReadOnly* raw = nullptr;
+  const rocksdb::Status opened = rocksdb::BackupEngineReadOnly::Open(options, rocksdb::Env::Default(), &raw);
+  if (!opened.ok()) return Status::Corruption("backup " + backup_dir + " cannot be read: " + opened.ToString());
+  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
+  std::vector<rocksdb::BackupInfo> backups;
+  engine->GetBackupInfo(&backups);
+  if (backups.size() != 1) return Status::Corruption("backup " + backup_dir + " holds " + std::to_string(backups.size()) + " copies, not one");
+  const rocksdb::Status verified = engine->VerifyBackup(backups[0].backup_id, /*verify_with_checksum=*/true);
+  if (!verified.ok()) return Status::Corruption("backup " + backup_dir + " does not verify: " + verified.ToString());
+  return status_from_rocksdb(engine->RestoreDBFromBackup(backups[0].backup_id, db_dir, db_dir), "restore " + db_dir);
 }
 
 }  // namespace certsched::base

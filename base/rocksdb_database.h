@@ -40,6 +40,12 @@ class RocksDatabase {
   const std::vector<rocksdb::ColumnFamilyHandle*>& families() const { return handles_; }
   // Drops the family named `name`, if the database has it, and forgets its handle.
   Status drop_family(const std::string& name);
+  // An online, consistent copy into `backup_dir` (new) with RocksDB's BackupEngine: the
+  // memtables flushed first, every file copied (never hard-linked) with its checksum.
+  Status back_up_to(const std::string& backup_dir);
+  // Checks every file of such a copy against its checksum, then makes the database `db_dir`
+  // (new) from it. Corruption names what is wrong.
+  static Status restore(const std::string& backup_dir, const std::string& db_dir);
 
  private:
   RocksDatabase() = default;

@@ -173,6 +173,8 @@ class EventStore {
   virtual Status refresh() = 0;
 
   virtual StoreStats stats() const = 0;
+  // An online, consistent copy of the log into the new directory `dir`, for `backup`.
+  virtual Status back_up_to(const std::string& dir) = 0;
 };
 
 enum class OpenMode {

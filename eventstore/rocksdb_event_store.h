@@ -59,7 +59,6 @@ class PollingSubscription final : public Subscription {
 
 class RocksDbEventStore final : public EventStore {
  public:
-
   static Result<std::unique_ptr<EventStore>> open(const std::string& dir,
                                                   const StoreOptions& options);
 
@@ -86,6 +85,7 @@ class RocksDbEventStore final : public EventStore {
   StoreStats stats() const override {
     return {appends_committed_.load(), batches_written_.load(), append_nanoseconds_.load()};
   }
+  Status back_up_to(const std::string& dir) override { return database_->back_up_to(dir); }
 
   // Blocks until the log may have grown past `position`, or `timeout` passes.
   void wait_for_append(uint64_t position, std::chrono::milliseconds timeout) {

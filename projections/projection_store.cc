@@ -134,6 +134,8 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::open(const std::string
   return store;
 }
 
+Status ProjectionStore::back_up_to(const std::string& dir) { return impl_->database->back_up_to(dir); }
+
 Result<uint64_t> ProjectionStore::checkpoint(const std::string& projection) {
   std::string v;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf.at(kCheckpoints), projection, &v);

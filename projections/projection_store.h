@@ -40,6 +40,8 @@ class ProjectionStore : public domain::EventObserver {
 
   // The last log position applied to `projection` (0 before the first).
   Result<uint64_t> checkpoint(const std::string& projection);
+  // An online, consistent copy of the projections into the new directory `dir` (backup).
+  Status back_up_to(const std::string& dir);
   Result<std::vector<std::pair<std::string, std::string>>> scan(const std::string& projection);
   // Every projection and checkpoint as text, in key order: equal texts, equal projections.
   Result<std::string> dump();

@@ -382,5 +382,45 @@ TEST_F(EngineCrashTest, SigkillDuringProposeConfirmTickAndServeLosesNothing) {
   EXPECT_GT(kills["propose"] + kills["confirm"] + kills["tick"] + kills["serve"], 0);
 }
 
+// SIGKILL during `backup`, at random moments: the store and an earlier backup stay intact,
+// and the interrupted backup is either absent or whole (it restores); what it left half
+// written is never taken for a backup.
+TEST(BackupCrashTest, SigkillDuringABackupLeavesTheStoreAndEarlierBackupsIntact) {
+  namespace fs = std::filesystem;
+  testing::TempDir work;
+  const testing::StoreCli cli(work.sub("store"));
+  cli.ok({"init", "--admin-email", "pki@example.com"});
+  for (int i = 0; i < 20; ++i) {
+    cli.ok({"partner", "add", "--id", "p" + std::to_string(i), "--protocol", "AS2", "--email", "edi@p.example"});
+  }
+  cli.ok({"backup", work.sub("earlier")});
+  const json head = cli.ok({"replay", "--verify"});
+  std::mt19937 rng(std::random_device{}());
+  int whole = 0, absent = 0;
+  for (int i = 0; i < 25; ++i) {
+    const std::string dest = work.sub("b" + std::to_string(i));
+    const testing::CliResult r = testing::run_cli_killed_after(cli.args_for({"backup", dest}), static_cast<int>(rng() % 250));
+    SCOPED_TRACE("backup killed: " + std::to_string(r.killed));
+    const json now = cli.ok({"replay", "--verify"});
+    ASSERT_EQ(now["verified"], true);
+    ASSERT_EQ(now["head_hash"], head["head_hash"]);
+    if (fs::exists(dest)) {
+      ++whole;
+      EXPECT_EQ(testing::StoreCli(work.sub("r" + std::to_string(i))).ok({"restore", dest})["head_hash"], head["head_hash"]);
+    } else {
+      ++absent;
+    }
+    for (const auto& f : fs::directory_iterator(work.path())) {
+      const std::string name = f.path().filename().string();
+      if (name.rfind("b" + std::to_string(i) + ".partial-", 0) != 0) continue;
+      EXPECT_EQ(testing::StoreCli(work.sub("from-partial")).run({"restore", f.path().string()}).exit_code, 4);
+      fs::remove_all(f.path());
+    }
+  }
+  EXPECT_EQ(testing::StoreCli(work.sub("from-earlier")).ok({"restore", work.sub("earlier")})["head_hash"], head["head_hash"]);
+  std::cout << "[ backup   ] 25 backups killed at random: " << whole << " finished whole, " << absent << " left nothing\n";
+  EXPECT_GT(absent, 0) << "no kill landed during a backup";
+}
+
 }  // namespace
 }  // namespace certsched

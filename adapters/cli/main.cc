@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
                                                       "schedule cancel",  "schedule skip-email", "observe",
                                                       "options set",      "cert import",         "cert remove",
                                                       "partner add",      "partner update",      "partner remove",
-                                                      "listener configure"};
+                                                      "listener configure", "backup"};
   if (g.server.empty() && kRemoteWrites.count(path)) g.server = local_serve_api(g.store_dir);
   if (path == "tick") {
     auto holder = certsched::eventstore::store_writer(g.store_dir);

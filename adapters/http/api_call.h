@@ -77,6 +77,10 @@ Reply get_certificates(const ApiCall& call);
 Reply patch_partner(const ApiCall& call);
 Reply delete_partner(const ApiCall& call);
 Reply delete_certificate(const ApiCall& call);
+Reply post_backup(const ApiCall& call);
+
+// Whether the client is on this host (what may name paths and commands of serve's host).
+bool from_loopback(const std::string& peer);
 Reply put_listener(const ApiCall& call);
 
 }  // namespace certsched::http

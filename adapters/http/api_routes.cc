@@ -47,6 +47,7 @@ const Route kRoutes[] = {
     {"DELETE", "/v1/partners/{}", delete_partner},
     {"DELETE", "/v1/certificates/{}", delete_certificate},
     {"PUT", "/v1/listeners/{}", put_listener},
+    {"POST", "/v1/backups", post_backup},
 };
 
 int hex_digit(char c) {
@@ -182,6 +183,10 @@ Reply ApiCall::with_engine(const std::function<Reply(domain::Engine&, const doma
     reply = state.ok() ? f(engine, *state.value()) : from_status(state.status());
   });
   return reply;
+}
+
+bool from_loopback(const std::string& peer) {
+  return peer.rfind("127.", 0) == 0 || peer == "::1" || peer.rfind("::ffff:127.", 0) == 0;
 }
 
 ApiReply error_reply(unsigned status, const std::string& code, const std::string& message) {

@@ -32,6 +32,7 @@ struct ApiContext {
   projections::NotificationOutbox* outbox = nullptr;  // for /metrics
   domain::ListenerInstaller* installer = nullptr;      // for PUT /v1/listeners/{name}
   bool allow_remote_reload_command = false;
+  projections::ProjectionStore* projections = nullptr;  // for POST /v1/backups, from loopback
 };
 
 // Never throws: an unexpected exception becomes a 500 with its message.

@@ -95,7 +95,7 @@ void ApiServer::Impl::serve_requests(Stream& stream, const std::string& peer) {
         reply = route_request({std::string(req.method_string()), std::string(req.target()),
                                std::string(req["Idempotency-Key"]), peer, req.body(), std::string(req["X-Certsched-Actor"])},
                               {options.store_dir, options.store, access, options.outbox, options.installer,
-                               options.allow_remote_reload_command});
+                               options.allow_remote_reload_command, options.projections});
       }
     }
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), 11};

@@ -21,6 +21,7 @@ class EventStore;
 }
 namespace certsched::projections {
 class NotificationOutbox;
+class ProjectionStore;
 }
 
 namespace certsched::http {
@@ -40,6 +41,7 @@ struct ApiOptions {
   // A reload command is a shell command serve runs as its own user: only a client on
   // loopback may set one, unless serve is started to allow it.
   bool allow_remote_reload_command = false;
+  projections::ProjectionStore* projections = nullptr;  // for POST /v1/backups
 };
 
 // Runs every engine call of the API; `serve` passes one that holds the lock it shares with

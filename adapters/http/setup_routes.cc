@@ -87,14 +87,6 @@ Reply delete_certificate(const ApiCall& call) {
   });
 }
 
-namespace {
-
-bool from_loopback(const std::string& peer) {
-  return peer.rfind("127.", 0) == 0 || peer == "::1" || peer.rfind("::ffff:127.", 0) == 0;
-}
-
-}  // namespace
-
 // The listener's certificate, and its directory and reload command (omitted: as they are).
 // The certificate's files are installed, and the reload command run, without the engine's
 // lock: other requests and the scheduler go on meanwhile.
