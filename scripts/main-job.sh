@@ -138,6 +138,8 @@ cs partner update globex --email edi-team@globex.example
 cs partner remove initech --reason "contract ended 2026-12-31"
 cs cert remove sign-2026 --reason "replaced by sign-2027 everywhere"
 cs audit --cert sign-2026 | tail -2
+echo "  a backup, taken by serve while it runs"
+cs backup "$work/backup"
 kill -TERM "$serve_pid" && wait "$serve_pid"
 serve_pid=""
 echo "  serve stopped; its log:"
@@ -149,3 +151,5 @@ grep -h '^Subject:' "$work/maildir/new/"* | sort | uniq -c | sed 's/^/  /'
 step "16. The event log, and a verified replay of its hash chain"
 cs replay --events
 cs replay --verify
+echo "  the backup restores to a new store whose log verifies"
+cs --store "$work/restored" restore "$work/backup"

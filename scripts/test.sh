@@ -24,9 +24,9 @@ phase "ASan + UBSan tests"
 # The tests that run threads: group commit, subscriptions and read-ahead walks in the store,
 # an engine catching up and projections flushing on two threads, concurrent appenders killed
 # mid-write, and `serve` (scheduler loop, mail worker, listener installs, API workers,
-# subscription, commands forwarded to it).
+# subscription, commands forwarded to it, a backup it takes while a client appends).
 tsan_tests=(eventstore_test eventstore_concurrency_test engine_catch_up_test projection_test crash_test api_test stall_test
-  live_operations_test)
+  live_operations_test backup_test)
 bash scripts/build.sh tsan "${tsan_tests[@]}" crash_child certsched
 phase "ThreadSanitizer build"
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/../tests/tsan.supp" \
