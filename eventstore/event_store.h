@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -97,6 +98,19 @@ struct VerifyReport {
   std::string problem;  // empty when verified
 };
 
+// A stored record as the hash chain covers it: chain(n) = SHA-256(chain(n-1) || framed),
+// chain(0) = 32 zero bytes (docs/eventstore-format.md). One record holds a run of events.
+struct StoredRecord {
+  std::string framed;  // frame header and body, exactly as stored
+  std::string chain_hash_hex;
+  std::vector<RecordedEvent> events;
+};
+
+// Checks a framed record (as StoredRecord::framed) without a store: its frame (sizes,
+// version, CRC-32C) and its events, which it decodes into `events`. Corruption naming
+// `position`, the position the record must start at, otherwise.
+Status decode_framed_record(std::string_view framed, uint64_t position, std::vector<RecordedEvent>* events);
+
 // Receives events in position order. A non-ok Status stops the subscription.
 using EventHandler = std::function<Status(const std::vector<RecordedEvent>&)>;
 
@@ -173,6 +187,9 @@ class EventStore {
   virtual Status refresh() = 0;
 
   virtual StoreStats stats() const = 0;
+  // Every stored record from the first to the head, in order, each checked (frame, chain)
+  // as it is read: Corruption naming the first bad position. For the evidence pack.
+  virtual Status for_each_record(const std::function<Status(const StoredRecord&)>& each) = 0;
   // An online, consistent copy of the log into the new directory `dir`, for `backup`.
   virtual Status back_up_to(const std::string& dir) = 0;
 };

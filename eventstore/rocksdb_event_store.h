@@ -80,6 +80,7 @@ class RocksDbEventStore final : public EventStore {
   Result<Head> head() override;
   using EventStore::verify;
   Result<VerifyReport> verify(const std::function<Status(const RecordedEvent&)>& each) override;
+  Status for_each_record(const std::function<Status(const StoredRecord&)>& each) override;
   std::unique_ptr<Subscription> subscribe(uint64_t after_position, EventHandler handler) override;
   Status refresh() override;
   StoreStats stats() const override {

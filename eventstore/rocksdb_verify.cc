@@ -6,19 +6,32 @@
 #include "eventstore/stream_table.h"
 
 namespace certsched::eventstore::internal {
+namespace {
+
+// One pass over the whole log. The writer may append meanwhile: a snapshot keeps head and
+// log in agreement. (Secondary instances do not support snapshots, but they only change on
+// refresh().) Blocks are not cached: one pass would only evict what is.
+struct WholeLogRead {
+  WholeLogRead(rocksdb::DB* db, bool read_only) : db_(db) {
+    options.fill_cache = false;
+    options.snapshot = read_only ? nullptr : db->GetSnapshot();
+  }
+  ~WholeLogRead() {
+    if (options.snapshot) db_->ReleaseSnapshot(options.snapshot);
+  }
+  WholeLogRead(const WholeLogRead&) = delete;
+  WholeLogRead& operator=(const WholeLogRead&) = delete;
+  rocksdb::ReadOptions options;
+
+ private:
+  rocksdb::DB* db_;
+};
+
+}  // namespace
 
 Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const RecordedEvent&)>& each) {
-  // The writer may append while we walk: pin a snapshot so head and log agree. Secondary
-  // instances do not support snapshots, but they only change on refresh().
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;  // one pass over everything: caching its blocks would only evict
-  const rocksdb::Snapshot* snapshot = read_only() ? nullptr : db_->GetSnapshot();
-  ro.snapshot = snapshot;
-  struct Release {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* s;
-    ~Release() { if (s) db->ReleaseSnapshot(s); }
-  } release{db_, snapshot};
+  const WholeLogRead read(db_, read_only());
+  const rocksdb::ReadOptions& ro = read.options;
 
   VerifyReport report;
   std::string head_value;
@@ -139,4 +152,54 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
   return report;
 }
 
+Status RocksDbEventStore::for_each_record(const std::function<Status(const StoredRecord&)>& each) {
+  const WholeLogRead read(db_, read_only());
+  const rocksdb::ReadOptions& ro = read.options;
+  std::string head_value;
+  const rocksdb::Status hs = db_->Get(ro, meta(), kMetaHead, &head_value);
+  if (hs.IsNotFound()) return Status::Ok();
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(hs, "read head"));
+  if (head_value.size() != 8 + sizeof(ChainHash)) return Status::Corruption("the head record is malformed");
+  const uint64_t head_position = base::load_u64(head_value.data());
+  ChainHash previous = kGenesisHash;
+  uint64_t expected = 1;
+  StoredRecord record;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log()));
+  for (it->SeekToFirst(); it->Valid() && expected <= head_position; it->Next()) {
+    const uint64_t position = it->key().size() == 8 ? base::load_u64(it->key().data()) : 0;
+    if (position != expected) return Status::Corruption("record at position " + std::to_string(expected) + " is missing");
+    StoredValue sv;
+    CERTSCHED_RETURN_IF_ERROR(parse_stored_value(std::string_view(it->value().data(), it->value().size()), position, &sv));
+    const ChainHash computed = chain_next(previous, sv.framed_record);
+    if (computed != sv.hash) {
+      return Status::Corruption("record at position " + std::to_string(position) + ": hash chain broken");
+    }
+    CERTSCHED_RETURN_IF_ERROR(decode_events(sv, position, &record.events));
+    record.framed.assign(sv.framed_record);
+    record.chain_hash_hex = to_hex(computed);
+    CERTSCHED_RETURN_IF_ERROR(each(record));
+    previous = computed;
+    expected = record.events.back().position + 1;
+  }
+  CERTSCHED_RETURN_IF_ERROR(base::status_from_rocksdb(it->status(), "walk log"));
+  if (expected != head_position + 1) return Status::Corruption("the log ends before its head at " + std::to_string(head_position));
+  return Status::Ok();
+}
+
 }  // namespace certsched::eventstore::internal
+
+namespace certsched::eventstore {
+
+Status decode_framed_record(std::string_view framed, uint64_t position, std::vector<RecordedEvent>* events) {
+  std::string value(framed);
+  value.append(sizeof(ChainHash), '\0');  // the chain is checked by the caller
+  StoredValue sv;
+  CERTSCHED_RETURN_IF_ERROR(parse_stored_value(value, position, &sv));
+  CERTSCHED_RETURN_IF_ERROR(decode_events(sv, position, events));
+  if (events->empty() || events->front().position != position) {
+    return Status::Corruption("record at position " + std::to_string(position) + " does not start there");
+  }
+  return Status::Ok();
+}
+
+}  // namespace certsched::eventstore

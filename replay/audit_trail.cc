@@ -146,6 +146,10 @@ bool matches(const eventstore::RecordedEvent& r, const Event& e, const DomainSta
 
 }  // namespace
 
+std::string describe_event(const eventstore::RecordedEvent& r, const Event& event, const DomainState& after) {
+  return describe(r, event, after);
+}
+
 nlohmann::json to_json(const AuditEntry& a) {
   return {{"position", a.position}, {"time", format_instant(a.time_ns)}, {"actor", a.actor}, {"interface", a.interface},
           {"stream", a.stream}, {"event", a.event}, {"what", a.what}, {"state", a.state}, {"command_id", a.command_id}};

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/events.h"
+#include "domain/state.h"
 #include "eventstore/event_store.h"
 
 namespace certsched::replay {
@@ -34,6 +36,9 @@ struct AuditEntry {
 // Every matching event; with an empty filter, every event. NotFound if a named partner,
 // proposal or certificate never appears in the log.
 Result<std::vector<AuditEntry>> audit_trail(eventstore::EventStore& store, const AuditFilter& filter);
+
+// One readable line for `event` (the record `r`), from the state just after it.
+std::string describe_event(const eventstore::RecordedEvent& r, const domain::Event& event, const domain::DomainState& after);
 
 // The JSON shape of an entry, shared by `certsched audit --json` and GET /v1/audit.
 nlohmann::json to_json(const AuditEntry& a);

@@ -1,6 +1,6 @@
 // Compliance reports, as rows of named columns (the same names in the table, CSV and JSON):
 //   inventory  - partner x role: current and pending certificate, fingerprints, expiry
-//   expiring   - current certificates expiring within N days with no replacement scheduled
+//   expiring   - certificates in use expiring within N days with no confirmed replacement in time
 //   history    - activations in a period: what replaced what, why, and who decided
 //   blockers   - listener installs blocked by partners, and schedules past due
 #pragma once

@@ -9,6 +9,6 @@ apt-get install -y -qq --no-install-recommends \
   librocksdb-dev rocksdb-tools libssl-dev openssl libboost-dev libcereal-dev libspdlog-dev \
   libgtest-dev libcli11-dev nlohmann-json3-dev \
   util-linux faketime nginx-light python3-aiosmtpd libcurl4-openssl-dev curl \
-  libsystemd-dev systemd prometheus-cpp-dev prometheus \
+  libsystemd-dev systemd prometheus-cpp-dev prometheus chromium \
   clang-14 libclang-rt-14-dev >/dev/null
 echo "install-deps: Debian packages are installed"

@@ -4,6 +4,7 @@
 # (aiosmtpd) on loopback. Times are seconds ahead; nothing sleeps for long.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$PWD"
 bash scripts/build.sh release >/dev/null
 bin="$PWD/build/adapters/certsched"
 work="$(mktemp -d /tmp/certsched-main-job.XXXXXX)"
@@ -153,3 +154,13 @@ cs replay --events
 cs replay --verify
 echo "  the backup restores to a new store whose log verifies"
 cs --store "$work/restored" restore "$work/backup"
+
+step "17. The auditor's evidence pack: exported, then checked with no store"
+# Kept after the job (the rest of its files are removed): open its index.html in a browser.
+evidence="${CERTSCHED_EVIDENCE_DIR:-$repo/certsched-evidence-$(date -u +%Y%m%dT%H%M%SZ)}"
+cs evidence export "$evidence"
+"$bin" --store "$CERTSCHED_STORE" --json options show | python3 -c 'import json,sys; print(json.load(sys.stdin)["evidence_public_key"], end="")' > "$work/pinned-evidence-key.pem"
+cs evidence verify "$evidence" --key "$work/pinned-evidence-key.pem"
+echo "  independently, with openssl: $(openssl pkeyutl -verify -pubin -inkey "$work/pinned-evidence-key.pem" -rawin \
+  -in "$evidence/checkpoint.json" -sigfile "$evidence/checkpoint.sig")"
+echo "  the auditor's page: $evidence/index.html"

@@ -27,9 +27,14 @@ class OptionsTest : public ::testing::Test {
 };
 
 TEST_F(OptionsTest, InitSetsThemAndEachChangeIsAnAuditedEvent) {
-  EXPECT_EQ(cli_.ok({"options", "show"}),
-            json({{"admin_email", "pki@example.com"}, {"smtp", ""}, {"mail_from", "certsched@localhost"},
-                  {"expiry_alert_days", {45, 14, 7}}}));
+  json shown = cli_.ok({"options", "show"});
+  // The evidence key init made, for an auditor to pin: its public part and its id.
+  EXPECT_EQ(shown["evidence_key_id"].get<std::string>().size(), 64u);
+  EXPECT_EQ(shown["evidence_public_key"].get<std::string>().rfind("-----BEGIN PUBLIC KEY-----", 0), 0u);
+  shown.erase("evidence_key_id");
+  shown.erase("evidence_public_key");
+  EXPECT_EQ(shown, json({{"admin_email", "pki@example.com"}, {"smtp", ""}, {"mail_from", "certsched@localhost"},
+                         {"expiry_alert_days", {45, 14, 7}}}));
   const json set = cli_.ok({"options", "set", "--admin-email", "pki-team@example.com", "--mail-from",
                             "rotation@example.com"});
   EXPECT_EQ(set["admin_email"], "pki-team@example.com");

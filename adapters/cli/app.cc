@@ -30,6 +30,7 @@ void configure_app(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
   add_report_command(app, g, run);
   add_options_commands(app, g, run);
   add_backup_commands(app, g, run);
+  add_evidence_commands(app, g, run);
 }
 
 }  // namespace certsched::cli

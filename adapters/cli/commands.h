@@ -22,6 +22,7 @@ void add_audit_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_report_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_options_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_backup_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+void add_evidence_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 
 // "30,14,7" as days; InvalidArgument naming `option` otherwise.
 Result<std::vector<uint32_t>> parse_days(const std::string& text, const std::string& option);

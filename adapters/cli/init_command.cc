@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "adapters/cli/commands.h"
+#include "adapters/evidence_key.h"
+#include "adapters/evidence_key.h"
 #include "adapters/secret_files.h"
 #include "domain/engine.h"
 
@@ -52,6 +54,7 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
     }
   }
 
+  if (Status st = adapters::ensure_evidence_key(g.store_dir); !st.ok()) return report_error(g, st);
   auto appended = (*engine)->initialize({a.admin_email, a.smtp_url, a.mail_from, days}, context(g));
   if (!appended.ok()) return report_error(g, appended.status());
   const domain::SystemInitialized& event = *(*engine)->state().value()->system();

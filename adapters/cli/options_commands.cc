@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "adapters/cli/commands.h"
+#include "adapters/evidence_key.h"
 #include "adapters/cli/remote.h"
 #include "adapters/cli/session.h"
 #include "projections/views.h"
@@ -23,7 +24,10 @@ std::string options_text(const nlohmann::json& j) {
   const std::string smtp = j.value("smtp", "");
   return "admin email:   " + j.value("admin_email", "") + "\nsmtp:          " + (smtp.empty() ? "(none)" : smtp) +
          "\nmail from:     " + j.value("mail_from", "") + "\nexpiry alerts: " + (days.empty() ? "(none)" : days) +
-         " days before a certificate in use expires\n";
+         " days before a certificate in use expires\n" +
+         (j.contains("evidence_key_id") ? "evidence key:  " + j["evidence_key_id"].get<std::string>() +
+                                              " (SHA-256 of the public key that signs evidence packs)\n"
+                                        : std::string());
 }
 
 int run_show(const GlobalOptions& g) {
@@ -35,7 +39,8 @@ int run_show(const GlobalOptions& g) {
   }
   auto session = open_session(g, false, "");
   if (!session.ok()) return fail(g, session.status());
-  const nlohmann::json j = projections::options_json((*session)->state());
+  nlohmann::json j = projections::options_json((*session)->state());
+  adapters::add_evidence_key(g.store_dir, &j);
   print_result(g, j, options_text(j));
   return kExitOk;
 }
@@ -66,6 +71,7 @@ int run_set(const GlobalOptions& g, const SetArgs& a) {
     auto r = (*session)->engine->set_options(c, context(g));
     if (!r.ok()) return fail(g, r.status());
     shown = projections::options_json((*session)->state());
+    adapters::add_evidence_key(g.store_dir, &shown);
   }
   print_result(g, shown, "Set the system options:\n" + options_text(shown));
   return kExitOk;

@@ -1,6 +1,7 @@
 // The API's POST handlers: the commands, with the same validation as the CLI's.
 #include <nlohmann/json.hpp>
 
+#include "adapters/evidence_key.h"
 #include "adapters/first_usage.h"
 #include "adapters/http/api_call.h"
 #include "adapters/json_fields.h"
@@ -84,7 +85,10 @@ Reply put_options(const ApiCall& call) {
   if (call.body.contains("expiry_alert_days")) c.expiry_alert_days = days;
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.set_options(c, call.command);
-    return r.ok() ? Reply{200, projections::options_json(*e.state().value())} : from_status(r.status());
+    if (!r.ok()) return from_status(r.status());
+    nlohmann::json j = projections::options_json(*e.state().value());
+    adapters::add_evidence_key(call.context.store_dir, &j);
+    return Reply{200, j};
   });
 }
 

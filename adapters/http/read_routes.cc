@@ -1,6 +1,7 @@
 // The API's GET handlers: reads of the state, the audit trail, replays and reports.
 #include <nlohmann/json.hpp>
 
+#include "adapters/evidence_key.h"
 #include "adapters/http/api_call.h"
 #include "adapters/metrics.h"
 #include "projections/notification_outbox.h"
@@ -72,7 +73,11 @@ Reply get_schedules(const ApiCall& call) {
 }
 
 Reply get_options(const ApiCall& call) {
-  return call.with_engine([](domain::Engine&, const domain::DomainState& s) { return Reply{200, projections::options_json(s)}; });
+  return call.with_engine([&](domain::Engine&, const domain::DomainState& s) {
+    nlohmann::json j = projections::options_json(s);
+    adapters::add_evidence_key(call.context.store_dir, &j);
+    return Reply{200, j};
+  });
 }
 
 Reply get_metrics(const ApiCall& call) {
