@@ -15,6 +15,7 @@
 #include "domain/event_codec.h"
 #include "domain/instant.h"
 #include "domain/state.h"
+#include "domain/streams.h"
 #include "replay/audit_trail.h"
 
 namespace certsched::adapters {
@@ -74,6 +75,7 @@ Result<EvidenceSummary> export_evidence(eventstore::EventStore& store, const std
   // The log, record by record, checked as it is read; the state at the checkpoint beside it.
   EvidenceSummary s;
   domain::DomainState state;
+  std::vector<InstallRecord> installs;
   std::string store_id;
   std::ofstream events(partial + "/events.jsonl", std::ios::binary);
   CERTSCHED_RETURN_IF_ERROR(store.for_each_record([&](const eventstore::StoredRecord& r) -> Status {
@@ -83,6 +85,14 @@ Result<EvidenceSummary> export_evidence(eventstore::EventStore& store, const std
     nlohmann::json decoded = nlohmann::json::array();
     for (const auto& e : r.events) {
       CERTSCHED_ASSIGN_OR_RETURN(auto event, domain::decode_event(e));
+      if (const auto* installed = std::get_if<domain::ListenerCertificateInstalled>(&event)) {
+        const auto name = domain::stream_id(e.stream, domain::StreamKind::kListener);
+        const auto listener = name ? domain::parse_listener(*name) : std::nullopt;
+        const domain::CertificateRecord* before = state.certificate_by_fingerprint(installed->previous_fingerprint);
+        if (listener) {
+          installs.push_back({*listener, installed->alias, before ? before->cert.alias : "", e.actor, e.time_ns, e.position});
+        }
+      }
       CERTSCHED_RETURN_IF_ERROR(state.apply(e, event));
       decoded.push_back(event_line(e, replay::describe_event(e, event, state)));
     }
@@ -112,7 +122,7 @@ Result<EvidenceSummary> export_evidence(eventstore::EventStore& store, const std
   CERTSCHED_RETURN_IF_ERROR(base::write_file_atomically(partial + "/evidence-key.pem", public_pem, 0644));
   CERTSCHED_ASSIGN_OR_RETURN(s.key_id, evidence_key_id(public_pem));
   const std::string page = evidence_page(state, {period.from_ns, period.to_ns ? period.to_ns : now_ns, now_ns},
-                                         checkpoint, s.key_id);
+                                         checkpoint, s.key_id, installs);
   CERTSCHED_RETURN_IF_ERROR(base::write_file_atomically(partial + "/index.html", page, 0644));
   fs::rename(partial, out, ec);
   if (ec) return Status::IOError("cannot move the pack into " + out + ": " + ec.message());

@@ -1,6 +1,7 @@
 #include "adapters/evidence_page.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <sstream>
 
@@ -57,12 +58,14 @@ struct Mark {
   int64_t at = 0;
   std::string label;
   bool first_usage = false;
+  bool install = false;  // a listener install, not a schedule's activation
 };
 
 // One partner's timeline: a row per role, the certificates' validity as light bars, the
 // time each was current as a dark bar, each activation as a mark (its title says who
 // proposed and confirmed it, through which interface, and why it activated).
-std::string timeline(const domain::DomainState& s, const domain::PartnerRecord& p, int64_t now_ns) {
+std::string timeline(const domain::DomainState& s, const domain::PartnerRecord& p, int64_t now_ns,
+                     const std::vector<InstallRecord>& installs) {
   std::map<domain::Role, std::vector<Bar>> bars;
   std::map<domain::Role, std::vector<Mark>> marks;
   auto add_bar = [&](domain::Role role, const std::string& alias, int64_t from, int64_t to, bool pending) {
@@ -86,6 +89,15 @@ std::string timeline(const domain::DomainState& s, const domain::PartnerRecord& 
                                      (first ? " on first usage" : "") + "; proposed by " + sc->proposed_by +
                                      ", confirmed by " + sc->confirmed_by,
                                  first});
+  }
+  // Server certificates take effect when their listener installs them: marked too.
+  for (const InstallRecord& i : installs) {
+    if (i.listener != domain::listener_for(p.protocol) || !bars.count(domain::Role::kLocalSslServer)) continue;
+    marks[domain::Role::kLocalSslServer].push_back(
+        {i.alias, i.at_ns,
+         i.alias + " installed on listener " + domain::to_string(i.listener) + " " + domain::format_instant(i.at_ns) +
+             (i.previous_alias.empty() ? "" : ", replacing " + i.previous_alias) + " (" + i.actor + ")",
+         false, true});
   }
   if (bars.empty()) return "<p class=\"none\">No certificates.</p>\n";
   int64_t lo = now_ns, hi = now_ns;
@@ -125,8 +137,9 @@ std::string timeline(const domain::DomainState& s, const domain::PartnerRecord& 
           << (b.pending ? " (scheduled)" : "") << "</text>\n";
       for (const Mark& m : marks[role]) {
         if (m.alias != b.alias) continue;
-        svg << "<path class=\"" << (m.first_usage ? "mark first" : "mark") << "\" d=\"M" << x(m.at) << " " << y
-            << " l-5 -7 h10 z\"><title>" << escaped(m.label) << "</title></path>\n";
+        const char* kind = m.install ? "mark install" : m.first_usage ? "mark first" : "mark";
+        svg << "<path class=\"" << kind << "\" d=\"M" << x(m.at) << " " << (m.install ? y + 18 : y)
+            << (m.install ? " l-5 7 h10 z" : " l-5 -7 h10 z") << "\"><title>" << escaped(m.label) << "</title></path>\n";
       }
     }
   }
@@ -152,6 +165,8 @@ code { font-size: 12px; word-break: break-all; }
 nav ol { columns: 4; font-size: 12px; } nav li { break-inside: avoid; }
 svg.timeline { width: 100%; height: auto; max-width: 900px; display: block; }
 svg .valid { fill: #d6e4f5; } svg .used { fill: #2b5fa3; } svg .mark { fill: #c0392b; } svg .mark.first { fill: #e67e22; }
+svg .mark.install { fill: #16a085; }
+nav h3 { margin: .6em 0 .1em; font-size: 1em; }
 svg .now { stroke: #999; stroke-dasharray: 3 3; } svg text { font-size: 11px; } svg .role { font-weight: bold; }
 svg .axis { fill: #777; } svg .axis.end { text-anchor: end; }
 .activations { font-size: 12px; margin-top: .2em; }
@@ -162,7 +177,7 @@ section.partner { break-inside: avoid; }
 }  // namespace
 
 std::string evidence_page(const domain::DomainState& state, const PagePeriod& period, const nlohmann::json& checkpoint,
-                          const std::string& key_id) {
+                          const std::string& key_id, const std::vector<InstallRecord>& installs) {
   replay::ReportOptions o;
   o.now_ns = period.now_ns;
   o.from_ns = period.from_ns;
@@ -187,17 +202,44 @@ std::string evidence_page(const domain::DomainState& state, const PagePeriod& pe
        "<code>certsched options show</code>); <code>events.jsonl</code> holds every record with the exact bytes the chain "
        "covers. The format is in docs/evidence-format.md; <code>certsched evidence verify</code> checks it too.</p>\n";
 
-  h << "<nav><h2 id=\"contents\">Partners</h2><ol>\n";
-  for (const auto& [id, p] : state.partners()) h << "<li><a href=\"#p-" << escaped(id) << "\">" << escaped(id) << "</a></li>";
-  h << "</ol></nav>\n";
+  // The contents, grouped by the ids' first character: a thousand partners stay findable.
+  h << "<nav><h2 id=\"contents\">Partners</h2>\n";
+  char group = 0;
+  for (const auto& [id, p] : state.partners()) {
+    const char first = static_cast<char>(std::toupper(static_cast<unsigned char>(id[0])));
+    if (first != group) {
+      h << (group ? "</ol>\n" : "") << "<h3>" << escaped(std::string(1, first)) << "</h3><ol>";
+      group = first;
+    }
+    h << "<li><a href=\"#p-" << escaped(id) << "\">" << escaped(id) << "</a></li>";
+  }
+  h << (group ? "</ol>" : "<p class=\"none\">No partners.</p>") << "</nav>\n";
   h << "<h2 id=\"timelines\">Certificates per partner</h2>\n<p>Light bars: a certificate's validity. Dark bars: when it was "
-       "current for the role. Red marks: activations (orange: on first usage); each is also listed below its timeline.</p>\n";
+       "current for the role. Red marks: activations (orange: on first usage); green marks below a server certificate: its "
+       "listener installed it. Each is also listed below its timeline.</p>\n";
   for (const auto& [id, p] : state.partners()) {
     h << "<section class=\"partner\" id=\"p-" << escaped(id) << "\"><h3>" << escaped(id) << "</h3><p>" << domain::to_string(p.protocol)
       << (p.cem ? ", CEM" : "") << ", listener " << domain::to_string(domain::listener_for(p.protocol)) << ", "
       << escaped(p.email) << "</p>\n"
-      << timeline(state, p, period.now_ns) << "</section>\n";
+      << timeline(state, p, period.now_ns, installs) << "</section>\n";
   }
+  h << "<h2 id=\"listeners\">Listeners</h2>\n";
+  bool any_listener = false;
+  for (uint8_t li = 0; li < domain::kListenerCount; ++li) {
+    const domain::ListenerRecord* l = state.listener(static_cast<domain::Listener>(li));
+    if (!l) continue;
+    any_listener = true;
+    replay::ReportTable t{{"installed_at", "certificate", "replaced", "by", "position"}, {}};
+    for (const InstallRecord& i : installs) {
+      if (i.listener == l->listener) {
+        t.rows.push_back({domain::format_instant(i.at_ns), i.alias, i.previous_alias, i.actor, std::to_string(i.position)});
+      }
+    }
+    h << "<h3>" << domain::to_string(l->listener) << "</h3><p>Serves " << escaped(l->current ? l->current->alias : "nothing")
+      << (l->pending ? "; " + escaped(l->pending->alias) + " pending (proposal " + escaped(l->pending_proposal) + ")" : "")
+      << ".</p>\n" << table(t, "No install of a new certificate yet (only the one it was configured with).");
+  }
+  if (!any_listener) h << "<p class=\"none\">No listener is configured.</p>\n";
   h << "<h2 id=\"inventory\">Inventory at the checkpoint</h2>\n" << table(inventory, "No partners.");
   h << "<h2 id=\"history\">Activations in the period</h2>\n" << table(history, "No activation in the period.");
   h << "<h2 id=\"blockers\">Blockers at the checkpoint</h2>\n" << table(blockers, "Nothing blocked or overdue.");

@@ -18,7 +18,15 @@ struct PagePeriod {
   int64_t now_ns = 0;
 };
 
+// A listener install, as the log recorded it (the state keeps only the current one).
+struct InstallRecord {
+  domain::Listener listener = domain::Listener::kHTTP;
+  std::string alias, previous_alias, actor;
+  int64_t at_ns = 0;
+  uint64_t position = 0;
+};
+
 std::string evidence_page(const domain::DomainState& state, const PagePeriod& period, const nlohmann::json& checkpoint,
-                          const std::string& key_id);
+                          const std::string& key_id, const std::vector<InstallRecord>& installs);
 
 }  // namespace certsched::adapters

@@ -215,7 +215,9 @@ TEST_F(EvidenceTest, AThousandPartnersRender) {
             << fs::file_size(work_.sub("big/index.html")) / 1024 << " KiB)\n";
   EXPECT_NE(dom.find("id=\"p-tp1999\""), std::string::npos);
   EXPECT_NE(dom.find("href=\"#p-tp1500\""), std::string::npos) << "the table of contents links each partner";
+  EXPECT_NE(dom.find("<h3>T</h3>"), std::string::npos) << "the contents are grouped";
   EXPECT_EQ(verify(work_.sub("big")).exit_code, 0);
+  EXPECT_EQ(independent_check(work_.sub("big"), work_.sub("pinned.pem")).first, 0);
 }
 
 }  // namespace
