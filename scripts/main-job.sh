@@ -161,6 +161,8 @@ evidence="${CERTSCHED_EVIDENCE_DIR:-$repo/certsched-evidence-$(date -u +%Y%m%dT%
 cs evidence export "$evidence"
 "$bin" --store "$CERTSCHED_STORE" --json options show | python3 -c 'import json,sys; print(json.load(sys.stdin)["evidence_public_key"], end="")' > "$work/pinned-evidence-key.pem"
 cs evidence verify "$evidence" --key "$work/pinned-evidence-key.pem"
-echo "  independently, with openssl: $(openssl pkeyutl -verify -pubin -inkey "$work/pinned-evidence-key.pem" -rawin \
+echo "  independently, with the auditor's own checker (Python and openssl, from docs/evidence-format.md):"
+python3 "$repo/tests/evidence_check.py" "$evidence" "$work/pinned-evidence-key.pem" | sed 's/^/    /'
+echo "  and the signature with openssl alone: $(openssl pkeyutl -verify -pubin -inkey "$work/pinned-evidence-key.pem" -rawin \
   -in "$evidence/checkpoint.json" -sigfile "$evidence/checkpoint.sig")"
 echo "  the auditor's page: $evidence/index.html"
