@@ -164,7 +164,7 @@ int run_list(const GlobalOptions& g) {
 }  // namespace
 
 void add_partner_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
-  CLI::App* partner = app.add_subcommand("partner", "register and show trading partners");
+  CLI::App* partner = app.add_subcommand("partner", "register, change, remove and show trading partners");
   partner->require_subcommand(1);
   auto a = std::make_shared<AddArgs>();
   CLI::App* add = partner->add_subcommand("add", "register a trading partner and its current certificates");
