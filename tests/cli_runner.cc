@@ -20,11 +20,17 @@ namespace certsched::testing {
 
 namespace {
 
-// This process's environment with `extra` (NAME=VALUE) added, as posix_spawn takes it.
+// This process's environment with `extra` (NAME=VALUE) added, as posix_spawn takes it. A
+// NAME given in `extra` replaces the inherited one (getenv would find the inherited first).
 class Environment {
  public:
   explicit Environment(const std::vector<std::string>& extra) {
-    for (char** e = environ; *e; ++e) strings_.emplace_back(*e);
+    for (char** e = environ; *e; ++e) {
+      const std::string entry(*e);
+      const std::string name = entry.substr(0, entry.find('=') + 1);
+      const bool replaced = std::any_of(extra.begin(), extra.end(), [&](const std::string& x) { return x.rfind(name, 0) == 0; });
+      if (!replaced) strings_.push_back(entry);
+    }
     strings_.insert(strings_.end(), extra.begin(), extra.end());
     for (auto& e : strings_) pointers_.push_back(e.data());
     pointers_.push_back(nullptr);

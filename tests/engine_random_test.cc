@@ -275,7 +275,9 @@ class EngineRandomTest : public testing::EngineFixture {
               << " refused, " << head().position << " events; schedules:";
     for (const auto& [name, n] : by_state) std::cout << " " << n << " " << name;
     std::cout << "\n";
-    EXPECT_GT(applied, steps / 5);
+    // Not a run of refusals only. (Retiring partners and certificates makes more of the
+    // random commands refusals: about a fifth to a quarter apply.)
+    EXPECT_GT(applied, steps / 7);
   }
 };
 
