@@ -68,6 +68,11 @@ Status copy_store_files(const std::string& from, const std::string& to, bool wit
     }
     if (ec) return io_error("cannot list " + from + "/keys", ec);
   }
+  // A clustered node's database URI (no password in it), and its evidence key, which the
+  // database also holds sealed: the node's own part.
+  for (const char* name : {"backend", "evidence.key"}) {
+    if (fs::exists(from + "/" + name, ec)) CERTSCHED_RETURN_IF_ERROR(copy_file(from + "/" + name, to + "/" + name));
+  }
   if (!with_secrets) return Status::Ok();
   for (const char* name : kSecrets) {
     if (fs::exists(from + "/" + name, ec)) CERTSCHED_RETURN_IF_ERROR(copy_file(from + "/" + name, to + "/" + name));
@@ -107,7 +112,11 @@ Result<BackupReport> write_backup(eventstore::EventStore& store, projections::Pr
   // The projections first: taken before the log, they are never ahead of it.
   CERTSCHED_RETURN_IF_ERROR(projections.back_up_to(scratch.dir + "/projections"));
   CERTSCHED_ASSIGN_OR_RETURN(auto head, store.head());
-  CERTSCHED_RETURN_IF_ERROR(store.back_up_to(scratch.dir + "/events"));
+  CERTSCHED_ASSIGN_OR_RETURN(auto shared_log, eventstore::backend_uri(store_dir));
+  // A clustered store's log (and sealed keys) are the database's to back up, with its own
+  // tools; the node's part is its projections and files.
+  if (!shared_log) CERTSCHED_RETURN_IF_ERROR(store.back_up_to(scratch.dir + "/events"));
+  r.shared_log = shared_log.value_or("");
   CERTSCHED_RETURN_IF_ERROR(copy_store_files(store_dir, scratch.dir, with_secrets, &r.sealed_keys));
   r.position = head.position;
   r.head_hash = head.hash_hex;
@@ -119,6 +128,7 @@ Result<BackupReport> write_backup(eventstore::EventStore& store, projections::Pr
                              {"position", r.position},
                              {"head_hash", r.head_hash},
                              {"with_secrets", with_secrets},
+                             {"log", r.shared_log.empty() ? "included" : "in the PostgreSQL database"},
                              {"files", digests}};
   manifest["digest"] = manifest_digest(manifest);
   CERTSCHED_RETURN_IF_ERROR(base::write_file_atomically(scratch.dir + "/" + kManifest, manifest.dump(2) + "\n", 0600));
@@ -166,7 +176,9 @@ Result<RestoreReport> restore_backup(const std::string& backup, const std::strin
   fs::create_directory(scratch.dir, ec);
   if (ec) return io_error("cannot create " + scratch.dir, ec);
   fs::permissions(scratch.dir, fs::perms::owner_all, ec);
-  CERTSCHED_RETURN_IF_ERROR(base::RocksDatabase::restore(backup + "/events", scratch.dir + "/events"));
+  // A clustered node's backup has no log: it goes back to the database it names.
+  const bool shared_log = fs::exists(backup + "/backend", ec);
+  if (!shared_log) CERTSCHED_RETURN_IF_ERROR(base::RocksDatabase::restore(backup + "/events", scratch.dir + "/events"));
   CERTSCHED_RETURN_IF_ERROR(base::RocksDatabase::restore(backup + "/projections", scratch.dir + "/projections"));
   CERTSCHED_RETURN_IF_ERROR(copy_store_files(backup, scratch.dir, /*with_secrets=*/true, nullptr));
   RestoreReport r;
@@ -180,7 +192,7 @@ Result<RestoreReport> restore_backup(const std::string& backup, const std::strin
     eventstore::StoreOptions options;
     options.mode = eventstore::OpenMode::kReadWrite;
     options.holder = "certsched restore";
-    CERTSCHED_ASSIGN_OR_RETURN(auto store, eventstore::open_rocksdb_store(scratch.dir, options));
+    CERTSCHED_ASSIGN_OR_RETURN(auto store, eventstore::open_store(scratch.dir, options));
     CERTSCHED_ASSIGN_OR_RETURN(auto report, store->verify());
     if (!report.verified) return Status::Corruption("backup " + backup + ": the restored log does not verify: " + report.problem);
   }
@@ -197,8 +209,17 @@ Result<RestoreReport> restore_backup(const std::string& backup, const std::strin
 }
 
 nlohmann::json to_json(const BackupReport& r) {
-  return {{"backup", r.dest},     {"position", r.position}, {"head_hash", r.head_hash}, {"sealed_keys", r.sealed_keys},
-          {"with_secrets", r.with_secrets}, {"files", r.files}, {"bytes", r.bytes}};
+  nlohmann::json j = {{"backup", r.dest},     {"position", r.position}, {"head_hash", r.head_hash},
+                      {"sealed_keys", r.sealed_keys}, {"with_secrets", r.with_secrets}, {"files", r.files},
+                      {"bytes", r.bytes}};
+  if (!r.shared_log.empty()) {
+    j["log"] = r.shared_log;
+    j["log_notice"] = "the log and the sealed keys are in the PostgreSQL database at " + r.shared_log +
+                      ", which this backup does not copy: back the database up with its own tools (pg_dump, or "
+                      "pg_basebackup with WAL archiving; see docs/backups.md). This backup is the node's own part: "
+                      "its projections, its files and the database's URI";
+  }
+  return j;
 }
 
 nlohmann::json to_json(const RestoreReport& r) {

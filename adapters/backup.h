@@ -24,6 +24,7 @@ struct BackupReport {
   bool with_secrets = false;
   size_t files = 0;
   uint64_t bytes = 0;
+  std::string shared_log;  // a clustered node's database URI: its log is not in the backup
 };
 
 // Backs up the store `store_dir` (its open log and projections) into the new directory

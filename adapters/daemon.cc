@@ -39,6 +39,20 @@ void log_run(spdlog::logger& log, const TickReport& r) {
   for (const auto& a : r.alerts) log.info("alert raised: {}", a);
 }
 
+// How a node names itself in the scheduler election (and in the leader row).
+std::string node_name(const std::string& store_dir) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + store_dir + " (pid " + std::to_string(getpid()) + ")";
+}
+
+// A follower looks at the lease when woken by a change, and pings the watchdog meanwhile.
+int64_t follower_wait_ns(const ServiceManager& manager) {
+  const int64_t hour_ns = int64_t{3600} * 1'000'000'000;
+  if (!manager.ping_interval()) return hour_ns;
+  return std::min<int64_t>(hour_ns, std::chrono::nanoseconds(*manager.ping_interval()).count());
+}
+
 // The first failure of any of serve's threads: it stops serve, and is what serve returns.
 class Failure {
  public:
@@ -81,10 +95,14 @@ Status run_daemon(const DaemonOptions& o) {
   // the engine and the read models it feeds, each for the time of a command: none holds it
   // during a slow call.
   std::mutex engine_mu;
+  Wakeup loop_wakeup;
+  // On a clustered store, one node at a time schedules; the others serve the API and wait
+  // to take over. The loop wakes whenever this node gains or loses the role.
+  auto lease = session->store->elect_scheduler(node_name(o.store_dir), [&] { loop_wakeup.notify(); });
   CERTSCHED_ASSIGN_OR_RETURN(std::string token, read_api_token(o.store_dir));
   auto api = http::ApiServer::start(
       {o.address, o.port, token, o.store_dir, o.tls_cert_file, o.tls_key_file, session->store.get(), &session->outbox,
-       &installer, o.allow_remote_reload_command, session->projections.get()},
+       &installer, o.allow_remote_reload_command, session->projections.get(), lease.get()},
       [&](const std::function<void(domain::Engine&)>& work) {
         std::lock_guard<std::mutex> l(engine_mu);
         work(*session->engine);
@@ -101,7 +119,6 @@ Status run_daemon(const DaemonOptions& o) {
                 std::to_string(catch_up.ok() ? catch_up->position : 0) + ", API on " + scheme + "://" + o.address +
                 ":" + std::to_string((*api)->port()));
 
-  Wakeup loop_wakeup;
   Failure failure;
   auto fail = [&](const Status& st) {
     failure.set(st);
@@ -116,7 +133,7 @@ Status run_daemon(const DaemonOptions& o) {
     loop_wakeup.stop();
   });
   {
-    MailWorker mail(*session->engine, session->outbox, engine_mu, mail_limits, fail);
+    MailWorker mail(*session->engine, session->outbox, engine_mu, *lease, mail_limits, fail);
     ListenerInstalls installs(*session->engine, engine_mu, installer, {o.reload_timeout, &abandon},
                               [&] { loop_wakeup.notify(); }, fail);
     // New events may bring new due instants, and new mail: the loop looks, and wakes the
@@ -128,9 +145,20 @@ Status run_daemon(const DaemonOptions& o) {
     });
 
     uint64_t runs = 0;
+    std::string role;
     for (;;) {
+      if (lease->role() != role) {
+        role = lease->role();
+        if (role == "leader") log->info("this node schedules now (leader epoch {})", lease->epoch());
+        if (role == "follower") log->info("another node schedules; this node serves the API and waits to take over");
+      }
+      if (!lease->leads()) {
+        manager.watchdog();
+        if (!loop_wakeup.sleep_for_ns(follower_wait_ns(manager))) break;
+        continue;
+      }
       // One command id per run: each run is a command of its own.
-      const domain::CommandContext ctx{new_command_id(), "scheduler", base::now_ns()};
+      const domain::CommandContext ctx{new_command_id(), "scheduler", base::now_ns(), lease->epoch()};
       std::unique_lock<std::mutex> engine_lock(engine_mu);
       std::vector<domain::Listener> due_installs;
       auto r = scheduler.record_due(ctx, due_installs);
@@ -149,6 +177,20 @@ Status run_daemon(const DaemonOptions& o) {
                                 : !started.ok() ? started
                                 : !next.ok()    ? next.status()
                                                 : mail_due.status();
+      if (lease->shared() && run_status.IsIOError()) {
+        // The database is away (a failover, a restart): this run is tried again, on
+        // whichever server is the primary by then.
+        log->warn("{}", one_line(run_status.message()));
+        if (!loop_wakeup.sleep_for_ns(1'000'000'000)) break;
+        continue;
+      }
+      if (eventstore::fenced(run_status)) {
+        // Another node took over while this one was paused or cut off: nothing of this run
+        // was recorded, and this node stops scheduling at once.
+        log->warn("{}", one_line(run_status.message()));
+        lease->step_down();
+        continue;
+      }
       if (!run_status.ok()) {
         fail(run_status);
         break;

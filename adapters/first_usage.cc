@@ -5,7 +5,7 @@
 
 namespace certsched::adapters {
 
-Result<domain::CommandResult> observe_message(domain::Engine& engine, const std::string& store_dir,
+Result<domain::CommandResult> observe_message(domain::Engine& engine,
                                               const std::string& partner_id, const std::string& message,
                                               const domain::CommandContext& ctx) {
   CERTSCHED_ASSIGN_OR_RETURN(auto state, engine.state());
@@ -31,7 +31,7 @@ Result<domain::CommandResult> observe_message(domain::Engine& engine, const std:
     signers.push_back(candidate(open->proposed.alias));
   }
 
-  CERTSCHED_ASSIGN_OR_RETURN(auto vault, domain::KeyVault::open(store_dir));
+  CERTSCHED_ASSIGN_OR_RETURN(auto vault, engine.key_vault());
   auto keys = [&](const std::string& fingerprint) -> Result<domain::SecretBytes> {
     CERTSCHED_ASSIGN_OR_RETURN(auto sealed, vault.get(fingerprint));
     return std::move(sealed.pkcs8);

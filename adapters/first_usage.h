@@ -8,7 +8,7 @@
 
 namespace certsched::adapters {
 
-Result<domain::CommandResult> observe_message(domain::Engine& engine, const std::string& store_dir,
+Result<domain::CommandResult> observe_message(domain::Engine& engine,
                                               const std::string& partner, const std::string& message,
                                               const domain::CommandContext& ctx);
 

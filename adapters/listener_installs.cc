@@ -40,7 +40,8 @@ void ListenerInstalls::install(const domain::ListenerInstall& request, const dom
   Result<domain::CommandResult> recorded = Status::IOError("abandoned");
   if (!limits_.abandoned()) {  // abandoned: not recorded, and installed again by the next serve
     std::lock_guard<std::mutex> lock(engine_mu_);
-    recorded = engine_.record_listener_install(request, outcome, {ctx.command_id, ctx.actor, base::now_ns()});
+    recorded = engine_.record_listener_install(request, outcome,
+                                               {ctx.command_id, ctx.actor, base::now_ns(), ctx.leader_epoch});
   }
   {
     std::lock_guard<std::mutex> guard(mu_);

@@ -18,9 +18,10 @@ namespace certsched::adapters {
 class MailWorker {
  public:
   // `failed` is called, from the worker's thread, if recording an outcome fails (the store
-  // failed); the worker then stops.
+  // failed); the worker then stops. Mail goes out only while `lease` leads: on a clustered
+  // store, one node sends it.
   MailWorker(domain::Engine& engine, projections::NotificationOutbox& outbox, std::mutex& engine_mu,
-             CallLimits limits, std::function<void(const Status&)> failed);
+             const eventstore::SchedulerLease& lease, CallLimits limits, std::function<void(const Status&)> failed);
   // Stops and joins the thread; a send in flight ends when `limits.abandon` is set.
   ~MailWorker();
 
@@ -32,6 +33,7 @@ class MailWorker {
   domain::Engine& engine_;
   projections::NotificationOutbox& outbox_;
   std::mutex& engine_mu_;
+  const eventstore::SchedulerLease& lease_;
   CallLimits limits_;
   std::function<void(const Status&)> failed_;
   Wakeup wakeup_;

@@ -8,7 +8,7 @@ Result<std::unique_ptr<StoreSession>> open_store_session(const std::string& stor
   eventstore::StoreOptions options;
   options.mode = write ? eventstore::OpenMode::kReadWrite : eventstore::OpenMode::kReadOnly;
   options.holder = holder;
-  CERTSCHED_ASSIGN_OR_RETURN(session->store, eventstore::open_rocksdb_store(store_dir, options));
+  CERTSCHED_ASSIGN_OR_RETURN(session->store, eventstore::open_store(store_dir, options));
   std::vector<domain::EventObserver*> observers{&session->outbox};
   if (write) {
     CERTSCHED_ASSIGN_OR_RETURN(session->projections,

@@ -1,4 +1,4 @@
-// certsched-bench: certsched's figures side by side with raw RocksDB, measured in one run.
+// certsched-bench: certsched's figures side by side with their raw baselines (RocksDB, libpq), measured in one run.
 //   certsched-bench            the full run the targets are set for (several minutes)
 //   certsched-bench --smoke    tiny sizes: proves the program runs; the figures mean nothing
 //   certsched-bench --json     one JSON object instead of the table
@@ -57,6 +57,7 @@ Scale Scale::smoke() {
   s.serve_schedules = 10;
   s.serve_spread_s = 1;
   s.loaded_partners = 200;
+  s.pg_replay_events = 400;
   return s;
 }
 
@@ -94,6 +95,8 @@ int main(int argc, char** argv) {
        [&] { return std::vector<Figure>{proposal_figure(c, false), proposal_figure(c, true)}; }},
       {"serve_activation_p99", [&] { return std::vector<Figure>{serve_latency_figure(c)}; }},
       {"peak_rss_100000_partners", [&] { return std::vector<Figure>{memory_figure(c)}; }},
+      {"pg_durable_append_1_writer pg_durable_append_16_writers pg_verified_replay_100000",
+       [&] { return postgres_figures(c); }},
   };
   bool any = only.empty();
   for (const auto& group : groups) any = any || group.first.find(only) != std::string::npos;

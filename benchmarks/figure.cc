@@ -45,7 +45,7 @@ std::string number(double v) {
 
 void print_table(const std::vector<Figure>& figures, const std::string& machine) {
   std::printf("certsched benchmarks (%s)\n\n", machine.c_str());
-  std::printf("%-34s %14s %-10s %14s %7s %-14s %s\n", "figure", "certsched", "unit", "raw RocksDB", "ratio",
+  std::printf("%-34s %14s %-10s %14s %7s %-14s %s\n", "figure", "certsched", "unit", "raw baseline", "ratio",
               "target", "");
   for (const Figure& f : figures) {
     auto r = f.ratio();

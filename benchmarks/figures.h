@@ -26,6 +26,7 @@ struct Scale {
   size_t serve_schedules = 1000;     // figure 8
   double serve_spread_s = 10;
   size_t loaded_partners = 100000;   // figure 9
+  size_t pg_replay_events = 100000;  // figure 12
 
   static Scale full() { return Scale(); }
   static Scale smoke();
@@ -45,6 +46,8 @@ std::vector<Figure> log_figures(const Context& c);     // 5-6
 Figure proposal_figure(const Context& c, bool email_partners);
 Figure serve_latency_figure(const Context& c);         // 8
 Figure memory_figure(const Context& c);                // 9
+// 10-12: the clustered store on a PostgreSQL server started for the run, beside raw libpq.
+std::vector<Figure> postgres_figures(const Context& c);
 
 // The child side of figure 9: loads the store at `store_dir` as `serve` does and prints its
 // peak resident memory in bytes.

@@ -67,6 +67,7 @@ class AppendBuilder {
     r.actor = ctx.actor;
     r.correlation_id = correlation;
     r.time_ns = ctx.now_ns;
+    r.leader_epoch = ctx.leader_epoch;
     return r;
   }
 
@@ -94,16 +95,3 @@ Role encryption_role_for(Role signing);
 void add_activation(AppendBuilder& b, const DomainState& state, const ScheduleRecord& s, ActivationCause cause);
 
 }  // namespace certsched::domain::internal
-
-// Runs `body` with the engine locked, after catching up and answering a retried command
-// with its first result (or refusing a command id reused for another request: `digest`
-// is what this one asked, and is stored with its result).
-#define CERTSCHED_BEGIN_COMMAND(ctx, digest)                          \
-  std::lock_guard<std::mutex> lock_(mu_);                             \
-  CERTSCHED_RETURN_IF_ERROR(catch_up());                              \
-  request_digest_ = digest;                                           \
-  {                                                                   \
-    auto previous = previous_result(ctx);                             \
-    if (!previous.ok()) return previous.status();                     \
-    if (previous.value()) return std::move(*previous.value());        \
-  }

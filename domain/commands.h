@@ -16,6 +16,9 @@ struct CommandContext {
   std::string command_id;  // the same id again applies once and returns the first result
   std::string actor;       // e.g. "cli:alice"
   int64_t now_ns = 0;      // the clock, as the caller reads it
+  // The scheduler's leader epoch on a clustered store (its fencing token): its appends are
+  // refused once another node has taken over. 0 for every other command.
+  uint64_t leader_epoch = 0;
 };
 
 struct CommandResult {

@@ -113,8 +113,26 @@ Result<std::optional<CommandResult>> Engine::previous_result(const CommandContex
   return std::optional<CommandResult>(std::move(r));
 }
 
+Result<CommandResult> Engine::serializable(const CommandContext& ctx, std::string digest,
+                                           const std::function<Result<CommandResult>()>& body) {
+  // Each attempt lost a race to another node's append; this many in a row means the log is
+  // moving faster than this node can check against it, and the caller is told so.
+  constexpr int kAttempts = 100;
+  std::lock_guard<std::mutex> lock(mu_);
+  request_digest_ = std::move(digest);
+  for (int attempt = 1;; ++attempt) {
+    CERTSCHED_RETURN_IF_ERROR(catch_up());
+    auto previous = previous_result(ctx);
+    if (!previous.ok()) return previous.status();
+    if (previous.value()) return std::move(*previous.value());
+    auto r = body();
+    if (r.ok() || !eventstore::head_moved(r.status()) || attempt == kAttempts) return r;
+  }
+}
+
 Result<CommandResult> Engine::commit(eventstore::AppendRequest request, CommandResult result) {
   request.request_digest = request_digest_;
+  request.expected_head = state_.position();
   CERTSCHED_ASSIGN_OR_RETURN(auto appended, store_.append(request));
   result.first_position = appended.first_position;
   result.last_position = appended.last_position;

@@ -5,6 +5,7 @@
 // appends nothing and names every reason. Commands are serialised by the engine.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "domain/certificate.h"
 #include "domain/commands.h"
 #include "domain/event_observer.h"
+#include "domain/key_vault.h"
 #include "domain/listener_install.h"
 #include "domain/state.h"
 #include "eventstore/event_store.h"
@@ -84,6 +86,9 @@ class Engine {
   // The three steps at once.
   Result<CommandResult> install_listener(Listener l, ListenerInstaller& installer, const CommandContext& ctx);
 
+  // The store's sealed private keys (DIR/keys, or the clustered store's table).
+  Result<KeyVault> key_vault() { return KeyVault::open(store_dir_, store_.sealed_keys()); }
+
   // Catches up with the log (another engine may have written) and returns the state.
   // The reference stays valid until the next command.
   Result<const DomainState*> state();
@@ -93,7 +98,15 @@ class Engine {
   Status catch_up();
   // Applies records[i], decoded as events[i], to the state and the observers.
   Status apply_decoded(const std::vector<eventstore::RecordedEvent>& records, const std::vector<Event>& events);
-  // REQUIRES: mu_ held.
+  // Runs a command's `body` with the engine locked, after catching up and answering a
+  // retried command with its first result (or refusing a command id reused for another
+  // request: `digest` is what this one asked, and is stored with its result). On a
+  // clustered store another node may append between the body's checks and its commit:
+  // the commit is then refused (the head moved) and the body runs again on the newer state.
+  Result<CommandResult> serializable(const CommandContext& ctx, std::string digest,
+                                     const std::function<Result<CommandResult>()>& body);
+  // Appends the command's events, only if the log is still at the state they were checked
+  // against. REQUIRES: mu_ held.
   Result<CommandResult> commit(eventstore::AppendRequest request, CommandResult result);
   Result<std::optional<CommandResult>> previous_result(const CommandContext& ctx);
   Status verify_password(const std::string& alias, const std::string& password);

@@ -15,18 +15,19 @@ using statemachines::ScheduleTrigger;
 using namespace internal;
 
 Result<CommandResult> Engine::activate_due(const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx, "");
-  AppendBuilder b;
-  CommandResult result;
-  for (const auto& id : state_.schedule_ids()) {
-    const ScheduleRecord* s = state_.schedule(id);
-    if (s->state() != ScheduleState::kPending || s->role() == Role::kLocalSslServer) continue;
-    if (s->proposed.activate_at_ns > ctx.now_ns) continue;
-    add_activation(b, state_, *s, ActivationCause::kScheduledTime);
-    result.schedule_ids.push_back(id);
-  }
-  if (b.empty()) return result;
-  return commit(b.build(ctx, ""), std::move(result));
+  return serializable(ctx, "", [&]() -> Result<CommandResult> {
+    AppendBuilder b;
+    CommandResult result;
+    for (const auto& id : state_.schedule_ids()) {
+      const ScheduleRecord* s = state_.schedule(id);
+      if (s->state() != ScheduleState::kPending || s->role() == Role::kLocalSslServer) continue;
+      if (s->proposed.activate_at_ns > ctx.now_ns) continue;
+      add_activation(b, state_, *s, ActivationCause::kScheduledTime);
+      result.schedule_ids.push_back(id);
+    }
+    if (b.empty()) return result;
+    return commit(b.build(ctx, ""), std::move(result));
+  });
 }
 
 Result<CommandResult> Engine::observe_first_usage(const std::string& partner_id,
@@ -34,47 +35,48 @@ Result<CommandResult> Engine::observe_first_usage(const std::string& partner_id,
                                                   const CommandContext& ctx) {
   std::string used_fingerprints;
   for (const auto& fp : fingerprints) used_fingerprints.append(fp).append(",");
-  CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"observe", partner_id, used_fingerprints}));
-  const PartnerRecord* partner = state_.partner(partner_id);
-  if (!partner) return no_such_partner(partner_id);
-  auto used = [&](const std::string& fp) {
-    return std::find(fingerprints.begin(), fingerprints.end(), fp) != fingerprints.end();
-  };
-  AppendBuilder b;
-  CommandResult result;
-  for (Role role : {Role::kLocalEncryption, Role::kPartnerSigning}) {
-    const ScheduleRecord* s = state_.open_schedule(partner_id, role);
-    if (!s || !used(s->proposed.fingerprint)) continue;
-    if (!s->proposed.first_usage) {
-      result.notes.push_back("the message uses " + s->proposed.alias + " of schedule " + s->proposed.schedule_id +
-                             ", but first usage does not apply to partner " + partner_id +
-                             " (only non-CEM AS2/AS3 partners)");
-      continue;
+  return serializable(ctx, request_digest({"observe", partner_id, used_fingerprints}), [&]() -> Result<CommandResult> {
+    const PartnerRecord* partner = state_.partner(partner_id);
+    if (!partner) return no_such_partner(partner_id);
+    auto used = [&](const std::string& fp) {
+      return std::find(fingerprints.begin(), fingerprints.end(), fp) != fingerprints.end();
+    };
+    AppendBuilder b;
+    CommandResult result;
+    for (Role role : {Role::kLocalEncryption, Role::kPartnerSigning}) {
+      const ScheduleRecord* s = state_.open_schedule(partner_id, role);
+      if (!s || !used(s->proposed.fingerprint)) continue;
+      if (!s->proposed.first_usage) {
+        result.notes.push_back("the message uses " + s->proposed.alias + " of schedule " + s->proposed.schedule_id +
+                               ", but first usage does not apply to partner " + partner_id +
+                               " (only non-CEM AS2/AS3 partners)");
+        continue;
+      }
+      if (!s->machine.accepts(ScheduleTrigger::kFirstUsage)) {
+        result.notes.push_back("schedule " + s->proposed.schedule_id + " is " +
+                               statemachines::to_string(s->state()) + ": first usage activates only a confirmed schedule");
+        continue;
+      }
+      add_activation(b, state_, *s, ActivationCause::kFirstUsage);
+      result.schedule_ids.push_back(s->proposed.schedule_id);
     }
-    if (!s->machine.accepts(ScheduleTrigger::kFirstUsage)) {
-      result.notes.push_back("schedule " + s->proposed.schedule_id + " is " +
-                             statemachines::to_string(s->state()) + ": first usage activates only a confirmed schedule");
-      continue;
+    if (b.empty()) {
+      bool uses_current = false;
+      for (const auto& cur : partner->current) uses_current = uses_current || (cur && used(cur->fingerprint));
+      if (!uses_current && result.notes.empty()) {
+        return Status::InvalidArgument("the message uses no certificate that partner " + partner_id +
+                                       " has current or scheduled");
+      }
+      if (uses_current) result.notes.push_back("the message uses partner " + partner_id + "'s current certificates");
+      return result;
     }
-    add_activation(b, state_, *s, ActivationCause::kFirstUsage);
-    result.schedule_ids.push_back(s->proposed.schedule_id);
-  }
-  if (b.empty()) {
-    bool uses_current = false;
-    for (const auto& cur : partner->current) uses_current = uses_current || (cur && used(cur->fingerprint));
-    if (!uses_current && result.notes.empty()) {
-      return Status::InvalidArgument("the message uses no certificate that partner " + partner_id +
-                                     " has current or scheduled");
-    }
-    if (uses_current) result.notes.push_back("the message uses partner " + partner_id + "'s current certificates");
-    return result;
-  }
-  return commit(b.build(ctx, ""), std::move(result));
+    return commit(b.build(ctx, ""), std::move(result));
+  });
 }
 
 Result<ListenerInstall> Engine::install_request(Listener lid, const CertificateRecord& cert, const std::string& dir,
                                                 const std::string& reload_command) {
-  CERTSCHED_ASSIGN_OR_RETURN(auto vault, KeyVault::open(store_dir_));
+  CERTSCHED_ASSIGN_OR_RETURN(auto vault, key_vault());
   CERTSCHED_ASSIGN_OR_RETURN(auto sealed, vault.get(cert.cert.fingerprint));
   CERTSCHED_ASSIGN_OR_RETURN(auto key_pem, private_key_pem(sealed.pkcs8));
   ListenerInstall request;
@@ -121,34 +123,35 @@ Result<ListenerInstall> Engine::prepare_listener_install(Listener lid, int64_t n
 
 Result<CommandResult> Engine::record_listener_install(const ListenerInstall& done, const Status& outcome,
                                                       const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx, "");
-  const Listener lid = done.listener;
-  const ListenerRecord* l = state_.listener(lid);
-  // The log moved on while the files were written (a cancel withdrew the change): what the
-  // files hold now is replaced by the listener's next install.
-  if (!l || !l->pending || l->pending->fingerprint != done.fingerprint || l->dir != done.dir) {
-    return Status::Conflict(std::string("listener ") + to_string(lid) + " no longer waits for " + done.alias +
-                            ", which was being installed; nothing was recorded");
-  }
-  AppendBuilder b;
-  if (!outcome.ok()) {
+  return serializable(ctx, "", [&]() -> Result<CommandResult> {
+    const Listener lid = done.listener;
+    const ListenerRecord* l = state_.listener(lid);
+    // The log moved on while the files were written (a cancel withdrew the change): what the
+    // files hold now is replaced by the listener's next install.
+    if (!l || !l->pending || l->pending->fingerprint != done.fingerprint || l->dir != done.dir) {
+      return Status::Conflict(std::string("listener ") + to_string(lid) + " no longer waits for " + done.alias +
+                              ", which was being installed; nothing was recorded");
+    }
+    AppendBuilder b;
+    if (!outcome.ok()) {
+      b.add(listener_stream(lid), ExpectedVersion::Exactly(l->version),
+            ListenerInstallFailed{done.fingerprint, outcome.message().substr(0, 1000), l->install_failures + 1});
+      CERTSCHED_ASSIGN_OR_RETURN(auto recorded, commit(b.build(ctx, l->pending_proposal), {}));
+      return Status::IOError("installing " + done.alias + " on listener " + to_string(lid) +
+                             " failed: " + outcome.message());
+    }
+    // The partners that made it ready are read again: one may have been cancelled meanwhile.
+    const ListenerReadiness ready = listener_readiness(state_, lid, ctx.now_ns);
     b.add(listener_stream(lid), ExpectedVersion::Exactly(l->version),
-          ListenerInstallFailed{done.fingerprint, outcome.message().substr(0, 1000), l->install_failures + 1});
-    CERTSCHED_ASSIGN_OR_RETURN(auto recorded, commit(b.build(ctx, l->pending_proposal), {}));
-    return Status::IOError("installing " + done.alias + " on listener " + to_string(lid) +
-                           " failed: " + outcome.message());
-  }
-  // The partners that made it ready are read again: one may have been cancelled meanwhile.
-  const ListenerReadiness ready = listener_readiness(state_, lid, ctx.now_ns);
-  b.add(listener_stream(lid), ExpectedVersion::Exactly(l->version),
-        ListenerCertificateInstalled{done.alias, done.fingerprint, l->current ? l->current->fingerprint : ""});
-  CommandResult result;
-  for (const auto& id : ready.schedule_ids) {
-    add_activation(b, state_, *state_.schedule(id), ActivationCause::kListenerInstall);
-    result.schedule_ids.push_back(id);
-  }
-  result.proposal_id = l->pending_proposal;
-  return commit(b.build(ctx, l->pending_proposal), std::move(result));
+          ListenerCertificateInstalled{done.alias, done.fingerprint, l->current ? l->current->fingerprint : ""});
+    CommandResult result;
+    for (const auto& id : ready.schedule_ids) {
+      add_activation(b, state_, *state_.schedule(id), ActivationCause::kListenerInstall);
+      result.schedule_ids.push_back(id);
+    }
+    result.proposal_id = l->pending_proposal;
+    return commit(b.build(ctx, l->pending_proposal), std::move(result));
+  });
 }
 
 Result<CommandResult> Engine::install_listener(Listener lid, ListenerInstaller& installer, const CommandContext& ctx) {

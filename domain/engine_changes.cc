@@ -39,65 +39,67 @@ Status Engine::no_such_partner(const std::string& id) const {
 }
 
 Result<CommandResult> Engine::update_partner(const UpdatePartnerCommand& c, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
-  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
-  const PartnerRecord* partner = state_.partner(c.id);
-  if (!partner) return no_such_partner(c.id);
-  Problems p;
-  if (!c.email && !c.protocol && !c.cem) p.add("name at least one change: the email, the protocol or the CEM flag");
-  if (c.email) {
-    check_text(p, "the partner email", *c.email);
-    if (valid_text(*c.email) && !valid_email(*c.email)) p.add("partner email '" + *c.email + "' is not an email address");
-  }
-  const PartnerUpdated next{static_cast<uint8_t>(c.protocol.value_or(partner->protocol)),
-                            c.email.value_or(partner->email), static_cast<uint8_t>(c.cem.value_or(partner->cem))};
-  const auto protocol = static_cast<Protocol>(next.protocol);
-  const Listener from = listener_for(partner->protocol), to = listener_for(protocol);
-  CommandResult result;
-  if (from != to) {
-    if (const ScheduleRecord* open = state_.open_schedule(*partner, Role::kLocalSslServer)) {
-      p.conflict("partner " + c.id + " has an open server certificate schedule " + describe_schedule(*open) +
-                 " for listener " + to_string(from) + "; a protocol that moves it to listener " + to_string(to) +
-                 " waits until that schedule activates, or is declined or cancelled");
-    } else {
-      result.notes.push_back("partner " + c.id + " now uses listener " + to_string(to) + " instead of " + to_string(from));
+  return serializable(ctx, request_digest(c), [&]() -> Result<CommandResult> {
+    if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
+    const PartnerRecord* partner = state_.partner(c.id);
+    if (!partner) return no_such_partner(c.id);
+    Problems p;
+    if (!c.email && !c.protocol && !c.cem) p.add("name at least one change: the email, the protocol or the CEM flag");
+    if (c.email) {
+      check_text(p, "the partner email", *c.email);
+      if (valid_text(*c.email) && !valid_email(*c.email)) p.add("partner email '" + *c.email + "' is not an email address");
     }
-  }
-  if (!p.empty()) return p.status();
-  if (next.protocol == static_cast<uint8_t>(partner->protocol) && next.email == partner->email &&
-      (next.cem != 0) == partner->cem) {
-    return Status::Conflict("partner " + c.id + " is already so; nothing was changed");
-  }
-  for (uint8_t r = 0; r < kRoleCount; ++r) {
-    const ScheduleRecord* open = state_.open_schedule(*partner, static_cast<Role>(r));
-    if (open && open->proposed.first_usage && !first_usage_applies(protocol, next.cem != 0, open->role())) {
-      result.warnings.push_back("schedule " + open->proposed.schedule_id +
-                                " was proposed to activate on first usage, which no longer applies to this partner: it "
-                                "activates at its time, " + format_instant(open->proposed.activate_at_ns));
+    const PartnerUpdated next{static_cast<uint8_t>(c.protocol.value_or(partner->protocol)),
+                              c.email.value_or(partner->email), static_cast<uint8_t>(c.cem.value_or(partner->cem))};
+    const auto protocol = static_cast<Protocol>(next.protocol);
+    const Listener from = listener_for(partner->protocol), to = listener_for(protocol);
+    CommandResult result;
+    if (from != to) {
+      if (const ScheduleRecord* open = state_.open_schedule(*partner, Role::kLocalSslServer)) {
+        p.conflict("partner " + c.id + " has an open server certificate schedule " + describe_schedule(*open) +
+                   " for listener " + to_string(from) + "; a protocol that moves it to listener " + to_string(to) +
+                   " waits until that schedule activates, or is declined or cancelled");
+      } else {
+        result.notes.push_back("partner " + c.id + " now uses listener " + to_string(to) + " instead of " + to_string(from));
+      }
     }
-  }
-  AppendBuilder b;
-  b.add(partner_stream(c.id), ExpectedVersion::Exactly(partner->version), next);
-  return commit(b.build(ctx, ""), std::move(result));
+    if (!p.empty()) return p.status();
+    if (next.protocol == static_cast<uint8_t>(partner->protocol) && next.email == partner->email &&
+        (next.cem != 0) == partner->cem) {
+      return Status::Conflict("partner " + c.id + " is already so; nothing was changed");
+    }
+    for (uint8_t r = 0; r < kRoleCount; ++r) {
+      const ScheduleRecord* open = state_.open_schedule(*partner, static_cast<Role>(r));
+      if (open && open->proposed.first_usage && !first_usage_applies(protocol, next.cem != 0, open->role())) {
+        result.warnings.push_back("schedule " + open->proposed.schedule_id +
+                                  " was proposed to activate on first usage, which no longer applies to this partner: it "
+                                  "activates at its time, " + format_instant(open->proposed.activate_at_ns));
+      }
+    }
+    AppendBuilder b;
+    b.add(partner_stream(c.id), ExpectedVersion::Exactly(partner->version), next);
+    return commit(b.build(ctx, ""), std::move(result));
+  });
 }
 
 Result<CommandResult> Engine::remove_partner(const std::string& id, const std::string& reason, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"partner remove", id, reason}));
-  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
-  const PartnerRecord* partner = state_.partner(id);
-  if (!partner) return no_such_partner(id);
-  CERTSCHED_ASSIGN_OR_RETURN(const std::string why, checked_reason(reason, "removing a partner"));
-  std::vector<std::string> open;
-  for (uint8_t r = 0; r < kRoleCount; ++r) {
-    if (const ScheduleRecord* s = state_.open_schedule(*partner, static_cast<Role>(r))) open.push_back(describe_schedule(*s));
-  }
-  if (!open.empty()) {
-    return Status::Conflict("partner " + id + " has open schedules: " + joined(open) +
-                            "; it can be removed once they have activated, or are declined or cancelled");
-  }
-  AppendBuilder b;
-  b.add(partner_stream(id), ExpectedVersion::Exactly(partner->version), PartnerRemoved{why});
-  return commit(b.build(ctx, ""), {});
+  return serializable(ctx, request_digest({"partner remove", id, reason}), [&]() -> Result<CommandResult> {
+    if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
+    const PartnerRecord* partner = state_.partner(id);
+    if (!partner) return no_such_partner(id);
+    CERTSCHED_ASSIGN_OR_RETURN(const std::string why, checked_reason(reason, "removing a partner"));
+    std::vector<std::string> open;
+    for (uint8_t r = 0; r < kRoleCount; ++r) {
+      if (const ScheduleRecord* s = state_.open_schedule(*partner, static_cast<Role>(r))) open.push_back(describe_schedule(*s));
+    }
+    if (!open.empty()) {
+      return Status::Conflict("partner " + id + " has open schedules: " + joined(open) +
+                              "; it can be removed once they have activated, or are declined or cancelled");
+    }
+    AppendBuilder b;
+    b.add(partner_stream(id), ExpectedVersion::Exactly(partner->version), PartnerRemoved{why});
+    return commit(b.build(ctx, ""), {});
+  });
 }
 
 std::vector<std::string> Engine::certificate_uses(const std::string& alias) const {
@@ -129,8 +131,7 @@ std::vector<std::string> Engine::certificate_uses(const std::string& alias) cons
 Result<CommandResult> Engine::remove_certificate(const std::string& alias, const std::string& reason,
                                                  const CommandContext& ctx) {
   CommandResult result;
-  {
-    CERTSCHED_BEGIN_COMMAND(ctx, request_digest({"cert remove", alias, reason}));
+  CERTSCHED_ASSIGN_OR_RETURN(result, serializable(ctx, request_digest({"cert remove", alias, reason}), [&]() -> Result<CommandResult> {
     if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
     const CertificateRecord* cert = state_.certificate(alias);
     if (!cert) {
@@ -148,8 +149,8 @@ Result<CommandResult> Engine::remove_certificate(const std::string& alias, const
     AppendBuilder b;
     // A certificate's stream holds its import only, until this.
     b.add(certificate_stream(alias), ExpectedVersion::Exactly(1), CertificateRemoved{why});
-    CERTSCHED_ASSIGN_OR_RETURN(result, commit(b.build(ctx, ""), std::move(result)));
-  }
+    return commit(b.build(ctx, ""), CommandResult());
+  }));
   // Once the removal is recorded: a crash before this leaves the key to the next open.
   const Status destroyed = destroy_removed_keys();
   if (!destroyed.ok()) {
@@ -168,7 +169,7 @@ Status Engine::destroy_removed_keys() {
     if (c.cert.local && !state_.certificate_by_fingerprint(c.cert.fingerprint)) fingerprints.push_back(c.cert.fingerprint);
   }
   if (fingerprints.empty()) return Status::Ok();
-  CERTSCHED_ASSIGN_OR_RETURN(auto vault, KeyVault::open(store_dir_));
+  CERTSCHED_ASSIGN_OR_RETURN(auto vault, key_vault());
   for (const auto& fp : fingerprints) {
     if (vault.holds(fp)) CERTSCHED_RETURN_IF_ERROR(vault.destroy(fp));
   }

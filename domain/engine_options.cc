@@ -44,42 +44,44 @@ std::vector<uint32_t> descending(std::vector<uint32_t> days) {
 }  // namespace
 
 Result<CommandResult> Engine::initialize(const InitCommand& c, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
-  Problems p;
-  if (state_.initialized()) p.conflict("the store is already initialised");
-  const SystemInitialized init{c.admin_email, c.smtp_url, c.mail_from.empty() ? kDefaultSender : c.mail_from};
-  const std::vector<uint32_t> days = c.expiry_alert_days.empty() ? kDefaultExpiryAlertDays : descending(c.expiry_alert_days);
-  check_options(p, {init.admin_email, init.smtp_url, init.mail_from, days});
-  if (!p.empty()) return p.status();
-  AppendBuilder b;
-  b.add(kSystemStream, ExpectedVersion::NoStream(), init);
-  if (days != kDefaultExpiryAlertDays) {
-    b.add(kSystemStream, ExpectedVersion::NoStream(),
-          SystemOptionsChanged{init.admin_email, init.smtp_url, init.mail_from, days});
-  }
-  return commit(b.build(ctx, ""), {});
+  return serializable(ctx, request_digest(c), [&]() -> Result<CommandResult> {
+    Problems p;
+    if (state_.initialized()) p.conflict("the store is already initialised");
+    const SystemInitialized init{c.admin_email, c.smtp_url, c.mail_from.empty() ? kDefaultSender : c.mail_from};
+    const std::vector<uint32_t> days = c.expiry_alert_days.empty() ? kDefaultExpiryAlertDays : descending(c.expiry_alert_days);
+    check_options(p, {init.admin_email, init.smtp_url, init.mail_from, days});
+    if (!p.empty()) return p.status();
+    AppendBuilder b;
+    b.add(kSystemStream, ExpectedVersion::NoStream(), init);
+    if (days != kDefaultExpiryAlertDays) {
+      b.add(kSystemStream, ExpectedVersion::NoStream(),
+            SystemOptionsChanged{init.admin_email, init.smtp_url, init.mail_from, days});
+    }
+    return commit(b.build(ctx, ""), {});
+  });
 }
 
 Result<CommandResult> Engine::set_options(const SetOptionsCommand& c, const CommandContext& ctx) {
-  CERTSCHED_BEGIN_COMMAND(ctx, request_digest(c));
-  if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
-  const SystemInitialized& now = *state_.system();
-  SystemOptionsChanged next{c.admin_email.value_or(now.admin_email), c.smtp_url.value_or(now.smtp_url),
-                            c.mail_from.value_or(now.mail_from),
-                            c.expiry_alert_days ? descending(*c.expiry_alert_days) : state_.expiry_alert_days()};
-  Problems p;
-  if (!c.admin_email && !c.smtp_url && !c.mail_from && !c.expiry_alert_days) {
-    p.add("name at least one option to change");
-  }
-  check_options(p, next);
-  if (!p.empty()) return p.status();
-  if (next.admin_email == now.admin_email && next.smtp_url == now.smtp_url && next.mail_from == now.mail_from &&
-      next.expiry_alert_days == state_.expiry_alert_days()) {
-    return Status::Conflict("the system options are already so; nothing was changed");
-  }
-  AppendBuilder b;
-  b.add(kSystemStream, ExpectedVersion::Exactly(state_.system_version()), next);
-  return commit(b.build(ctx, ""), {});
+  return serializable(ctx, request_digest(c), [&]() -> Result<CommandResult> {
+    if (!state_.initialized()) return Status::InvalidArgument("the store is not initialised");
+    const SystemInitialized& now = *state_.system();
+    SystemOptionsChanged next{c.admin_email.value_or(now.admin_email), c.smtp_url.value_or(now.smtp_url),
+                              c.mail_from.value_or(now.mail_from),
+                              c.expiry_alert_days ? descending(*c.expiry_alert_days) : state_.expiry_alert_days()};
+    Problems p;
+    if (!c.admin_email && !c.smtp_url && !c.mail_from && !c.expiry_alert_days) {
+      p.add("name at least one option to change");
+    }
+    check_options(p, next);
+    if (!p.empty()) return p.status();
+    if (next.admin_email == now.admin_email && next.smtp_url == now.smtp_url && next.mail_from == now.mail_from &&
+        next.expiry_alert_days == state_.expiry_alert_days()) {
+      return Status::Conflict("the system options are already so; nothing was changed");
+    }
+    AppendBuilder b;
+    b.add(kSystemStream, ExpectedVersion::Exactly(state_.system_version()), next);
+    return commit(b.build(ctx, ""), {});
+  });
 }
 
 }  // namespace certsched::domain

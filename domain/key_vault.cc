@@ -41,7 +41,7 @@ int hex_value(char c) {
 
 }  // namespace
 
-Result<KeyVault> KeyVault::open(const std::string& store_dir) {
+Result<KeyVault> KeyVault::open(const std::string& store_dir, eventstore::SealedKeyTable* table) {
   auto text = read_file(store_dir + "/store.key");
   if (!text.ok()) {
     return Status::NotFound("store " + store_dir + " has no store.key (a store made by init has one)");
@@ -57,15 +57,20 @@ Result<KeyVault> KeyVault::open(const std::string& store_dir) {
     secure_wipe(raw);
     return Status::Corruption("store key " + store_dir + "/store.key is malformed");
   }
-  return KeyVault(store_dir + "/keys", SecretBytes(std::move(raw)));
+  return KeyVault(store_dir + "/keys", SecretBytes(std::move(raw)), table);
 }
 
-std::string KeyVault::path_for(const std::string& fingerprint) const {
+std::string KeyVault::name_for(const std::string& fingerprint) const {
   std::string name;
   for (char c : fingerprint) {
     if (c != ':') name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  return dir_ + "/" + name + ".key";
+  return name;
+}
+
+Result<std::optional<std::string>> KeyVault::read_sealed(const std::string& fingerprint) const {
+  if (table_) return table_->get(name_for(fingerprint));
+  return base::read_file_if_exists(path_for(fingerprint));
 }
 
 Status KeyVault::put(const std::string& fingerprint, const SealedKey& key) const {
@@ -97,16 +102,16 @@ Status KeyVault::put(const std::string& fingerprint, const SealedKey& key) const
     return Status::IOError("cannot seal the private key");
   }
 
+  if (table_) return table_->put(name_for(fingerprint), sealed);
   ::mkdir(dir_.c_str(), 0700);
-  const std::string path = path_for(fingerprint);
-  return base::write_file_atomically(path, sealed, 0600);
+  return base::write_file_atomically(path_for(fingerprint), sealed, 0600);
 }
 
 Result<SealedKey> KeyVault::get(const std::string& fingerprint) const {
-  const std::string path = path_for(fingerprint);
-  auto file = read_file(path);
-  if (!file.ok()) return Status::NotFound("no private key is stored for certificate " + fingerprint);
-  const std::string& sealed = file.value();
+  const std::string path = table_ ? "of certificate " + fingerprint : path_for(fingerprint);
+  CERTSCHED_ASSIGN_OR_RETURN(auto stored, read_sealed(fingerprint));
+  if (!stored) return Status::NotFound("no private key is stored for certificate " + fingerprint);
+  const std::string& sealed = *stored;
   const size_t body_at = sizeof kMagic + kNonceBytes + kTagBytes;
   if (sealed.size() < body_at || std::memcmp(sealed.data(), kMagic, sizeof kMagic) != 0) {
     return Status::Corruption("sealed key " + path + " is malformed");
@@ -143,13 +148,20 @@ Result<SealedKey> KeyVault::get(const std::string& fingerprint) const {
 
 
 bool KeyVault::holds(const std::string& fingerprint) const {
+  if (table_) {
+    auto stored = read_sealed(fingerprint);
+    return !stored.ok() || stored->has_value();  // when in doubt, destroy() runs and says
+  }
   struct stat st;
   return ::stat(path_for(fingerprint).c_str(), &st) == 0;
 }
 
 // Zeros first, so that the sealed bytes are gone from the file's blocks too (as far as the
 // file system overwrites in place), not only unlinked.
+// A row is deleted; PostgreSQL keeps the dead row's bytes until VACUUM reclaims them, which
+// is why they are sealed there like everywhere else.
 Status KeyVault::destroy(const std::string& fingerprint) const {
+  if (table_) return table_->erase(name_for(fingerprint));
   const std::string path = path_for(fingerprint);
   base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd.valid()) {
@@ -166,6 +178,22 @@ Status KeyVault::destroy(const std::string& fingerprint) const {
     return Status::IOError("cannot remove sealed key " + path + ": " + std::strerror(errno));
   }
   return base::sync_directory(dir_);
+}
+
+namespace {
+constexpr const char* kKeyCheck = "store-key-check";
+constexpr const char* kKeyCheckText = "certsched store key check";
+}  // namespace
+
+Status KeyVault::seal_key_check() const {
+  return put(kKeyCheck, SealedKey{SecretBytes(kKeyCheckText), SecretBytes("")});
+}
+
+Status KeyVault::verify_key_check() const {
+  auto opened = get(kKeyCheck);
+  if (opened.ok() && opened->pkcs8.reveal() == kKeyCheckText) return Status::Ok();
+  if (opened.status().IsNotFound()) return Status::NotFound("the store holds no store key check");
+  return Status::InvalidArgument("this store key does not open the store's sealed keys: it is not the store.key of the store's first node");
 }
 
 }  // namespace certsched::domain

@@ -1,5 +1,6 @@
 #include "eventstore/append_checks.h"
 
+#include "base/byte_io.h"
 #include "eventstore/record_format.h"
 #include "eventstore/rocksdb_layout.h"
 
@@ -25,6 +26,22 @@ Result<AppendResult> as_retry(const std::string& command_id, const std::string& 
   }
   first.duplicate = true;
   return first;
+}
+
+namespace {
+constexpr std::string_view kHeadMoved = "head moved: ";
+constexpr std::string_view kFenced = "fenced: ";
+}  // namespace
+
+Status head_moved_refusal(uint64_t checked_at, uint64_t head_position) {
+  return Status::Conflict(std::string(kHeadMoved) + "the command was checked against the log at position " +
+                          std::to_string(checked_at) + " but the log is at " + std::to_string(head_position));
+}
+
+Status fenced_refusal(uint64_t request_epoch, uint64_t store_epoch) {
+  return Status::Conflict(std::string(kFenced) + "this node's scheduler holds leader epoch " +
+                          std::to_string(request_epoch) + " but the store's is " + std::to_string(store_epoch) +
+                          " (another node took over)");
 }
 
 Status validate_request(const AppendRequest& req) {
@@ -62,4 +79,49 @@ Status validate_request(const AppendRequest& req) {
   return Status::Ok();
 }
 
+std::string encode_append_result(const AppendResult& r) {
+  std::string v;
+  base::put_u64(v, r.first_position);
+  base::put_u64(v, r.last_position);
+  base::put_u32(v, static_cast<uint32_t>(r.versions.size()));
+  for (const auto& sv : r.versions) {
+    base::put_bytes16(v, sv.stream);
+    base::put_u64(v, sv.version);
+  }
+  if (!r.request_digest.empty()) base::put_bytes16(v, r.request_digest);
+  return v;
+}
+
+Status decode_append_result(std::string_view v, AppendResult* r) {
+  base::ByteReader in(v);
+  uint32_t n = 0;
+  if (!in.u64(r->first_position) || !in.u64(r->last_position) || !in.u32(n)) {
+    return Status::Corruption("command index entry is truncated");
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    StreamVersion sv;
+    if (!in.bytes16(sv.stream) || !in.u64(sv.version)) {
+      return Status::Corruption("command index entry is truncated");
+    }
+    r->versions.push_back(std::move(sv));
+  }
+  // Entries written before request digests end here.
+  if (!in.at_end() && (!in.bytes16(r->request_digest) || !in.at_end())) {
+    return Status::Corruption("command index entry has a malformed request digest");
+  }
+  return Status::Ok();
+}
+
 }  // namespace certsched::eventstore::internal
+
+namespace certsched::eventstore {
+
+bool head_moved(const Status& refusal) {
+  return refusal.code() == Status::Code::kConflict && refusal.message().rfind(internal::kHeadMoved, 0) == 0;
+}
+
+bool fenced(const Status& refusal) {
+  return refusal.code() == Status::Code::kConflict && refusal.message().rfind(internal::kFenced, 0) == 0;
+}
+
+}  // namespace certsched::eventstore

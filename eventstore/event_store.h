@@ -56,7 +56,18 @@ struct AppendRequest {
   std::string actor;           // who asked, e.g. "cli:alice" or "api:token"
   std::string correlation_id;  // e.g. the proposal id; may be empty
   int64_t time_ns = 0;         // UTC nanoseconds; 0 means "now" by the system clock
+  // Append only if the log's head is still at this position: a command validated against
+  // the state at head N must not land on a log that another node has moved on. Refused
+  // with a head_moved() Conflict otherwise.
+  std::optional<uint64_t> expected_head;
+  // The scheduler's leader epoch (a clustered store's fencing token), or 0 for any other
+  // command. Refused with a fenced() Conflict when the store's epoch is another.
+  uint64_t leader_epoch = 0;
 };
+
+// Whether a refused append was refused for the reasons above.
+bool head_moved(const Status& refusal);
+bool fenced(const Status& refusal);
 
 struct StreamVersion {
   std::string stream;
@@ -132,9 +143,49 @@ struct StoreStats {
   uint64_t append_nanoseconds = 0;
 };
 
+// Sealed private keys kept beside a clustered log, so that every node reads the same. They
+// are opaque bytes here, sealed by domain/key_vault.h before they arrive.
+class SealedKeyTable {
+ public:
+  virtual ~SealedKeyTable() = default;
+  virtual Status put(const std::string& name, const std::string& sealed) = 0;
+  virtual Result<std::optional<std::string>> get(const std::string& name) = 0;
+  virtual Status erase(const std::string& name) = 0;
+};
+
+// Which node runs the scheduler (activations, listener installs, mail) among the nodes
+// that share a clustered log; on an embedded store, always the one node.
+class SchedulerLease {
+ public:
+  virtual ~SchedulerLease() = default;
+  // Whether this node schedules now.
+  virtual bool leads() const = 0;
+  // The leader epoch this node schedules under: its fencing token (AppendRequest::
+  // leader_epoch), which the clustered store refuses once another node has taken over.
+  // 0 on an embedded store, which has nobody to be fenced from.
+  virtual uint64_t epoch() const = 0;
+  // What GET /v1/health says: "single" (embedded), "leader" or "follower".
+  virtual std::string role() const = 0;
+  // After a fenced refusal: stop leading at once; the node may be elected again later.
+  virtual void step_down() = 0;
+  // Whether the log is a shared database (a clustered store): an IOError then means the
+  // database is away for a while (failing over, restarting) and is waited out, where an
+  // embedded store's IOError is this machine's disk failing.
+  virtual bool shared() const = 0;
+};
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
+
+  // Takes part in the scheduler election under the name `node`; `changed` is called, from
+  // another thread, whenever this node gains or loses the role. The embedded store's node
+  // always leads.
+  virtual std::unique_ptr<SchedulerLease> elect_scheduler(const std::string& node, std::function<void()> changed);
+
+  // The clustered store's sealed key table; nullptr for the embedded store, whose sealed
+  // keys are files in the node's directory.
+  virtual SealedKeyTable* sealed_keys() { return nullptr; }
 
   // Appends atomically and durably (when the store was opened with sync). Refuses the
   // whole request, writing nothing, on an expected-version conflict or bad input.
@@ -212,6 +263,21 @@ struct StoreOptions {
 // Opens (or creates) the RocksDB-backed store in directory `dir`.
 Result<std::unique_ptr<EventStore>> open_rocksdb_store(const std::string& dir,
                                                        const StoreOptions& options);
+
+// Opens the clustered store whose log is in the PostgreSQL database at `uri` (a libpq URI
+// without a password), for the node whose directory is `node_dir` (a writer takes its
+// writer lock there). With create_if_missing the schema is created or migrated.
+Result<std::unique_ptr<EventStore>> open_postgres_store(const std::string& uri, const std::string& node_dir,
+                                                        const StoreOptions& options);
+
+// The store of node directory `dir`, whichever kind it is: clustered when `dir` names a
+// backend (backend_uri), embedded otherwise.
+Result<std::unique_ptr<EventStore>> open_store(const std::string& dir, const StoreOptions& options);
+// The PostgreSQL URI a clustered node's directory names (DIR/backend), or nullopt for an
+// embedded store.
+Result<std::optional<std::string>> backend_uri(const std::string& dir);
+// Records `uri` as `dir`'s backend (DIR/backend, written atomically), for init and join.
+Status write_backend_uri(const std::string& dir, const std::string& uri);
 
 // Limits checked on append (InvalidArgument) and on read (Corruption).
 inline constexpr size_t kMaxStreamNameBytes = 256;

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "base/byte_io.h"
-#include "base/clock.h"
+#include "eventstore/append_framing.h"
 #include "eventstore/record_format.h"
 
 namespace certsched::eventstore::internal {
@@ -54,6 +54,11 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
   CERTSCHED_ASSIGN_OR_RETURN(auto previous, committed_command(req.command_id));
   if (previous) return as_retry(req.command_id, req.request_digest, *previous);
 
+  if (req.expected_head && *req.expected_head != state.position) {
+    return head_moved_refusal(*req.expected_head, state.position);
+  }
+  // A single writer has no other scheduler to be fenced from: leader_epoch is not checked.
+
   // Check every expected version before touching the batch, so a refusal writes nothing.
   std::vector<uint64_t> current(req.writes.size());
   for (size_t i = 0; i < req.writes.size(); ++i) {
@@ -65,57 +70,19 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& req, GroupSta
       CERTSCHED_ASSIGN_OR_RETURN(auto v, committed_version(w.stream, state));
       current[i] = v;
     }
-    const ExpectedVersion& e = w.expected;
-    if (e.kind == ExpectedVersion::Kind::kNoStream && current[i] != 0) {
-      return Status::Conflict("stream " + w.stream + " already exists (version " +
-                              std::to_string(current[i]) + ")");
-    }
-    if (e.kind == ExpectedVersion::Kind::kExact && current[i] != e.version) {
-      return Status::Conflict("stream " + w.stream + " is at version " +
-                              std::to_string(current[i]) + ", expected " +
-                              std::to_string(e.version));
-    }
   }
+  CERTSCHED_RETURN_IF_ERROR(check_expected_versions(req, current));
 
-  AppendResult result;
-  result.first_position = state.position + 1;
-  RunHeader run;
-  run.time_ns = req.time_ns != 0 ? req.time_ns : base::now_ns();
-  run.actor = req.actor;
-  run.command_id = req.command_id;
-  run.correlation_id = req.correlation_id;
-  std::string value;  // one buffer for the append: it keeps its capacity from run to run
-  for (size_t i = 0; i < req.writes.size(); ++i) {
-    const StreamWrite& w = req.writes[i];
-    run.stream = w.stream;
-    uint64_t version = current[i];
-    // The stream's events go into as few runs as fit the body limit (one, unless the
-    // payloads are large).
-    for (size_t first = 0, end = 0; first < w.events.size(); first = end) {
-      size_t body = run_header_bytes(run) + run_event_bytes(w.events[first]);
-      for (end = first + 1; end < w.events.size(); ++end) {
-        const size_t more = run_event_bytes(w.events[end]);
-        if (body + more > kMaxBodyBytes) break;
-        body += more;
-      }
-      run.first_position = state.position + 1;
-      run.first_version = version + 1;
-      value.clear();
-      value.reserve(kFrameHeaderBytes + body + sizeof(ChainHash));
-      append_framed_run(run, &w.events[first], end - first, &value);
-      state.hash = chain_next(state.hash, value);
-      value.append(reinterpret_cast<const char*>(state.hash.data()), state.hash.size());
-      batch.Put(log(), base::encode_u64(run.first_position), value);
-      state.position += end - first;
-      version += end - first;
+  AppendResult result = frame_append(req, current, &state.position, &state.hash, [&](const FramedRun& run) {
+    batch.Put(log(), base::encode_u64(run.header.first_position), run.value);
+    if (run.ends_stream_write) {
+      const uint64_t last_position = run.header.first_position + run.events - 1;
+      const StreamWrite& w = req.writes[run.write];
+      batch.Put(stream_index(), stream_index_key(w.stream, run.last_version),
+                stream_index_value(last_position, w.events.size()));
+      state.versions[w.stream] = run.last_version;
     }
-    batch.Put(stream_index(), stream_index_key(w.stream, version),
-              stream_index_value(state.position, w.events.size()));
-    state.versions[w.stream] = version;
-    result.versions.push_back({w.stream, version});
-  }
-  result.last_position = state.position;
-  result.request_digest = req.request_digest;
+  });
   batch.Put(commands(), req.command_id, encode_append_result(result));
   state.commands.emplace(req.command_id, result);
   return result;

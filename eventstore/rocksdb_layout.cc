@@ -91,37 +91,4 @@ std::string encode_head(uint64_t position, const ChainHash& hash) {
   return v;
 }
 
-std::string encode_append_result(const AppendResult& r) {
-  std::string v;
-  base::put_u64(v, r.first_position);
-  base::put_u64(v, r.last_position);
-  base::put_u32(v, static_cast<uint32_t>(r.versions.size()));
-  for (const auto& sv : r.versions) {
-    base::put_bytes16(v, sv.stream);
-    base::put_u64(v, sv.version);
-  }
-  if (!r.request_digest.empty()) base::put_bytes16(v, r.request_digest);
-  return v;
-}
-
-Status decode_append_result(std::string_view v, AppendResult* r) {
-  base::ByteReader in(v);
-  uint32_t n = 0;
-  if (!in.u64(r->first_position) || !in.u64(r->last_position) || !in.u32(n)) {
-    return Status::Corruption("command index entry is truncated");
-  }
-  for (uint32_t i = 0; i < n; ++i) {
-    StreamVersion sv;
-    if (!in.bytes16(sv.stream) || !in.u64(sv.version)) {
-      return Status::Corruption("command index entry is truncated");
-    }
-    r->versions.push_back(std::move(sv));
-  }
-  // Entries written before request digests end here.
-  if (!in.at_end() && (!in.bytes16(r->request_digest) || !in.at_end())) {
-    return Status::Corruption("command index entry has a malformed request digest");
-  }
-  return Status::Ok();
-}
-
 }  // namespace certsched::eventstore::internal

@@ -61,8 +61,5 @@ rocksdb::ColumnFamilyOptions column_family_options(const rocksdb::Options& db_op
 
 // meta/head: the last position and the hash chain's head there.
 std::string encode_head(uint64_t position, const ChainHash& hash);
-// What a command id maps to: the positions its append got and the digest of its request.
-std::string encode_append_result(const AppendResult& r);
-Status decode_append_result(std::string_view v, AppendResult* r);
 
 }  // namespace certsched::eventstore::internal

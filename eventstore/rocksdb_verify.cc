@@ -3,7 +3,7 @@
 #include "base/byte_io.h"
 #include "base/read_ahead.h"
 #include "eventstore/record_format.h"
-#include "eventstore/stream_table.h"
+#include "eventstore/log_walk.h"
 
 namespace certsched::eventstore::internal {
 namespace {
@@ -33,7 +33,6 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
   const WholeLogRead read(db_, read_only());
   const rocksdb::ReadOptions& ro = read.options;
 
-  VerifyReport report;
   std::string head_value;
   rocksdb::Status hs = db_->Get(ro, meta(), kMetaHead, &head_value);
   uint64_t head_position = 0;
@@ -41,71 +40,30 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
   if (hs.ok() && head_value.size() == 8 + sizeof(ChainHash)) {
     head_position = base::load_u64(head_value.data());
     std::memcpy(head_hash.data(), head_value.data() + 8, sizeof(ChainHash));
-  } else if (hs.ok()) {
-    report.first_bad_position = 0;
-    report.problem = "the head record is malformed";
-  } else if (!hs.IsNotFound()) {
+  } else if (!hs.ok() && !hs.IsNotFound()) {
     return base::status_from_rocksdb(hs, "read head");
   }
-  report.head_hash_hex = to_hex(head_hash);
-  if (!report.problem.empty()) return report;
+  LogWalk walk_state(head_position, head_hash);
+  if (hs.ok() && head_value.size() != 8 + sizeof(ChainHash)) {
+    walk_state.fail(0, "the head record is malformed");
+    return walk_state.finish();
+  }
 
-  bool failed = false;
-  auto fail = [&](uint64_t position, std::string problem) {
-    report.first_bad_position = position;
-    report.problem = std::move(problem);
-    failed = true;
-    return Status::Ok();  // corruption is reported, not an error
-  };
-
-  // Keyed by a 64-bit hash of the stream name. Two names with one hash (about one chance
-  // in 10^7 with a million streams) would show as a version jump, a false alarm.
-  StreamTable streams(std::min<uint64_t>(head_position, uint64_t{1} << 22) / 4);
-  const std::hash<std::string_view> stream_hash;
-  ChainHash previous = kGenesisHash;
-  uint64_t expected = 1;
   std::vector<RecordedEvent> run;  // one for the walk: its strings keep their capacity from run to run
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log()));
   it->SeekToFirst();
-  // Verifies runs until the log ends, a run fails (`failed`), or `batch` holds `limit`
-  // events; the verified runs' events are moved into `batch` (if any) from index `*n` on.
+  // Verifies runs until the log ends, a run fails, or `batch` holds `limit` events; the
+  // verified runs' events are moved into `batch` (if any) from index `*n` on.
   auto walk = [&](std::vector<RecordedEvent>* batch, size_t* n, size_t limit) -> Status {
     for (; it->Valid() && *n < limit; it->Next()) {
-      if (it->key().size() != 8) return fail(expected, "malformed log key");
+      if (it->key().size() != 8) {
+        walk_state.fail(walk_state.next_position(), "malformed log key");
+        return Status::Ok();
+      }
       const uint64_t position = base::load_u64(it->key().data());
-      if (position != expected) {
-        if (expected > head_position) {
-          return fail(expected, "record at position " + std::to_string(position) +
-                                    " lies beyond the head at " + std::to_string(head_position));
-        }
-        return fail(expected, "record at position " + std::to_string(expected) + " is missing");
+      if (!walk_state.step(position, std::string_view(it->value().data(), it->value().size()), &run)) {
+        return Status::Ok();  // corruption is reported, not an error
       }
-      StoredValue sv;
-      Status st = parse_stored_value(std::string_view(it->value().data(), it->value().size()),
-                                     position, &sv);
-      if (!st.ok()) return fail(position, st.message());
-      // Decoded first, so that the stream's slot in the table comes from memory while the
-      // hash is computed; a broken chain is still reported before a run that does not decode.
-      const Status decoded = decode_events(sv, position, &run);
-      const uint64_t stream_key = decoded.ok() ? stream_hash(run.front().stream) : 0;
-      if (decoded.ok()) streams.prefetch(stream_key);
-      const ChainHash computed = chain_next(previous, sv.framed_record);
-      if (computed != sv.hash) {
-        return fail(position, "record at position " + std::to_string(position) +
-                                  ": hash chain broken (record altered, replaced or reordered)");
-      }
-      if (!decoded.ok()) return fail(position, decoded.message());
-      // A run's events are one stream's consecutive versions: only its first can jump.
-      StreamTable::Seen& seen = streams.at(stream_key);
-      if (run.front().stream_version != seen.version + 1) {
-        return fail(position, "record at position " + std::to_string(position) + ": stream " +
-                                  run.front().stream + " jumps from version " + std::to_string(seen.version) +
-                                  " to " + std::to_string(run.front().stream_version));
-      }
-      seen.version = run.back().stream_version;
-      previous = computed;
-      report.events = run.back().position;
-      expected = report.events + 1;
       if (!batch) continue;
       for (RecordedEvent& e : run) {
         if (*n == batch->size()) batch->emplace_back();
@@ -126,7 +84,7 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
           size_t n = 0;
           Status st = walk(batch, &n, kVerifyBatchEvents);
           batch->resize(n);
-          *more = st.ok() && !failed && it->Valid();
+          *more = st.ok() && !walk_state.failed() && it->Valid();
           return st;
         },
         [&](const Batch& batch) {
@@ -134,22 +92,7 @@ Result<VerifyReport> RocksDbEventStore::verify(const std::function<Status(const 
           return Status::Ok();
         }));
   }
-  if (failed) return report;
-  // The tail, last: a missing end or a head that does not match.
-  if (report.events > head_position) {
-    (void)fail(head_position + 1, "the log's last run ends at position " + std::to_string(report.events) +
-                                      ", beyond the head at " + std::to_string(head_position));
-  } else if (report.events < head_position) {
-    (void)fail(report.events + 1, "the log ends at position " + std::to_string(report.events) +
-                                      " but its head says " + std::to_string(head_position) +
-                                      " (records removed from the tail)");
-  } else if (previous != head_hash) {
-    (void)fail(report.events, "the head hash does not match the last record");
-  }
-  if (failed) return report;
-
-  report.verified = true;
-  return report;
+  return walk_state.finish();
 }
 
 Status RocksDbEventStore::for_each_record(const std::function<Status(const StoredRecord&)>& each) {

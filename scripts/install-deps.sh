@@ -10,5 +10,6 @@ apt-get install -y -qq --no-install-recommends \
   libgtest-dev libcli11-dev nlohmann-json3-dev \
   util-linux faketime nginx-light python3-aiosmtpd libcurl4-openssl-dev curl \
   libsystemd-dev systemd prometheus-cpp-dev prometheus chromium \
+  libpq-dev postgresql-15 postgresql-client-15 \
   clang-14 libclang-rt-14-dev >/dev/null
 echo "install-deps: Debian packages are installed"

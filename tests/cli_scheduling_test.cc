@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "tests/cert_factory.h"
 #include "tests/cli_runner.h"
+#include "tests/store_backends.h"
 #include "tests/test_support.h"
 
 
@@ -26,7 +27,8 @@ using nlohmann::json;
 using testing::CertSpec;
 using testing::run_cli;
 
-class CliSchedulingTest : public ::testing::Test {
+// On both kinds of store: the embedded one, and a clustered one whose log is in PostgreSQL.
+class CliSchedulingTest : public ::testing::TestWithParam<testing::Backend> {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
@@ -43,7 +45,12 @@ class CliSchedulingTest : public ::testing::Test {
   }
   void SetUp() override {
     store_ = std::make_unique<testing::TempDir>();
-    ok({"init", "--admin-email", "pki@example.com"});
+    if (GetParam() == testing::Backend::kPostgres) {
+      uri_ = testing::fresh_postgres_database();
+      ok({"init", "--admin-email", "pki@example.com", "--backend", uri_});
+    } else {
+      ok({"init", "--admin-email", "pki@example.com"});
+    }
     for (const char* n : {"sign-old", "sign-new", "enc-new"}) {
       ok({"cert", "import", "--alias", n, "--cert", (*certs_)[n].cert_pem, "--key", (*certs_)[n].key_pem,
           "--password-file", dir_->sub("pw.txt")});
@@ -60,9 +67,10 @@ class CliSchedulingTest : public ::testing::Test {
   static inline testing::TempDir* dir_ = nullptr;
   static inline std::map<std::string, testing::CertFiles>* certs_ = nullptr;
   std::unique_ptr<testing::TempDir> store_;
+  std::string uri_;  // the clustered store's database
 };
 
-TEST_F(CliSchedulingTest, ProposeConfirmTickAndTheJsonShapes) {
+TEST_P(CliSchedulingTest, ProposeConfirmTickAndTheJsonShapes) {
   json p = ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
                "--password-file", dir_->sub("pw.txt")});
   EXPECT_EQ(p["proposal"], "P1");
@@ -110,9 +118,22 @@ TEST_F(CliSchedulingTest, ProposeConfirmTickAndTheJsonShapes) {
   std::filesystem::remove_all(store_->sub("s") + "/projections");
   EXPECT_EQ(ok({"partner", "list"}), partners);
   EXPECT_EQ(ok({"schedule", "list"}), schedules);
+
+  // A clustered store keeps the sealed keys in its database, and nothing there is a key in
+  // clear: every node reads them, none has them in its directory.
+  if (GetParam() == testing::Backend::kPostgres) {
+    EXPECT_EQ(testing::files_in(store_->sub("s") + "/keys"), 0u);
+    const std::string db = uri_.substr(uri_.rfind('/') + 1);
+    EXPECT_EQ(testing::shared_postgres().psql(db, "SELECT count(*) FROM certsched.sealed_keys WHERE fingerprint "
+                                                  "NOT IN ('store-key-check', 'evidence-key')"),
+              "3\n");
+    EXPECT_EQ(testing::shared_postgres().psql(db, "SELECT count(*) FROM certsched.sealed_keys WHERE "
+                                                  "position('\\x2d2d2d2d2d'::bytea in sealed) > 0"),
+              "0\n");  // no PEM armour ("-----") in any row
+  }
 }
 
-TEST_F(CliSchedulingTest, CertListListenerShowAndSkipEmailShapes) {
+TEST_P(CliSchedulingTest, CertListListenerShowAndSkipEmailShapes) {
   json certs = ok({"cert", "list"});
   ASSERT_EQ(certs.size(), 4u);
   for (const char* field : {"alias", "local", "fingerprint", "subject", "not_after"}) EXPECT_TRUE(certs[0].contains(field)) << field;
@@ -139,7 +160,7 @@ TEST_F(CliSchedulingTest, CertListListenerShowAndSkipEmailShapes) {
 
 // A persisted projection row that is not JSON (a bug, a bad disk, a careless tool): the
 // reads answer from the log, say so on stderr, and never abort.
-TEST_F(CliSchedulingTest, AnUnreadableProjectionRowIsAnsweredFromTheLog) {
+TEST_P(CliSchedulingTest, AnUnreadableProjectionRowIsAnsweredFromTheLog) {
   ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now", "--password-file",
       dir_->sub("pw.txt")});
   const json partners = ok({"partner", "list"});
@@ -158,7 +179,7 @@ TEST_F(CliSchedulingTest, AnUnreadableProjectionRowIsAnsweredFromTheLog) {
   EXPECT_EQ(json::parse(shown.out)["id"], "acme");
 }
 
-TEST_F(CliSchedulingTest, ReplayRebuildsProjectionsAndNamesTamperingWithExitFour) {
+TEST_P(CliSchedulingTest, ReplayRebuildsProjectionsAndNamesTamperingWithExitFour) {
   ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now", "--password-file",
       dir_->sub("pw.txt")});
   ok({"schedule", "confirm", "P1"});
@@ -176,6 +197,8 @@ TEST_F(CliSchedulingTest, ReplayRebuildsProjectionsAndNamesTamperingWithExitFour
   EXPECT_EQ(d["projections"]["schedules"], "equal");
 
   // Records deleted or swapped in the log itself: --verify names the first bad position.
+  // (Rows of a clustered log are altered in postgres_store_test.)
+  if (GetParam() == testing::Backend::kPostgres) return;
   const std::string store = store_->sub("s");
   const uint64_t events = ok({"replay", "--events"}).size();
   {
@@ -198,7 +221,7 @@ TEST_F(CliSchedulingTest, ReplayRebuildsProjectionsAndNamesTamperingWithExitFour
   EXPECT_GT(events, 8u);
 }
 
-TEST_F(CliSchedulingTest, DeclineCancelAndReports) {
+TEST_P(CliSchedulingTest, DeclineCancelAndReports) {
   ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now", "--password-file",
       dir_->sub("pw.txt")});
   EXPECT_EQ(ok({"schedule", "decline", "P1"})["schedules"][0]["state"], "withdrawn");
@@ -229,7 +252,7 @@ TEST_F(CliSchedulingTest, DeclineCancelAndReports) {
   EXPECT_EQ(now["partners"][0]["current"]["local-signing"]["alias"], "sign-old");
 }
 
-TEST_F(CliSchedulingTest, RefusalsNameTheProblemAndChangeNothing) {
+TEST_P(CliSchedulingTest, RefusalsNameTheProblemAndChangeNothing) {
   auto wrong = refused({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
                         "--password-file", dir_->sub("wrong.txt")});
   EXPECT_NE(wrong.err.find("wrong private key password for certificate sign-new"), std::string::npos) << wrong.err;
@@ -253,7 +276,7 @@ TEST_F(CliSchedulingTest, RefusalsNameTheProblemAndChangeNothing) {
             std::string::npos);
 }
 
-TEST_F(CliSchedulingTest, ACommandIdAppliesOnceAndIsRefusedForAnotherCommand) {
+TEST_P(CliSchedulingTest, ACommandIdAppliesOnceAndIsRefusedForAnotherCommand) {
   const std::vector<std::string> propose = {"--command-id", "rotation-7", "schedule", "propose", "--partners", "acme",
                                             "--role", "local-signing=sign-new", "--at", "now", "--password-file",
                                             dir_->sub("pw.txt")};
@@ -275,7 +298,7 @@ TEST_F(CliSchedulingTest, ACommandIdAppliesOnceAndIsRefusedForAnotherCommand) {
   EXPECT_EQ(ok({"schedule", "list"})[0]["state"], "proposed");
 }
 
-TEST_F(CliSchedulingTest, ObserveActivatesFirstUsageFromAnOpensslCmsMessage) {
+TEST_P(CliSchedulingTest, ObserveActivatesFirstUsageFromAnOpensslCmsMessage) {
   ok({"schedule", "propose", "--partners", "acme", "--role", "local-encryption=enc-new", "--at",
       domain::format_instant(base::now_ns() + 86400LL * 1'000'000'000), "--password-file", dir_->sub("pw.txt")});
   ok({"schedule", "confirm", "P1"});
@@ -290,7 +313,7 @@ TEST_F(CliSchedulingTest, ObserveActivatesFirstUsageFromAnOpensslCmsMessage) {
             std::string::npos);
 }
 
-TEST_F(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
+TEST_P(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
   // A partner using the HTTP listener over SSL, so the proposal also installs a server certificate.
   ok({"partner", "add", "--id", "hooli", "--protocol", "AS4", "--email", "b2b@hooli.example", "--local-ssl-server", "sign-old"});
   ok({"listener", "configure", "HTTP", "--cert", "sign-old", "--dir", store_->sub("www"), "--reload-command", "true"});
@@ -345,6 +368,8 @@ TEST_F(CliSchedulingTest, ServeActivatesAtTheDueInstantAndHoldsTheStore) {
   EXPECT_NE(testing::read_file(log).find("installed the new server certificate on listener HTTP"), std::string::npos);
   EXPECT_EQ(ok({"replay", "--verify"})["verified"], true);
 }
+
+CERTSCHED_ON_BOTH_BACKENDS(CliSchedulingTest);
 
 }  // namespace
 }  // namespace certsched

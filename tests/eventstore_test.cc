@@ -15,6 +15,7 @@
 #include "base/read_ahead.h"
 #include "eventstore/record_format.h"
 #include "eventstore/stream_table.h"
+#include "tests/store_backends.h"
 #include "tests/test_support.h"
 
 namespace certsched::eventstore {
@@ -27,8 +28,12 @@ using testing::open_writer;
 using testing::RawStore;
 using testing::TempDir;
 
-TEST(EventStoreTest, AppendsGetGapFreePositionsAndStreamVersions) {
-  TempDir dir;
+// The conformance suite: every backend keeps these promises (store_backends.h).
+class EventStoreConformance : public ::testing::TestWithParam<testing::Backend> {};
+using testing::StoreDir;
+
+TEST_P(EventStoreConformance, AppendsGetGapFreePositionsAndStreamVersions) {
+  StoreDir dir(GetParam());
   auto store = open_writer(dir.path());
   auto a = store->append(one_event("s-a", ExpectedVersion::NoStream(), "c1"));
   auto b = store->append(one_event("s-b", ExpectedVersion::Any(), "c2"));
@@ -55,10 +60,10 @@ TEST(EventStoreTest, AppendsGetGapFreePositionsAndStreamVersions) {
   EXPECT_EQ(store->stream_version("nothing").value(), 0u);
 }
 
-TEST(EventStoreTest, StreamsReadFromAnyVersionAcrossAppendsOfSeveralEvents) {
+TEST_P(EventStoreConformance, StreamsReadFromAnyVersionAcrossAppendsOfSeveralEvents) {
   // One index entry covers all the events an append writes to a stream; reads must find
   // every version inside such runs, and stop inside one when asked for fewer events.
-  TempDir dir;
+  StoreDir dir(GetParam());
   auto store = open_writer(dir.path());
   auto events = [](const std::string& stream, int n, const std::string& command) {
     AppendRequest req;
@@ -272,8 +277,8 @@ TEST(EventStoreTest, EventsTooLargeForOneRunAreStoredInSeveral) {
   for (uint64_t stored : {1, 2, 3}) EXPECT_NO_THROW(raw.get_log(stored)) << stored;
 }
 
-TEST(EventStoreTest, RecordsCarryEveryField) {
-  TempDir dir;
+TEST_P(EventStoreConformance, RecordsCarryEveryField) {
+  StoreDir dir(GetParam());
   auto store = open_writer(dir.path());
   AppendRequest req;
   req.writes.push_back({"schedule-7", ExpectedVersion::NoStream(),
@@ -299,8 +304,8 @@ TEST(EventStoreTest, RecordsCarryEveryField) {
   EXPECT_EQ(e.payload, std::string("\0bin\xff", 5));
 }
 
-TEST(EventStoreTest, ExpectedVersionConflictIsRefusedAndWritesNothing) {
-  TempDir dir;
+TEST_P(EventStoreConformance, ExpectedVersionConflictIsRefusedAndWritesNothing) {
+  StoreDir dir(GetParam());
   auto store = open_writer(dir.path());
   ASSERT_TRUE(store->append(one_event("s", ExpectedVersion::NoStream(), "c1")).ok());
   const Head before = store->head().value();
@@ -319,8 +324,8 @@ TEST(EventStoreTest, ExpectedVersionConflictIsRefusedAndWritesNothing) {
   EXPECT_TRUE(store->append(one_event("s", ExpectedVersion::Exactly(1), "c3")).ok());
 }
 
-TEST(EventStoreTest, MultiStreamAppendIsAllOrNothing) {
-  TempDir dir;
+TEST_P(EventStoreConformance, MultiStreamAppendIsAllOrNothing) {
+  StoreDir dir(GetParam());
   auto store = open_writer(dir.path());
   ASSERT_TRUE(store->append(one_event("b", ExpectedVersion::NoStream(), "c0")).ok());
 
@@ -341,8 +346,8 @@ TEST(EventStoreTest, MultiStreamAppendIsAllOrNothing) {
   EXPECT_EQ(store->stream_version("b").value(), 2u);
 }
 
-TEST(EventStoreTest, RetriedCommandIdAppliesOnceAndReturnsTheFirstResult) {
-  TempDir dir;
+TEST_P(EventStoreConformance, RetriedCommandIdAppliesOnceAndReturnsTheFirstResult) {
+  StoreDir dir(GetParam());
   auto store = open_writer(dir.path());
   auto first = store->append(one_event("s", ExpectedVersion::Any(), "same-id"));
   ASSERT_TRUE(first.ok());
@@ -366,8 +371,8 @@ TEST(EventStoreTest, RetriedCommandIdAppliesOnceAndReturnsTheFirstResult) {
   EXPECT_EQ(store->stream_version("s").value(), 1u);
 }
 
-TEST(EventStoreTest, ACommandIdReusedForAnotherRequestIsRefusedAndWritesNothing) {
-  TempDir dir;
+TEST_P(EventStoreConformance, ACommandIdReusedForAnotherRequestIsRefusedAndWritesNothing) {
+  StoreDir dir(GetParam());
   auto store = open_writer(dir.path());
   auto asked = [](std::string digest) {
     AppendRequest r = one_event("s", ExpectedVersion::Any(), "reused-id");
@@ -400,6 +405,8 @@ TEST(EventStoreTest, ACommandIdReusedForAnotherRequestIsRefusedAndWritesNothing)
   EXPECT_TRUE(store->append(with_digest)->duplicate);
   EXPECT_EQ(store->head()->position, before.position + 1);
 }
+
+CERTSCHED_ON_BOTH_BACKENDS(EventStoreConformance);
 
 }  // namespace
 }  // namespace certsched::eventstore

@@ -48,7 +48,7 @@ class FirstUsageTest : public testing::EngineFixture {
     return out;
   }
   Result<domain::CommandResult> observe(const std::string& file, int64_t at) {
-    return adapters::observe_message(*engine_, store_dir_->path(), "acme", read_file(file), ctx(at));
+    return adapters::observe_message(*engine_, "acme", read_file(file), ctx(at));
   }
   ScheduleState state_of(const std::string& id) { return state().schedule(id)->state(); }
 

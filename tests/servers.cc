@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -157,6 +158,127 @@ std::vector<std::string> SmtpServer::messages() const {
   std::vector<std::string> out;
   for (const auto& f : found) out.push_back(read_file(f.second));
   return out;
+}
+
+namespace {
+
+constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin/";
+
+// Runs a shell command; throws with its output when it fails.
+std::string checked_shell(const std::string& command) {
+  std::string out;
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run " + command);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int rc = pclose(p);
+  if (rc != 0) throw std::runtime_error(command + " failed: " + out);
+  return out;
+}
+
+std::string as_postgres(const std::string& command) { return "runuser -u postgres -- " + command; }
+
+}  // namespace
+
+// A directory of the postgres user's own: the server refuses one it does not own.
+static std::string postgres_root() {
+  char path[] = "/tmp/certsched-pg-XXXXXX";
+  if (!mkdtemp(path)) throw std::runtime_error("mkdtemp failed");
+  checked_shell(std::string("chown postgres:postgres ") + path);
+  return path;
+}
+
+PostgresServer::PostgresServer() : root_(postgres_root()), port_(free_port()) {
+  checked_shell(as_postgres(std::string(kPgBin) + "initdb --no-sync -A trust -U postgres -D " + root_ +
+                            "/data >/dev/null"));
+}
+
+PostgresServer::PostgresServer(StandbyOf standby) : root_(postgres_root()), port_(free_port()) {
+  checked_shell(as_postgres(std::string(kPgBin) + "pg_basebackup -h 127.0.0.1 -p " + std::to_string(standby.primary.port()) +
+                            " -U postgres --checkpoint=fast -D " + root_ + "/data -R -X stream"));
+}
+
+void PostgresServer::require_synchronous_standby() {
+  psql("postgres", "ALTER SYSTEM SET synchronous_standby_names = '*'");
+  psql("postgres", "SELECT pg_reload_conf()");
+  const std::string sync = "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'";
+  for (int i = 0; i < 200 && psql("postgres", sync) != "1\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (psql("postgres", sync) != "1\n") throw std::runtime_error("no synchronous standby streams from " + root_);
+}
+
+void PostgresServer::promote() {
+  checked_shell(as_postgres(std::string(kPgBin) + "pg_ctl -D " + root_ + "/data -w promote >/dev/null"));
+}
+
+PostgresServer::~PostgresServer() {
+  try {
+    stop();
+  } catch (...) {
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(root_, ec);
+}
+
+void PostgresServer::start() {
+  checked_shell(as_postgres(std::string(kPgBin) + "pg_ctl -D " + root_ + "/data -l " + root_ +
+                            "/log -w -o \"-k " + root_ + " -p " + std::to_string(port_) +
+                            " -c listen_addresses=127.0.0.1\" start >/dev/null"));
+  running_ = true;
+}
+
+void PostgresServer::stop() {
+  if (!running_) return;
+  running_ = false;
+  checked_shell(as_postgres(std::string(kPgBin) + "pg_ctl -D " + root_ + "/data -m fast -w stop >/dev/null"));
+}
+
+pid_t PostgresServer::postmaster_pid() const {
+  std::ifstream in(root_ + "/data/postmaster.pid");
+  pid_t pid = -1;
+  in >> pid;
+  return pid;
+}
+
+void PostgresServer::kill9() {
+  const pid_t pid = postmaster_pid();
+  if (pid > 0) ::kill(pid, SIGKILL);
+  running_ = false;
+  wait_for_port(port_, false);
+  // Its backends outlive it for a moment; a restart waits for them (pg_ctl says so).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+}
+
+std::string PostgresServer::uri(const std::string& database) const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + database;
+}
+
+std::string PostgresServer::psql(const std::string& database, const std::string& sql) const {
+  const std::string file = root_ + "/statement.sql";
+  write_file(file, sql);
+  return checked_shell("psql -X -q -A -t -v ON_ERROR_STOP=1 '" + uri(database) + "' -f " + file);
+}
+
+std::string PostgresServer::create_database(const std::string& name) {
+  psql("postgres", "CREATE DATABASE \"" + name + "\"");
+  return uri(name);
+}
+
+PostgresServer& shared_postgres() {
+  static PostgresServer* server = [] {
+    auto* s = new PostgresServer();
+    s->start();
+    std::atexit([] { delete &shared_postgres(); });
+    return s;
+  }();
+  return *server;
+}
+
+std::string fresh_postgres_database() {
+  static int counter = 0;
+  return shared_postgres().create_database("t" + std::to_string(getpid()) + "_" + std::to_string(++counter));
 }
 
 }  // namespace certsched::testing

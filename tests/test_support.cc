@@ -175,7 +175,7 @@ std::unique_ptr<eventstore::EventStore> open_writer(const std::string& dir, bool
   options.create_if_missing = true;
   options.sync = sync;
   options.holder = "certsched test";
-  auto store = eventstore::open_rocksdb_store(dir, options);
+  auto store = eventstore::open_store(dir, options);
   if (!store.ok()) throw std::runtime_error(store.status().ToString());
   return std::move(store).value();
 }
@@ -183,7 +183,7 @@ std::unique_ptr<eventstore::EventStore> open_writer(const std::string& dir, bool
 std::unique_ptr<eventstore::EventStore> open_reader(const std::string& dir) {
   eventstore::StoreOptions options;
   options.mode = eventstore::OpenMode::kReadOnly;
-  auto store = eventstore::open_rocksdb_store(dir, options);
+  auto store = eventstore::open_store(dir, options);
   if (!store.ok()) throw std::runtime_error(store.status().ToString());
   return std::move(store).value();
 }

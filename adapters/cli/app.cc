@@ -20,6 +20,7 @@ void configure_app(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
       ->option_text("URL");
 
   add_init_command(app, g, run);
+  add_join_command(app, g, run);
   add_cert_commands(app, g, run);
   add_partner_commands(app, g, run);
   add_listener_commands(app, g, run);

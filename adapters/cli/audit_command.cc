@@ -11,7 +11,7 @@ namespace {
 int run_audit(const GlobalOptions& g, const replay::AuditFilter& f) {
   eventstore::StoreOptions options;
   options.mode = eventstore::OpenMode::kReadOnly;
-  auto store = eventstore::open_rocksdb_store(g.store_dir, options);
+  auto store = eventstore::open_store(g.store_dir, options);
   if (!store.ok()) return report_error(g, store.status());
   auto trail = replay::audit_trail(**store, f);
   if (!trail.ok()) return report_error(g, trail.status());

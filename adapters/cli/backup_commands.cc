@@ -34,6 +34,7 @@ int run_backup(const GlobalOptions& g, const std::string& dest, bool with_secret
     j["notice"] = kWithoutSecrets;
     if (!g.json) std::cerr << "certsched: " << kWithoutSecrets << "\n";
   }
+  if (j.contains("log_notice") && !g.json) std::cerr << "certsched: " << j["log_notice"].get<std::string>() << "\n";
   print_result(g, j,
                "Backed up the store to " + j["backup"].get<std::string>() + "\n  position:    " +
                    std::to_string(j["position"].get<uint64_t>()) + "\n  head hash:   " + j["head_hash"].get<std::string>() +

@@ -12,6 +12,7 @@ namespace certsched::cli {
 using CommandRunner = std::function<int()>;
 
 void add_init_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
+void add_join_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_replay_command(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_cert_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);
 void add_partner_commands(CLI::App& app, GlobalOptions& g, CommandRunner& run);

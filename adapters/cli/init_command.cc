@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "adapters/cli/commands.h"
-#include "adapters/evidence_key.h"
+#include "adapters/cluster_node.h"
 #include "adapters/evidence_key.h"
 #include "adapters/secret_files.h"
 #include "domain/engine.h"
@@ -18,7 +18,22 @@ struct InitArgs {
   std::string smtp_url;
   std::string mail_from;
   std::string expiry_alert_days;
+  std::string backend;  // a PostgreSQL URI for a clustered store; empty for the embedded one
 };
+
+// A clustered store's first node: refused when DIR already holds a store of its own, or
+// names another database.
+Status check_clustered_dir(const std::string& dir, const std::string& uri) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir + "/events", ec)) {
+    return Status::Conflict("store " + dir + " already holds an embedded store; use another --store DIR");
+  }
+  CERTSCHED_ASSIGN_OR_RETURN(auto named, eventstore::backend_uri(dir));
+  if (named && *named != uri) {
+    return Status::Conflict("store " + dir + " is a node of the store at " + *named + "; use another --store DIR");
+  }
+  return Status::Ok();
+}
 
 int run_init(const GlobalOptions& g, const InitArgs& a) {
   // Refuse bad options before anything is created on disk.
@@ -35,7 +50,11 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
   eventstore::StoreOptions options;
   options.create_if_missing = true;
   options.holder = "certsched init";
-  auto store = eventstore::open_rocksdb_store(g.store_dir, options);
+  if (!a.backend.empty()) {
+    if (Status st = check_clustered_dir(g.store_dir, a.backend); !st.ok()) return report_error(g, st);
+  }
+  auto store = a.backend.empty() ? eventstore::open_rocksdb_store(g.store_dir, options)
+                                 : eventstore::open_postgres_store(a.backend, g.store_dir, options);
   if (!store.ok()) return report_error(g, store.status());
 
   auto engine = domain::Engine::open(**store, g.store_dir);
@@ -43,6 +62,11 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
   auto state = (*engine)->state();
   if (!state.ok()) return report_error(g, state.status());
   if (state.value()->initialized()) {
+    if (!a.backend.empty()) {
+      return report_error(g, Status::Conflict("the database at " + a.backend +
+                                              " already holds a store; make another node of it with `certsched "
+                                              "--store DIR join --backend URI --store-key FIRST_NODE/store.key`"));
+    }
     return report_error(g, Status::Conflict("store " + g.store_dir +
                                             " is already initialised; use another --store DIR"));
   }
@@ -55,12 +79,18 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
   }
 
   if (Status st = adapters::ensure_evidence_key(g.store_dir); !st.ok()) return report_error(g, st);
+  if (!a.backend.empty()) {
+    Status st = adapters::share_node_secrets(g.store_dir, **store);
+    if (st.ok()) st = eventstore::write_backend_uri(g.store_dir, a.backend);
+    if (!st.ok()) return report_error(g, st);
+  }
   auto appended = (*engine)->initialize({a.admin_email, a.smtp_url, a.mail_from, days}, context(g));
   if (!appended.ok()) return report_error(g, appended.status());
   const domain::SystemInitialized& event = *(*engine)->state().value()->system();
 
   std::string abs = std::filesystem::absolute(g.store_dir).lexically_normal().string();
   nlohmann::json j = {{"store", abs},
+                      {"backend", a.backend.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.backend)},
                       {"admin_email", event.admin_email},
                       {"smtp", event.smtp_url},
                       {"mail_from", event.mail_from},
@@ -69,7 +99,8 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
   print_result(g, j,
                "Initialised store " + abs + "\n  admin email: " + event.admin_email +
                    "\n  smtp:        " + (event.smtp_url.empty() ? "(none)" : event.smtp_url) +
-                   "\n  mail from:   " + event.mail_from + "\n  store key:   " + abs +
+                   "\n  mail from:   " + event.mail_from +
+                   (a.backend.empty() ? "" : "\n  log:         PostgreSQL at " + a.backend) + "\n  store key:   " + abs +
                    "/store.key (0600)\n  api token:   " + abs + "/api-token (0600)\n");
   return kExitOk;
 }
@@ -91,6 +122,10 @@ void add_init_command(CLI::App& app, GlobalOptions& g, CommandRunner& run) {
   cmd->add_option("--expiry-alert-days", args->expiry_alert_days,
                   "alert this many days before a certificate in use expires (default 30,14,7)")
       ->option_text("N[,N...]");
+  cmd->add_option("--backend", args->backend,
+                  "keep the log in this PostgreSQL database, shared with the nodes that join it "
+                  "(a libpq URI without a password)")
+      ->option_text("URI");
   cmd->callback([&g, &run, args] { run = [&g, args] { return run_init(g, *args); }; });
 }
 

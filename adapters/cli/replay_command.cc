@@ -29,7 +29,7 @@ struct ReplayArgs {
 Result<std::unique_ptr<eventstore::EventStore>> open_reader(const GlobalOptions& g) {
   eventstore::StoreOptions options;
   options.mode = eventstore::OpenMode::kReadOnly;
-  return eventstore::open_rocksdb_store(g.store_dir, options);
+  return eventstore::open_store(g.store_dir, options);
 }
 
 int run_verify(const GlobalOptions& g, eventstore::EventStore& store) {

@@ -44,7 +44,7 @@ int run_observe(const GlobalOptions& g, const std::string& partner, const std::s
   }
   auto session = open_session(g, true, "certsched observe");
   if (!session.ok()) return fail(g, session.status());
-  auto r = adapters::observe_message(*(*session)->engine, g.store_dir, partner, message.value(), context(g));
+  auto r = adapters::observe_message(*(*session)->engine, partner, message.value(), context(g));
   if (!r.ok()) return fail(g, r.status());
   nlohmann::json activated = nlohmann::json::array();
   std::string text = r->schedule_ids.empty() ? "The message activates no schedule.\n" : "";

@@ -14,7 +14,7 @@ Result<std::optional<std::vector<nlohmann::json>>> fresh_projection(const Global
   using Rows = std::optional<std::vector<nlohmann::json>>;
   eventstore::StoreOptions options;
   options.mode = eventstore::OpenMode::kReadOnly;
-  CERTSCHED_ASSIGN_OR_RETURN(auto store, eventstore::open_rocksdb_store(g.store_dir, options));
+  CERTSCHED_ASSIGN_OR_RETURN(auto store, eventstore::open_store(g.store_dir, options));
   CERTSCHED_ASSIGN_OR_RETURN(auto head, store->head());
   auto projections = projections::ProjectionStore::open(g.store_dir, true);
   if (!projections.ok()) return Rows();  // none yet: replay instead

@@ -33,6 +33,7 @@ struct ApiContext {
   domain::ListenerInstaller* installer = nullptr;      // for PUT /v1/listeners/{name}
   bool allow_remote_reload_command = false;
   projections::ProjectionStore* projections = nullptr;  // for POST /v1/backups, from loopback
+  const eventstore::SchedulerLease* lease = nullptr;    // for GET /v1/health
 };
 
 // Never throws: an unexpected exception becomes a 500 with its message.

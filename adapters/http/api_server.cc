@@ -1,10 +1,13 @@
 #include "adapters/http/api_server.h"
 
 #include <openssl/crypto.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/asio/ssl.hpp>
@@ -35,6 +38,9 @@ struct ApiServer::Impl {
   tcp::acceptor acceptor{io};
   std::atomic<bool> stopping{false};
   std::atomic<int> connections{0};
+  // The sockets of the connections being served, so that stopping can end their reads.
+  std::mutex sockets_mu;
+  std::set<int> sockets;
   std::thread accept_thread;
   std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
 
@@ -45,6 +51,10 @@ struct ApiServer::Impl {
 };
 
 void ApiServer::Impl::serve_connection(tcp::socket socket) {
+  {
+    std::lock_guard<std::mutex> l(sockets_mu);
+    sockets.insert(socket.native_handle());
+  }
   // A blocking read gives up after kIdleSeconds: a slow or silent client cannot hold a
   // worker for ever.
   timeval tv{kIdleSeconds, 0};
@@ -62,6 +72,10 @@ void ApiServer::Impl::serve_connection(tcp::socket socket) {
   } else {
     serve_requests(socket, peer);
   }
+  {
+    std::lock_guard<std::mutex> l(sockets_mu);
+    sockets.erase(socket.native_handle());
+  }
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
   --connections;
@@ -72,6 +86,14 @@ void ApiServer::Impl::serve_requests(Stream& stream, const std::string& peer) {
   beast::error_code ec;
   beast::flat_buffer buffer;
   while (!stopping) {
+    // A plain keep-alive connection that sends nothing more for kIdleSeconds is closed.
+    // (The socket's receive timeout alone does not end a read: asio takes its EAGAIN for
+    // "wait for data" and polls without a limit.) Over TLS the next request may already
+    // sit in OpenSSL's buffer, where polling the socket would not see it.
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      pollfd p{stream.native_handle(), POLLIN, 0};
+      if (buffer.size() == 0 && poll(&p, 1, kIdleSeconds * 1000) <= 0) break;
+    }
     bhttp::request_parser<bhttp::string_body> parser;
     parser.body_limit(kMaxBody);
     parser.header_limit(16 * 1024);
@@ -95,7 +117,7 @@ void ApiServer::Impl::serve_requests(Stream& stream, const std::string& peer) {
         reply = route_request({std::string(req.method_string()), std::string(req.target()),
                                std::string(req["Idempotency-Key"]), peer, req.body(), std::string(req["X-Certsched-Actor"])},
                               {options.store_dir, options.store, access, options.outbox, options.installer,
-                               options.allow_remote_reload_command, options.projections});
+                               options.allow_remote_reload_command, options.projections, options.lease});
       }
     }
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(reply.status), 11};
@@ -172,7 +194,11 @@ ApiServer::~ApiServer() {
   poke.connect(impl_->acceptor.local_endpoint(), ec);
   impl_->accept_thread.join();
   impl_->acceptor.close(ec);
-  // Requests in flight finish; idle keep-alive connections end within kIdleSeconds.
+  // Requests in flight finish; connections waiting for their next request end now.
+  {
+    std::lock_guard<std::mutex> l(impl_->sockets_mu);
+    for (int fd : impl_->sockets) ::shutdown(fd, SHUT_RD);
+  }
   while (impl_->connections > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 

@@ -18,6 +18,7 @@ class ListenerInstaller;
 }
 namespace certsched::eventstore {
 class EventStore;
+class SchedulerLease;
 }
 namespace certsched::projections {
 class NotificationOutbox;
@@ -42,6 +43,7 @@ struct ApiOptions {
   // loopback may set one, unless serve is started to allow it.
   bool allow_remote_reload_command = false;
   projections::ProjectionStore* projections = nullptr;  // for POST /v1/backups
+  const eventstore::SchedulerLease* lease = nullptr;    // GET /v1/health's role; none: "single"
 };
 
 // Runs every engine call of the API; `serve` passes one that holds the lock it shares with

@@ -100,7 +100,7 @@ Reply post_observation(const ApiCall& call) {
   f.required("message", message);
   if (!f.ok()) return from_status(f.status());
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
-    auto r = adapters::observe_message(e, call.context.store_dir, partner, message, call.command);
+    auto r = adapters::observe_message(e, partner, message, call.command);
     if (!r.ok()) return from_status(r.status());
     Reply out = schedules_reply(*e.state().value(), r.value());
     out.body["activated"] = out.body["schedules"];

@@ -17,8 +17,9 @@ namespace certsched::http {
 using nlohmann::json;
 
 Reply get_health(const ApiCall& call) {
-  return call.with_engine([](domain::Engine&, const domain::DomainState& s) {
-    return Reply{200, {{"status", "ok"}, {"role", "single"}, {"position", s.position()}, {"events", s.position()}}};
+  const std::string role = call.context.lease ? call.context.lease->role() : "single";
+  return call.with_engine([&](domain::Engine&, const domain::DomainState& s) {
+    return Reply{200, {{"status", "ok"}, {"role", role}, {"position", s.position()}, {"events", s.position()}}};
   });
 }
 

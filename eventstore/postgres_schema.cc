@@ -1,0 +1,144 @@
+#include "eventstore/postgres_schema.h"
+
+#include <string>
+#include <vector>
+
+namespace certsched::eventstore::internal {
+namespace {
+
+// Migration i takes the schema from version i to i + 1. Never edit one that has shipped:
+// add the next.
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> all = {
+      // 0 -> 1: the log, its head, command results, sealed keys and the scheduler's epoch.
+      R"sql(
+      CREATE TABLE certsched.head (
+        id integer PRIMARY KEY CHECK (id = 1),
+        position bigint NOT NULL,
+        hash bytea NOT NULL);
+      INSERT INTO certsched.head VALUES (1, 0, decode(repeat('00', 32), 'hex'));
+      -- One row per run (the events one append wrote to one stream). `value` is the framed
+      -- record then its chain hash, byte for byte what the embedded store keeps; `stream` and
+      -- `last_version` only index it.
+      CREATE TABLE certsched.log (
+        position bigint PRIMARY KEY,
+        stream text NOT NULL,
+        last_version bigint NOT NULL,
+        value bytea NOT NULL);
+      CREATE UNIQUE INDEX log_stream_version ON certsched.log (stream, last_version);
+      CREATE TABLE certsched.commands (
+        command_id text PRIMARY KEY,
+        result bytea NOT NULL);
+      CREATE TABLE certsched.sealed_keys (
+        fingerprint text PRIMARY KEY,
+        sealed bytea NOT NULL);
+      CREATE TABLE certsched.leader (
+        id integer PRIMARY KEY CHECK (id = 1),
+        epoch bigint NOT NULL,
+        node text NOT NULL,
+        since timestamptz);
+      INSERT INTO certsched.leader VALUES (1, 0, '', NULL);
+      -- An append in one round trip: the runs come framed and chained on the head the node
+      -- last saw (p_position, p_hash). Refused as 'stale' when the head has moved since (the
+      -- node reads it again and re-frames), 'fenced' under an old leader epoch, and answered
+      -- 'duplicate' with the first result for a command id already applied.
+      CREATE FUNCTION certsched.append(
+          p_position bigint, p_hash bytea, p_epoch bigint, p_command_id text, p_result bytea,
+          p_new_position bigint, p_new_hash bytea,
+          p_positions bigint[], p_streams text[], p_last_versions bigint[], p_values bytea[])
+        RETURNS TABLE (outcome text, detail bytea, store_epoch bigint) LANGUAGE plpgsql AS $fn$
+      DECLARE
+        head_position bigint;
+        head_hash bytea;
+        leader_epoch bigint;
+        earlier bytea;
+      BEGIN
+        -- Appends from every node queue here until this transaction ends.
+        SELECT h.position, h.hash INTO head_position, head_hash FROM certsched.head h WHERE h.id = 1 FOR UPDATE;
+        SELECT l.epoch INTO leader_epoch FROM certsched.leader l WHERE l.id = 1;
+        SELECT c.result INTO earlier FROM certsched.commands c WHERE c.command_id = p_command_id;
+        IF earlier IS NOT NULL THEN
+          RETURN QUERY SELECT 'duplicate'::text, earlier, leader_epoch;
+          RETURN;
+        END IF;
+        IF p_epoch <> 0 AND p_epoch <> leader_epoch THEN
+          RETURN QUERY SELECT 'fenced'::text, NULL::bytea, leader_epoch;
+          RETURN;
+        END IF;
+        IF head_position <> p_position OR head_hash <> p_hash THEN
+          RETURN QUERY SELECT 'stale'::text, NULL::bytea, leader_epoch;
+          RETURN;
+        END IF;
+        INSERT INTO certsched.log (position, stream, last_version, value)
+          SELECT * FROM unnest(p_positions, p_streams, p_last_versions, p_values);
+        INSERT INTO certsched.commands VALUES (p_command_id, p_result);
+        UPDATE certsched.head SET position = p_new_position, hash = p_new_hash WHERE id = 1;
+        PERFORM pg_notify('certsched_log', '');
+        RETURN QUERY SELECT 'appended'::text, NULL::bytea, leader_epoch;
+      END
+      $fn$;
+      )sql",
+  };
+  return all;
+}
+
+// Two nodes initialising one database at once take turns.
+constexpr const char* kSchemaLock = "SELECT pg_advisory_xact_lock(7405110911)";
+
+Result<int> stored_version(PgConnection& c) {
+  CERTSCHED_ASSIGN_OR_RETURN(auto exists, c.run("SELECT to_regclass('certsched.schema_version') IS NOT NULL"));
+  if (exists.size() != 1 || exists.bytes(0, 0) != std::string_view("\1", 1)) return -1;
+  CERTSCHED_ASSIGN_OR_RETURN(auto rows, c.run("SELECT version FROM certsched.schema_version"));
+  if (rows.size() != 1) return Status::Corruption("certsched.schema_version does not hold one row");
+  return rows.integer(0, 0);
+}
+
+Status check_known(int version, const std::string& uri) {
+  if (version > kPgSchemaVersion) {
+    return Status::Corruption("the database at " + uri + " has certsched schema version " + std::to_string(version) +
+                              "; this certsched knows versions up to " + std::to_string(kPgSchemaVersion) +
+                              " (upgrade certsched on this node)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status prepare_pg_schema(PgConnection& c, bool create) {
+  if (!create) {
+    CERTSCHED_ASSIGN_OR_RETURN(int version, stored_version(c));
+    if (version < 0) {
+      return Status::NotFound("the database at " + c.uri() +
+                              " holds no certsched store; run `certsched init --backend URI` on the first node");
+    }
+    CERTSCHED_RETURN_IF_ERROR(check_known(version, c.uri()));
+    if (version < kPgSchemaVersion) {
+      return Status::Corruption("the database at " + c.uri() + " has certsched schema version " +
+                                std::to_string(version) + "; a writing node migrates it to " +
+                                std::to_string(kPgSchemaVersion));
+    }
+    return Status::Ok();
+  }
+  CERTSCHED_RETURN_IF_ERROR(c.script("BEGIN"));
+  auto migrate = [&]() -> Status {
+    CERTSCHED_RETURN_IF_ERROR(c.script(kSchemaLock));
+    CERTSCHED_RETURN_IF_ERROR(c.script("CREATE SCHEMA IF NOT EXISTS certsched"));
+    CERTSCHED_ASSIGN_OR_RETURN(int version, stored_version(c));
+    if (version < 0) {
+      CERTSCHED_RETURN_IF_ERROR(c.script("CREATE TABLE certsched.schema_version (version integer NOT NULL);"
+                                         "INSERT INTO certsched.schema_version VALUES (0)"));
+      version = 0;
+    }
+    CERTSCHED_RETURN_IF_ERROR(check_known(version, c.uri()));
+    for (; version < kPgSchemaVersion; ++version) {
+      CERTSCHED_RETURN_IF_ERROR(c.script(migrations()[version]));
+      CERTSCHED_RETURN_IF_ERROR(c.script("UPDATE certsched.schema_version SET version = " + std::to_string(version + 1)));
+    }
+    return c.script("COMMIT");
+  };
+  Status st = migrate();
+  if (!st.ok()) (void)c.script("ROLLBACK");
+  return st;
+}
+
+}  // namespace certsched::eventstore::internal

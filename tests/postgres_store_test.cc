@@ -1,0 +1,149 @@
+// What only the clustered store has: its tables can be altered by anyone with database
+// access (verify names the first altered, removed or reordered row), it refuses databases
+// it does not know, and an auditor reads it with a read-only role.
+#include <gtest/gtest.h>
+
+#include "eventstore/event_store.h"
+#include "tests/store_backends.h"
+#include "tests/test_support.h"
+
+namespace certsched::eventstore {
+namespace {
+
+using testing::one_event;
+using testing::open_reader;
+using testing::open_writer;
+using testing::shared_postgres;
+using testing::StoreDir;
+
+// A store of ten appends (positions 1-10), closed.
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = open_writer(dir_.path());
+    for (int i = 1; i <= 10; ++i) {
+      ASSERT_TRUE(store->append(one_event("s" + std::to_string(i % 3), ExpectedVersion::Any(), "c" + std::to_string(i))).ok());
+    }
+    head_ = store->head().value();
+  }
+  std::string sql(const std::string& statement) { return shared_postgres().psql(dir_.database(), statement); }
+  VerifyReport verified() { return open_reader(dir_.path())->verify().value(); }
+
+  StoreDir dir_{testing::Backend::kPostgres};
+  Head head_;
+};
+
+TEST_F(PostgresStoreTest, AnUntouchedLogVerifiesToItsHead) {
+  const VerifyReport r = verified();
+  EXPECT_TRUE(r.verified) << r.problem;
+  EXPECT_EQ(r.events, 10u);
+  EXPECT_EQ(r.head_hash_hex, head_.hash_hex);
+}
+
+TEST_F(PostgresStoreTest, AFlippedByteInARowIsNamedAtItsPosition) {
+  sql("UPDATE certsched.log SET value = set_byte(value, 20, get_byte(value, 20) # 1) WHERE position = 4");
+  const VerifyReport r = verified();
+  EXPECT_FALSE(r.verified);
+  EXPECT_EQ(r.first_bad_position, 4u) << r.problem;
+  EXPECT_NE(r.problem.find("checksum"), std::string::npos) << r.problem;
+}
+
+TEST_F(PostgresStoreTest, ARemovedRowIsNamed) {
+  sql("DELETE FROM certsched.log WHERE position = 6");
+  const VerifyReport r = verified();
+  EXPECT_FALSE(r.verified);
+  EXPECT_EQ(r.first_bad_position, 6u);
+  EXPECT_NE(r.problem.find("missing"), std::string::npos) << r.problem;
+}
+
+TEST_F(PostgresStoreTest, ReorderedRowsBreakTheChainAtTheFirst) {
+  // Rows 3 and 5 swap their contents, each keeping the other's position.
+  sql("UPDATE certsched.log SET position = -3 WHERE position = 3;"
+      "UPDATE certsched.log SET position = 3 WHERE position = 5;"
+      "UPDATE certsched.log SET position = 5 WHERE position = -3;");
+  const VerifyReport r = verified();
+  EXPECT_FALSE(r.verified);
+  EXPECT_EQ(r.first_bad_position, 3u) << r.problem;
+}
+
+TEST_F(PostgresStoreTest, ATruncatedTailIsCaughtThroughTheHead) {
+  sql("DELETE FROM certsched.log WHERE position >= 9");
+  const VerifyReport r = verified();
+  EXPECT_FALSE(r.verified);
+  EXPECT_EQ(r.first_bad_position, 9u);
+  EXPECT_NE(r.problem.find("removed from the tail"), std::string::npos) << r.problem;
+}
+
+TEST_F(PostgresStoreTest, AnIndexColumnThatLiesAboutItsRecordIsNamed) {
+  sql("UPDATE certsched.log SET stream = 'other' WHERE position = 7");
+  const VerifyReport r = verified();
+  EXPECT_FALSE(r.verified);
+  EXPECT_EQ(r.first_bad_position, 7u);
+  EXPECT_NE(r.problem.find("stream columns"), std::string::npos) << r.problem;
+}
+
+TEST_F(PostgresStoreTest, ADatabaseOfAnotherSchemaVersionIsRefusedAndLeftAsItIs) {
+  sql("UPDATE certsched.schema_version SET version = 99");
+  StoreOptions options;
+  options.create_if_missing = true;
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    options.mode = mode;
+    auto opened = open_store(dir_.path(), options);
+    ASSERT_FALSE(opened.ok());
+    EXPECT_NE(opened.status().message().find("schema version 99"), std::string::npos) << opened.status().ToString();
+    EXPECT_NE(opened.status().message().find("knows versions up to 1"), std::string::npos);
+  }
+  EXPECT_EQ(sql("SELECT position FROM certsched.head"), "10\n");
+  EXPECT_EQ(sql("SELECT version FROM certsched.schema_version"), "99\n");
+}
+
+TEST_F(PostgresStoreTest, AnAuditorReadsAndVerifiesWithARoleThatCannotWrite) {
+  sql("CREATE ROLE auditor LOGIN; GRANT USAGE ON SCHEMA certsched TO auditor;"
+      "GRANT SELECT ON ALL TABLES IN SCHEMA certsched TO auditor;");
+  const std::string uri = "postgresql://auditor@127.0.0.1:" + std::to_string(shared_postgres().port()) + "/" +
+                          dir_.database();
+  StoreOptions options;
+  options.mode = OpenMode::kReadOnly;
+  auto reader = open_postgres_store(uri, "", options);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto report = (*reader)->verify();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->verified);
+  EXPECT_EQ(report->head_hash_hex, head_.hash_hex);
+  // The role itself cannot write, whatever a client asks.
+  EXPECT_THROW(shared_postgres().psql(dir_.database(), "SET ROLE auditor; DELETE FROM certsched.log"),
+               std::runtime_error);
+}
+
+TEST(PostgresUriTest, BadUnreachableOrPasswordCarryingUrisAreRefusedClearly) {
+  testing::TempDir dir;
+  StoreOptions options;
+  options.create_if_missing = true;
+  auto malformed = open_postgres_store("postgresql://[bad", dir.path(), options);
+  EXPECT_EQ(malformed.status().code(), Status::Code::kInvalidArgument) << malformed.status().ToString();
+  EXPECT_NE(malformed.status().message().find("malformed"), std::string::npos);
+
+  const int closed = testing::free_port();
+  auto unreachable = open_postgres_store("postgresql://postgres@127.0.0.1:" + std::to_string(closed) + "/x?connect_timeout=2",
+                                         dir.path(), options);
+  EXPECT_EQ(unreachable.status().code(), Status::Code::kIOError);
+  EXPECT_NE(unreachable.status().message().find("cannot connect to PostgreSQL"), std::string::npos)
+      << unreachable.status().ToString();
+
+  auto with_password = open_postgres_store("postgresql://postgres:hunter2@127.0.0.1:5432/x", dir.path(), options);
+  EXPECT_EQ(with_password.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(with_password.status().message().find("PGPASSFILE"), std::string::npos);
+  EXPECT_EQ(with_password.status().message().find("hunter2"), std::string::npos);
+
+  // A database without a certsched store, opened to read: said, and nothing created.
+  const std::string empty = shared_postgres().create_database("empty_for_readers");
+  options.mode = OpenMode::kReadOnly;
+  auto none = open_postgres_store(empty, "", options);
+  EXPECT_EQ(none.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(none.status().message().find("init --backend"), std::string::npos) << none.status().ToString();
+  EXPECT_EQ(shared_postgres().psql("empty_for_readers", "SELECT count(*) FROM pg_namespace WHERE nspname = 'certsched'"),
+            "0\n");
+}
+
+}  // namespace
+}  // namespace certsched::eventstore
