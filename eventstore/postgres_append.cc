@@ -1,27 +1,19 @@
-// The clustered store's append: framed on the head this node last saw, and sent as one
-// call of certsched.append() (postgres_schema.cc), which checks that head under the head
-// row's lock and writes the runs, the command and the new head in one transaction.
+// The clustered store's append, with group commit: the appends this node's threads make
+// meanwhile are framed together on the head this node last saw and sent as one call of
+// certsched.append() (postgres_schema.cc), which checks that head under the head row's lock
+// and writes the runs, the commands and the new head in one transaction.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <unordered_map>
 
+#include "base/byte_io.h"
 #include "eventstore/append_checks.h"
 #include "eventstore/append_framing.h"
 #include "eventstore/postgres_event_store.h"
 
 namespace certsched::eventstore::internal {
 namespace {
-
-// The text form of a bytea value, as an array literal's element carries it.
-std::string bytea_text(std::string_view bytes) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + 2 * bytes.size());
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
 
 std::string_view hash_bytes(const ChainHash& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
 
@@ -30,14 +22,41 @@ constexpr int kAttempts = 1000;
 
 }  // namespace
 
-Status PostgresEventStore::see_head(PgConnection& c, const AppendRequest& req) {
-  std::vector<std::string_view> names;
-  for (const StreamWrite& w : req.writes) names.push_back(w.stream);
+// One group on its way: the members not answered yet, and what the last staging made of
+// them.
+struct PostgresEventStore::Group {
+  std::vector<PendingAppend*> open;
+  struct Staged {
+    PendingAppend* member;
+    AppendResult result;
+  };
+  std::vector<Staged> staged;
+  // Members repeating the command id of staged[index]: answered with its result.
+  std::vector<std::pair<PendingAppend*, size_t>> twins;
+  // Members refused on what the group saw: answered once the group is appended (a
+  // refusal against the group's earlier members stands only if those land).
+  std::vector<std::pair<PendingAppend*, Status>> refused;
+  uint64_t position = 0;
+  ChainHash hash{};
+  std::unordered_map<std::string, uint64_t> versions;  // the group's streams after it
+  std::vector<std::string> epochs, command_ids, results, positions, streams, last_versions, values;
+
+  void answer(PendingAppend* m, Result<AppendResult> result) {
+    m->result = std::move(result);
+    open.erase(std::remove(open.begin(), open.end(), m), open.end());
+  }
+  void answer_all(const Status& st) {
+    for (PendingAppend* m : open) m->result = st;
+    open.clear();
+  }
+};
+
+Status PostgresEventStore::see_head(PgConnection& c, const std::vector<std::string_view>& names) {
   CERTSCHED_ASSIGN_OR_RETURN(
       auto rows, c.run("SELECT h.position, h.hash, v.stream, v.version FROM certsched.head h LEFT JOIN "
                        "(SELECT stream, max(last_version) AS version FROM certsched.log WHERE stream = ANY($1::text[]) "
                        "GROUP BY stream) v ON true WHERE h.id = 1",
-                       {PgParam::text_array(names)}));
+                       {PgParam::array(PgType::kText, names)}));
   if (rows.size() == 0 || rows.bytes(0, 1).size() != sizeof(ChainHash)) {
     return Status::Corruption("the head row of the log in " + pool_.uri() + " is missing or malformed");
   }
@@ -48,101 +67,189 @@ Status PostgresEventStore::see_head(PgConnection& c, const AppendRequest& req) {
   seen_.valid = true;
   seen_.position = position;
   seen_.hash = hash;
-  for (const StreamWrite& w : req.writes) seen_.versions[w.stream] = 0;
+  for (std::string_view name : names) seen_.versions[std::string(name)] = 0;
   for (int i = 0; i < rows.size(); ++i) {
     if (!rows.null(i, 2)) seen_.versions[std::string(rows.bytes(i, 2))] = static_cast<uint64_t>(rows.bigint(i, 3));
   }
   return Status::Ok();
 }
 
-Result<std::optional<AppendResult>> PostgresEventStore::try_append(PgConnection& c, const AppendRequest& req) {
-  using Tried = std::optional<AppendResult>;
-  std::vector<uint64_t> current;
-  for (const StreamWrite& w : req.writes) current.push_back(seen_.versions.at(w.stream));
-  // A command checked against an older head is checked again by its caller first: its
-  // expected versions may fail only because of what it has not seen.
-  Status refused = req.expected_head && *req.expected_head != seen_.position
-                       ? head_moved_refusal(*req.expected_head, seen_.position)
-                       : check_expected_versions(req, current);
-  if (!refused.ok()) {
-    // A retried command is answered with its first result, whatever the log says now.
-    CERTSCHED_ASSIGN_OR_RETURN(auto first, command_result(req.command_id, req.request_digest));
-    if (first) return Tried(std::move(*first));
-    return refused;
+bool PostgresEventStore::stage(Group& g, bool fresh) {
+  g.staged.clear();
+  g.twins.clear();
+  g.refused.clear();
+  g.versions.clear();
+  for (auto* items : {&g.epochs, &g.command_ids, &g.results, &g.positions, &g.streams, &g.last_versions, &g.values}) {
+    items->clear();
   }
-  uint64_t position = seen_.position;
-  ChainHash hash = seen_.hash;
-  std::vector<std::string> positions, streams, last_versions, values;
-  AppendResult result = frame_append(req, current, &position, &hash, [&](const FramedRun& run) {
-    positions.push_back(std::to_string(run.header.first_position));
-    streams.emplace_back(run.header.stream);
-    last_versions.push_back(std::to_string(run.last_version));
-    values.push_back(bytea_text(run.value));
-  });
-  auto array = [](const std::vector<std::string>& items) {
-    return PgParam::text_array(std::vector<std::string_view>(items.begin(), items.end()));
+  g.position = seen_.position;
+  g.hash = seen_.hash;
+  std::unordered_map<std::string_view, size_t> staged_ids;
+  for (PendingAppend* m : g.open) {
+    const AppendRequest& req = *m->request;
+    if (auto twin = staged_ids.find(req.command_id); twin != staged_ids.end()) {
+      g.twins.emplace_back(m, twin->second);
+      continue;
+    }
+    std::vector<uint64_t> current;
+    for (const StreamWrite& w : req.writes) {
+      auto in_group = g.versions.find(w.stream);
+      current.push_back(in_group != g.versions.end() ? in_group->second : seen_.versions.at(w.stream));
+    }
+    // A command checked against an older head is checked again by its caller first: its
+    // expected versions may fail only because of what it has not seen.
+    Status refused = req.expected_head && *req.expected_head != g.position
+                         ? head_moved_refusal(*req.expected_head, g.position)
+                         : check_expected_versions(req, current);
+    if (!refused.ok()) {
+      if (!fresh) return false;  // refused on what this node saw before: look again, then decide
+      g.refused.emplace_back(m, std::move(refused));
+      continue;
+    }
+    AppendResult result = frame_append(req, current, &g.position, &g.hash, [&](const FramedRun& run) {
+      g.positions.push_back(base::encode_u64(run.header.first_position));
+      g.streams.emplace_back(run.header.stream);
+      g.last_versions.push_back(base::encode_u64(run.last_version));
+      g.values.emplace_back(run.value);
+    });
+    for (const StreamVersion& v : result.versions) g.versions[v.stream] = v.version;
+    g.epochs.push_back(base::encode_u64(req.leader_epoch));
+    g.command_ids.push_back(req.command_id);
+    g.results.push_back(encode_append_result(result));
+    staged_ids.emplace(req.command_id, g.staged.size());
+    g.staged.push_back({m, std::move(result)});
+  }
+  return true;
+}
+
+Status PostgresEventStore::send(PgConnection& c, Group& g) {
+  // A refused command that was retried is answered with its first result, whatever the
+  // log says now.
+  auto answer_refused = [&] {
+    for (auto& [m, refusal] : g.refused) {
+      auto first = command_result(m->request->command_id, m->request->request_digest);
+      if (!first.ok()) {
+        g.answer(m, first.status());
+      } else if (first.value()) {
+        g.answer(m, std::move(*first.value()));
+      } else {
+        g.answer(m, refusal);
+      }
+    }
   };
+  if (g.staged.empty()) {
+    answer_refused();
+    return Status::Ok();
+  }
   CERTSCHED_ASSIGN_OR_RETURN(
-      auto rows, c.run("SELECT outcome, detail, store_epoch FROM certsched.append($1::bigint, $2::bytea, $3::bigint, "
-                       "$4::text, $5::bytea, $6::bigint, $7::bytea, $8::bigint[], $9::text[], $10::bigint[], $11::bytea[])",
+      auto rows, c.run("SELECT outcome, command_id, detail, store_epoch FROM certsched.append($1::bigint, $2::bytea, "
+                       "$3::bigint[], $4::text[], $5::bytea[], $6::bigint, $7::bytea, $8::bigint[], $9::text[], "
+                       "$10::bigint[], $11::bytea[])",
                        {PgParam::bigint(static_cast<int64_t>(seen_.position)), PgParam::bytes_of(hash_bytes(seen_.hash)),
-                        PgParam::bigint(static_cast<int64_t>(req.leader_epoch)), PgParam::bytes_of(req.command_id),
-                        PgParam::bytes_of(encode_append_result(result)), PgParam::bigint(static_cast<int64_t>(position)),
-                        PgParam::bytes_of(hash_bytes(hash)), array(positions), array(streams), array(last_versions),
-                        array(values)}));
-  if (rows.size() != 1) return Status::Corruption("certsched.append() answered " + std::to_string(rows.size()) + " rows");
+                        PgParam::array(PgType::kBigint, g.epochs), PgParam::array(PgType::kText, g.command_ids),
+                        PgParam::array(PgType::kBytea, g.results), PgParam::bigint(static_cast<int64_t>(g.position)),
+                        PgParam::bytes_of(hash_bytes(g.hash)), PgParam::array(PgType::kBigint, g.positions),
+                        PgParam::array(PgType::kText, g.streams), PgParam::array(PgType::kBigint, g.last_versions),
+                        PgParam::array(PgType::kBytea, g.values)}));
+  if (rows.size() == 0) return Status::Corruption("certsched.append() answered no rows");
   const std::string_view outcome = rows.bytes(0, 0);
   if (outcome == "appended") {
-    seen_.position = position;
-    seen_.hash = hash;
-    for (const StreamVersion& v : result.versions) seen_.versions[v.stream] = v.version;
-    return Tried(std::move(result));
+    ++groups_committed_;
+    seen_.position = g.position;
+    seen_.hash = g.hash;
+    for (auto& [stream, version] : g.versions) seen_.versions[stream] = version;
+    for (auto& [m, index] : g.twins) {
+      const AppendRequest& req = *m->request;
+      g.answer(m, as_retry(req.command_id, req.request_digest, g.staged[index].result));
+    }
+    for (auto& s : g.staged) g.answer(s.member, std::move(s.result));
+    answer_refused();
+    return Status::Ok();
   }
   if (outcome == "duplicate") {
-    AppendResult first;
-    CERTSCHED_RETURN_IF_ERROR(decode_append_result(rows.bytes(0, 1), &first));
-    CERTSCHED_ASSIGN_OR_RETURN(auto retry, as_retry(req.command_id, req.request_digest, std::move(first)));
-    return Tried(std::move(retry));
+    // Nothing was written: these members are answered with their first results and the
+    // rest are framed again on the same head.
+    for (int i = 0; i < rows.size(); ++i) {
+      AppendResult first;
+      CERTSCHED_RETURN_IF_ERROR(decode_append_result(rows.bytes(i, 2), &first));
+      const std::string_view id = rows.bytes(i, 1);
+      for (PendingAppend* m : std::vector<PendingAppend*>(g.open)) {
+        if (m->request->command_id == id) g.answer(m, as_retry(m->request->command_id, m->request->request_digest, first));
+      }
+    }
+    return Status::Ok();
   }
-  if (outcome == "fenced") return fenced_refusal(req.leader_epoch, static_cast<uint64_t>(rows.bigint(0, 2)));
+  if (outcome == "fenced") {
+    const auto store_epoch = static_cast<uint64_t>(rows.bigint(0, 3));
+    for (PendingAppend* m : std::vector<PendingAppend*>(g.open)) {
+      const uint64_t epoch = m->request->leader_epoch;
+      if (epoch != 0 && epoch != store_epoch) g.answer(m, fenced_refusal(epoch, store_epoch));
+    }
+    return Status::Ok();
+  }
   seen_.valid = false;  // stale: another node appended since this one looked
-  return Tried();
+  return Status::Ok();
+}
+
+void PostgresEventStore::append_group(std::vector<PendingAppend*> members) {
+  Group g;
+  g.open = std::move(members);
+  auto c = pool_.take();
+  if (!c.ok()) return g.answer_all(c.status());
+  for (int attempt = 0; attempt < kAttempts && !g.open.empty(); ++attempt) {
+    std::vector<std::string_view> names;
+    bool known = seen_.valid;
+    for (PendingAppend* m : g.open) {
+      for (const StreamWrite& w : m->request->writes) {
+        names.push_back(w.stream);
+        known = known && seen_.versions.count(w.stream);
+      }
+    }
+    if (!known) {
+      if (Status looked = see_head(*c.value(), names); !looked.ok()) return g.answer_all(looked);
+    }
+    if (!stage(g, !known)) {
+      seen_.valid = false;
+      continue;
+    }
+    if (Status sent = send(*c.value(), g); !sent.ok()) {
+      seen_.valid = false;
+      if (!sent.IsIOError()) return g.answer_all(sent);
+      return g.answer_all(Status::IOError("the append did not complete (" + sent.message() +
+                                          "); the same command id again tells whether it landed"));
+    }
+  }
+  g.answer_all(Status::Conflict("the append lost the race for the log's head " + std::to_string(kAttempts) +
+                                " times in a row to other nodes' appends; try again"));
 }
 
 Result<AppendResult> PostgresEventStore::append(const AppendRequest& request) {
   if (options_.mode != OpenMode::kReadWrite) return Status::InvalidArgument("the store was opened read-only");
   CERTSCHED_RETURN_IF_ERROR(validate_request(request));
   const auto called = std::chrono::steady_clock::now();
-  std::lock_guard<std::mutex> l(append_mu_);
-  CERTSCHED_ASSIGN_OR_RETURN(auto c, pool_.take());
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    bool known = seen_.valid;
-    for (const StreamWrite& w : request.writes) known = known && seen_.versions.count(w.stream);
-    Status looked = known ? Status::Ok() : see_head(*c, request);
-    auto tried = looked.ok() ? try_append(*c, request) : Result<std::optional<AppendResult>>(looked);
-    if (!tried.ok() && known && !fenced(tried.status())) {
-      // Refused on what this node saw before: it may be out of date. Look again, then decide.
-      seen_.valid = false;
-      continue;
-    }
-    if (!tried.ok()) {
-      if (tried.status().IsIOError()) {
-        seen_.valid = false;
-        return Status::IOError("the append did not complete (" + tried.status().message() +
-                               "); the same command id again tells whether it landed");
-      }
-      return tried.status();
-    }
-    if (!tried.value()) continue;  // stale: another node appended meanwhile
-    if (!tried.value()->duplicate) {
-      ++appends_committed_;
-      append_nanoseconds_ += static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - called).count());
-    }
-    return std::move(*tried.value());
+  PendingAppend me{&request};
+  std::unique_lock<std::mutex> l(queue_mu_);
+  queue_.push_back(&me);
+  queue_cv_.wait(l, [&] { return me.done || !leader_active_; });
+  if (!me.done) {
+    // Lead a group: everything queued so far, this request included.
+    leader_active_ = true;
+    std::vector<PendingAppend*> members;
+    members.swap(queue_);
+    l.unlock();
+    append_group(members);
+    l.lock();
+    for (PendingAppend* m : members) m->done = true;
+    leader_active_ = false;
+    queue_cv_.notify_all();
   }
-  return Status::Conflict("the append lost the race for the log's head " + std::to_string(kAttempts) +
-                          " times in a row to other nodes' appends; try again");
+  l.unlock();
+  if (me.result.ok() && !me.result.value().duplicate) {
+    ++appends_committed_;
+    append_nanoseconds_ += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - called).count());
+  }
+  return std::move(me.result);
 }
 
 }  // namespace certsched::eventstore::internal

@@ -9,19 +9,21 @@ namespace certsched::eventstore::internal {
 
 PgParam PgParam::bigint(int64_t v) { return {base::encode_u64(static_cast<uint64_t>(v))}; }
 
-PgParam PgParam::text_array(const std::vector<std::string_view>& items) {
-  std::string literal = "{";
-  for (std::string_view item : items) {
-    if (literal.size() > 1) literal += ',';
-    literal += '"';
-    for (char c : item) {
-      if (c == '"' || c == '\\') literal += '\\';
-      literal += c;
-    }
-    literal += '"';
+// The binary form of an array (array_send in PostgreSQL's arrayfuncs.c): dimensions, a
+// has-nulls flag, the element type, each dimension's length and lower bound, then each
+// element's length and bytes.
+PgParam PgParam::array(PgType type, const std::vector<std::string_view>& elements) {
+  std::string out;
+  base::put_u32(out, 1);
+  base::put_u32(out, 0);
+  base::put_u32(out, static_cast<uint32_t>(type));
+  base::put_u32(out, static_cast<uint32_t>(elements.size()));
+  base::put_u32(out, 1);
+  for (std::string_view e : elements) {
+    base::put_u32(out, static_cast<uint32_t>(e.size()));
+    out.append(e);
   }
-  literal += '}';
-  return {std::move(literal), true};
+  return {std::move(out)};
 }
 
 PgRows::PgRows(pg_result* r) : r_(r) {}
@@ -110,7 +112,7 @@ Result<PgRows> PgConnection::run(const std::string& sql, const std::vector<PgPar
   std::vector<int> lengths;
   std::vector<int> formats;
   for (const PgParam& p : params) {
-    formats.push_back(p.text ? 0 : 1);
+    formats.push_back(1);
     values.push_back(p.bytes.data());
     lengths.push_back(static_cast<int>(p.bytes.size()));
   }

@@ -19,15 +19,21 @@ struct pg_result;
 
 namespace certsched::eventstore::internal {
 
+// The element types of array parameters, by their PostgreSQL type OIDs.
+enum class PgType : uint32_t { kBytea = 17, kBigint = 20, kText = 25 };
+
 // A parameter in binary form: the server takes its type from the statement (write `$1::bigint`).
-// `text` parameters are sent in text form instead, for types whose binary form is
-// awkward (arrays: `$1::text[]` from text_array()).
 struct PgParam {
   std::string bytes;
-  bool text = false;
   static PgParam bigint(int64_t v);
   static PgParam bytes_of(std::string_view b) { return {std::string(b)}; }
-  static PgParam text_array(const std::vector<std::string_view>& items);
+  // A one-dimensional array of `type` (write `$1::bytea[]`), each element in its binary
+  // form: as it is for bytea and text, 8 big-endian bytes for bigint (see bigint()).
+  static PgParam array(PgType type, const std::vector<std::string_view>& elements);
+  template <typename Strings>
+  static PgParam array(PgType type, const Strings& elements) {
+    return array(type, std::vector<std::string_view>(elements.begin(), elements.end()));
+  }
 };
 
 // A statement's result rows, binary. Empty for a statement that returns none.

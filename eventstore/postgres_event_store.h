@@ -11,6 +11,7 @@
 #endif
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -83,7 +84,7 @@ class PostgresEventStore final : public EventStore {
   std::unique_ptr<Subscription> subscribe(uint64_t after_position, EventHandler handler) override;
   Status refresh() override { return Status::Ok(); }  // every read sees the committed log
   StoreStats stats() const override {
-    return {appends_committed_.load(), appends_committed_.load(), append_nanoseconds_.load()};
+    return {appends_committed_.load(), groups_committed_.load(), append_nanoseconds_.load()};
   }
   Status back_up_to(const std::string& dir) override;
   std::unique_ptr<SchedulerLease> elect_scheduler(const std::string& node, std::function<void()> changed) override;
@@ -93,10 +94,24 @@ class PostgresEventStore final : public EventStore {
  private:
   PostgresEventStore(std::string uri, StoreOptions options, std::optional<WriterLock> lock)
       : pool_(std::move(uri)), options_(std::move(options)), lock_(std::move(lock)) {}
-  // Reads the head and the versions of `req`'s streams there, in one snapshot, into seen_.
-  Status see_head(PgConnection& c, const AppendRequest& req);
-  // One try of `req` against seen_: nullopt when the head had moved (seen_ is then stale).
-  Result<std::optional<AppendResult>> try_append(PgConnection& c, const AppendRequest& req);
+  // An append waiting in this node's queue, and its answer once done.
+  struct PendingAppend {
+    const AppendRequest* request;
+    Result<AppendResult> result = Status::IOError("append was not run");
+    bool done = false;
+  };
+  struct Group;
+  // Appends `members` (this node's queue at one moment) in as few transactions as the
+  // other nodes' appends allow, and answers each. Called by one thread at a time.
+  void append_group(std::vector<PendingAppend*> members);
+  // Reads the head and the versions of `streams` there, in one snapshot, into seen_.
+  Status see_head(PgConnection& c, const std::vector<std::string_view>& streams);
+  // Frames the open members on seen_ into `group`, setting aside those refused. False when
+  // one is refused on a seen_ that was not `fresh` (read for this try): read it again first.
+  bool stage(Group& group, bool fresh);
+  // Sends the staged group and answers the members its outcome settles (all of them once
+  // it is appended); the rest stay open for another try.
+  Status send(PgConnection& c, Group& group);
   // Checks every stored value from position 1 to the head, in one snapshot and in pages,
   // as verify() reports it; `each` (if any) gets each value that checked, and its events.
   using RunHandler = std::function<Status(std::string_view value, const std::vector<RecordedEvent>& run)>;
@@ -106,19 +121,25 @@ class PostgresEventStore final : public EventStore {
   PgSealedKeys sealed_keys_{pool_};
   // What this node last saw of the log: the head, and streams' versions there. Appends
   // are framed on it and take one round trip while no other node appends; the database
-  // refuses them as stale otherwise. Guarded by append_mu_, which also takes this node's
-  // appends in turn (they would queue at the head row anyway).
+  // refuses them as stale otherwise. Used only by the thread leading a group.
   struct SeenHead {
     bool valid = false;
     uint64_t position = 0;
     ChainHash hash{};
     std::unordered_map<std::string, uint64_t> versions;
   };
-  std::mutex append_mu_;
   SeenHead seen_;
+  // Group commit: appends queue here; the first to find no leader sends everything queued
+  // as one transaction while the next group queues (they would take turns at the head
+  // row's lock anyway, a WAL flush each).
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<PendingAppend*> queue_;
+  bool leader_active_ = false;
   StoreOptions options_;
   std::optional<WriterLock> lock_;
   std::atomic<uint64_t> appends_committed_{0};
+  std::atomic<uint64_t> groups_committed_{0};  // transactions that appended
   std::atomic<uint64_t> append_nanoseconds_{0};
 };
 

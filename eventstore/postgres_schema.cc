@@ -38,43 +38,44 @@ const std::vector<std::string>& migrations() {
         node text NOT NULL,
         since timestamptz);
       INSERT INTO certsched.leader VALUES (1, 0, '', NULL);
-      -- An append in one round trip: the runs come framed and chained on the head the node
-      -- last saw (p_position, p_hash). Refused as 'stale' when the head has moved since (the
-      -- node reads it again and re-frames), 'fenced' under an old leader epoch, and answered
-      -- 'duplicate' with the first result for a command id already applied.
+      -- A group of appends (one or more commands, each its own runs) in one round trip: the
+      -- runs come framed and chained on the head the node last saw (p_position, p_hash).
+      -- Answered 'duplicate' with the first results of command ids already applied (one row
+      -- each), 'fenced' when a command carries a leader epoch other than the current one,
+      -- 'stale' when the head has moved since (the node reads it again and re-frames), and
+      -- 'appended' once every run, command and the new head are written.
       CREATE FUNCTION certsched.append(
-          p_position bigint, p_hash bytea, p_epoch bigint, p_command_id text, p_result bytea,
+          p_position bigint, p_hash bytea, p_epochs bigint[], p_command_ids text[], p_results bytea[],
           p_new_position bigint, p_new_hash bytea,
           p_positions bigint[], p_streams text[], p_last_versions bigint[], p_values bytea[])
-        RETURNS TABLE (outcome text, detail bytea, store_epoch bigint) LANGUAGE plpgsql AS $fn$
+        RETURNS TABLE (outcome text, command_id text, detail bytea, store_epoch bigint) LANGUAGE plpgsql AS $fn$
       DECLARE
         head_position bigint;
         head_hash bytea;
         leader_epoch bigint;
-        earlier bytea;
       BEGIN
         -- Appends from every node queue here until this transaction ends.
         SELECT h.position, h.hash INTO head_position, head_hash FROM certsched.head h WHERE h.id = 1 FOR UPDATE;
         SELECT l.epoch INTO leader_epoch FROM certsched.leader l WHERE l.id = 1;
-        SELECT c.result INTO earlier FROM certsched.commands c WHERE c.command_id = p_command_id;
-        IF earlier IS NOT NULL THEN
-          RETURN QUERY SELECT 'duplicate'::text, earlier, leader_epoch;
+        RETURN QUERY SELECT 'duplicate'::text, c.command_id, c.result, leader_epoch
+          FROM certsched.commands c WHERE c.command_id = ANY(p_command_ids);
+        IF FOUND THEN
           RETURN;
         END IF;
-        IF p_epoch <> 0 AND p_epoch <> leader_epoch THEN
-          RETURN QUERY SELECT 'fenced'::text, NULL::bytea, leader_epoch;
+        IF EXISTS (SELECT 1 FROM unnest(p_epochs) e WHERE e <> 0 AND e <> leader_epoch) THEN
+          RETURN QUERY SELECT 'fenced'::text, NULL::text, NULL::bytea, leader_epoch;
           RETURN;
         END IF;
         IF head_position <> p_position OR head_hash <> p_hash THEN
-          RETURN QUERY SELECT 'stale'::text, NULL::bytea, leader_epoch;
+          RETURN QUERY SELECT 'stale'::text, NULL::text, NULL::bytea, leader_epoch;
           RETURN;
         END IF;
         INSERT INTO certsched.log (position, stream, last_version, value)
           SELECT * FROM unnest(p_positions, p_streams, p_last_versions, p_values);
-        INSERT INTO certsched.commands VALUES (p_command_id, p_result);
+        INSERT INTO certsched.commands SELECT * FROM unnest(p_command_ids, p_results);
         UPDATE certsched.head SET position = p_new_position, hash = p_new_hash WHERE id = 1;
         PERFORM pg_notify('certsched_log', '');
-        RETURN QUERY SELECT 'appended'::text, NULL::bytea, leader_epoch;
+        RETURN QUERY SELECT 'appended'::text, NULL::text, NULL::bytea, leader_epoch;
       END
       $fn$;
       )sql",

@@ -72,6 +72,28 @@ TEST(SchedulerElectionTest, OneNodeLeadsAndAnOldLeadersAppendsAreFenced) {
   EXPECT_NE(stale.status().message().find("another node took over"), std::string::npos);
   EXPECT_EQ(a->head()->hash_hex, before.hash_hex);  // nothing of it was written
   EXPECT_TRUE(scheduler_append(*b, lease_b->epoch(), "run-3").ok());
+  // The old leader's scheduler appends and its operators' commands (no epoch) sent at once,
+  // and so sent together: only the scheduler's are refused.
+  std::atomic<int> fenced{0}, appended{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        auto r = scheduler_append(*a, t % 2 ? old_epoch : 0, "mixed-" + std::to_string(t) + "-" + std::to_string(i));
+        if (t % 2) {
+          EXPECT_TRUE(!r.ok() && eventstore::fenced(r.status())) << r.status().ToString();
+          fenced += !r.ok();
+        } else {
+          EXPECT_TRUE(r.ok()) << r.status().ToString();
+          appended += r.ok();
+        }
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(fenced.load(), 40);
+  EXPECT_EQ(appended.load(), 40);
+  EXPECT_EQ(b->stream_version("schedule-S1").value(), 2u + 40u);  // run-1, run-3 and the commands
   // Never both at once.
   EXPECT_FALSE(lease_a->leads() && lease_b->leads());
 
