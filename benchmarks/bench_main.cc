@@ -58,6 +58,7 @@ Scale Scale::smoke() {
   s.serve_spread_s = 1;
   s.loaded_partners = 200;
   s.pg_replay_events = 400;
+  s.failovers = 1;
   return s;
 }
 
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
       {"peak_rss_100000_partners", [&] { return std::vector<Figure>{memory_figure(c)}; }},
       {"pg_durable_append_1_writer pg_durable_append_16_writers pg_verified_replay_100000",
        [&] { return postgres_figures(c); }},
+      {"pg_failover_seconds", [&] { return std::vector<Figure>{failover_figure(c)}; }},
   };
   bool any = only.empty();
   for (const auto& group : groups) any = any || group.first.find(only) != std::string::npos;

@@ -27,6 +27,7 @@ struct Scale {
   double serve_spread_s = 10;
   size_t loaded_partners = 100000;   // figure 9
   size_t pg_replay_events = 100000;  // figure 12
+  int failovers = 5;                 // figure 13
 
   static Scale full() { return Scale(); }
   static Scale smoke();
@@ -48,6 +49,8 @@ Figure serve_latency_figure(const Context& c);         // 8
 Figure memory_figure(const Context& c);                // 9
 // 10-12: the clustered store on a PostgreSQL server started for the run, beside raw libpq.
 std::vector<Figure> postgres_figures(const Context& c);
+// 13: two serve nodes on PostgreSQL, the leader killed just before a schedule falls due.
+Figure failover_figure(const Context& c);
 
 // The child side of figure 9: loads the store at `store_dir` as `serve` does and prints its
 // peak resident memory in bytes.
