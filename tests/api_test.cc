@@ -1,6 +1,6 @@
 // The HTTP API of a real `certsched serve` process, over loopback: auth, idempotency, every
 // error class, requests that must not wedge the server, and the scheduler waking for
-// commands that arrive through the API.
+// commands that arrive through the API; on an embedded store and on a clustered one.
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -20,6 +20,7 @@
 #include "tests/cli_runner.h"
 #include "tests/http_client.h"
 #include "tests/servers.h"
+#include "tests/store_backends.h"
 #include "tests/test_support.h"
 
 
@@ -30,14 +31,19 @@ using nlohmann::json;
 
 using testing::HttpReply;
 
-class ApiTest : public ::testing::Test {
+class ApiFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     testing::CertFactory f(dir_.path());
     for (const char* n : {"sign-old", "sign-new"}) certs_[n] = f.make(testing::CertSpec(n).password("pw"));
     testing::write_file(dir_.sub("pw.txt"), "pw\n");
     store_ = dir_.sub("store");
-    cli({"init", "--admin-email", "pki@example.com"});
+    if (backend_ == testing::Backend::kPostgres) {
+      uri_ = testing::fresh_postgres_database();
+      cli({"init", "--admin-email", "pki@example.com", "--backend", uri_});
+    } else {
+      cli({"init", "--admin-email", "pki@example.com"});
+    }
     for (const char* n : {"sign-old", "sign-new"}) {
       cli({"cert", "import", "--alias", n, "--cert", certs_[n].cert_pem, "--key", certs_[n].key_pem, "--password-file",
            dir_.sub("pw.txt")});
@@ -72,6 +78,8 @@ class ApiTest : public ::testing::Test {
     return json::parse(r.out)["events"];
   }
 
+  testing::Backend backend_ = testing::Backend::kEmbedded;
+  std::string uri_;  // the clustered store's database
   bool tls_ = false;
   testing::TempDir dir_;
   std::map<std::string, testing::CertFiles> certs_;
@@ -80,9 +88,17 @@ class ApiTest : public ::testing::Test {
   int port_ = 0;
 };
 
+class ApiTest : public ApiFixture, public ::testing::WithParamInterface<testing::Backend> {
+ protected:
+  void SetUp() override {
+    backend_ = GetParam();
+    ApiFixture::SetUp();
+  }
+};
+
 const std::string kProposal = R"({"partners":["acme"],"roles":{"local-signing":"sign-new"},"at":"now","password":"pw"})";
 
-TEST_F(ApiTest, EveryRequestNeedsTheBearerToken) {
+TEST_P(ApiTest, EveryRequestNeedsTheBearerToken) {
   EXPECT_EQ(call("GET", "/v1/partners", "", "", "").status, 401);
   auto wrong = call("GET", "/v1/partners", "", "", std::string(64, '0'));
   EXPECT_EQ(wrong.status, 401);
@@ -94,7 +110,7 @@ TEST_F(ApiTest, EveryRequestNeedsTheBearerToken) {
   EXPECT_EQ(ok.body["current"]["local-signing"]["alias"], "sign-old");
 }
 
-TEST_F(ApiTest, TheSameIdempotencyKeyAppliesOnceAndTheSchedulerActsOnIt) {
+TEST_P(ApiTest, TheSameIdempotencyKeyAppliesOnceAndTheSchedulerActsOnIt) {
   auto first = call("POST", "/v1/proposals", kProposal, "rotation-1");
   ASSERT_EQ(first.status, 200) << first.body.dump();
   EXPECT_EQ(first.body["proposal"], "P1");
@@ -127,7 +143,7 @@ TEST_F(ApiTest, TheSameIdempotencyKeyAppliesOnceAndTheSchedulerActsOnIt) {
   EXPECT_EQ(call("GET", "/v1/partners/acme").body["current"]["local-signing"]["alias"], "sign-new");
 }
 
-TEST_F(ApiTest, EachErrorClassHasItsStatusAndShape) {
+TEST_P(ApiTest, EachErrorClassHasItsStatusAndShape) {
   auto check = [&](const HttpReply& r, long status, const std::string& needle) {
     EXPECT_EQ(r.status, status) << r.body.dump();
     ASSERT_TRUE(r.body.contains("error")) << r.body.dump();
@@ -161,7 +177,7 @@ TEST_F(ApiTest, EachErrorClassHasItsStatusAndShape) {
   check(call("POST", "/v1/schedules/S1/cancel", R"({"reason":"typo"})"), 409, "decline proposal P1 instead");
 }
 
-TEST_F(ApiTest, TheCliSendsCommandsToARunningServer) {
+TEST_P(ApiTest, TheCliSendsCommandsToARunningServer) {
   const std::string server = "http://127.0.0.1:" + std::to_string(port_);
   auto cli_remote = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"--server", server, "--json"});
@@ -197,7 +213,7 @@ TEST_F(ApiTest, TheCliSendsCommandsToARunningServer) {
   }
 }
 
-TEST_F(ApiTest, AnOperatorNameThatIsNotOneIsRefused) {
+TEST_P(ApiTest, AnOperatorNameThatIsNotOneIsRefused) {
   testing::HttpRequest r;
   r.method = "POST";
   r.url = serve_.base_url + "/v1/proposals/P9/decline";
@@ -212,12 +228,18 @@ TEST_F(ApiTest, AnOperatorNameThatIsNotOneIsRefused) {
   EXPECT_EQ(events(), before);
 }
 
-// A sealed key damaged on disk is an integrity failure: exit 4 through --server, as when
-// the command runs on the store itself (the API names the Status, the CLI maps it back).
-TEST_F(ApiTest, AnIntegrityFailureKeepsItsExitCodeThroughTheServer) {
+// A sealed key damaged where the store keeps it (on disk, or in the database) is an
+// integrity failure: exit 4 through --server, as when the command runs on the store itself
+// (the API names the Status, the CLI maps it back).
+TEST_P(ApiTest, AnIntegrityFailureKeepsItsExitCodeThroughTheServer) {
   const std::string server = "http://127.0.0.1:" + std::to_string(port_);
-  for (const auto& entry : std::filesystem::directory_iterator(store_ + "/keys")) {
-    testing::write_file(entry.path().string(), "not a sealed key");
+  if (backend_ == testing::Backend::kPostgres) {  // the sealed keys are in the database
+    const std::string database = uri_.substr(uri_.rfind('/') + 1);
+    testing::shared_postgres().psql(database, "UPDATE certsched.sealed_keys SET sealed = 'not a sealed key'");
+  } else {
+    for (const auto& entry : std::filesystem::directory_iterator(store_ + "/keys")) {
+      testing::write_file(entry.path().string(), "not a sealed key");
+    }
   }
   const auto before = events();
   auto r = testing::run_cli({"--server", server, "--json", "schedule", "propose", "--partners", "acme", "--role",
@@ -229,7 +251,7 @@ TEST_F(ApiTest, AnIntegrityFailureKeepsItsExitCodeThroughTheServer) {
   EXPECT_EQ(events(), before);
 }
 
-TEST_F(ApiTest, AuditTrailAndVerifiedReplay) {
+TEST_P(ApiTest, AuditTrailAndVerifiedReplay) {
   ASSERT_EQ(call("POST", "/v1/proposals", kProposal, "p").status, 200);
   auto trail = call("GET", "/v1/audit?proposal=P1");
   ASSERT_EQ(trail.status, 200);
@@ -266,7 +288,7 @@ TEST_F(ApiTest, AuditTrailAndVerifiedReplay) {
   EXPECT_EQ(call("GET", "/v1/replay?position=99999").status, 400);
 }
 
-TEST_F(ApiTest, ASilentClientDoesNotWedgeTheServer) {
+TEST_P(ApiTest, ASilentClientDoesNotWedgeTheServer) {
   // A client that opens a connection, sends half a request and goes quiet.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -280,7 +302,7 @@ TEST_F(ApiTest, ASilentClientDoesNotWedgeTheServer) {
   close(fd);
 }
 
-class ApiTlsTest : public ApiTest {
+class ApiTlsTest : public ApiFixture {
  protected:
   ApiTlsTest() { tls_ = true; }
 };
@@ -300,6 +322,8 @@ TEST_F(ApiTlsTest, TheApiServesHttpsWhenGivenACertificate) {
   EXPECT_EQ(call("GET", "/v1/health").status, 0);
   tls_ = true;
 }
+
+CERTSCHED_ON_BOTH_BACKENDS(ApiTest);
 
 }  // namespace
 }  // namespace certsched
