@@ -17,6 +17,7 @@
 #include "tests/cert_factory.h"
 #include "tests/cli_runner.h"
 #include "tests/http_client.h"
+#include "tests/servers.h"
 #include "tests/test_support.h"
 
 namespace certsched {
@@ -55,7 +56,11 @@ class EvidenceTest : public ::testing::Test {
     for (const char* n : {"sign-2026", "sign-2027"}) certs_[n] = f.make(testing::CertSpec(n).password(kPassword));
     certs_["acme-sign"] = f.make(testing::CertSpec("acme-sign"));
     testing::write_file(work_.sub("pw.txt"), kPassword + "\n");
-    cli_.ok({"init", "--admin-email", "pki@example.com"});
+    if (uri_.empty()) {
+      cli_.ok({"init", "--admin-email", "pki@example.com"});
+    } else {
+      cli_.ok({"init", "--admin-email", "pki@example.com", "--backend", uri_});
+    }
     for (const char* n : {"sign-2026", "sign-2027"}) {
       cli_.ok({"cert", "import", "--alias", n, "--cert", certs_[n].cert_pem, "--key", certs_[n].key_pem, "--password-file",
                work_.sub("pw.txt")});
@@ -78,24 +83,47 @@ class EvidenceTest : public ::testing::Test {
     return testing::run_cli({"--json", "evidence", "verify", pack, "--key", work_.sub("pinned.pem")});
   }
 
+  // The pack at `pack` verifies with certsched and with the independent checker, and ends
+  // where the store's log ends.
+  void expect_verified(const std::string& pack) {
+    const testing::CliResult r = verify(pack);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json v = json::parse(r.out);
+    const json log = cli_.ok({"replay", "--verify"});
+    EXPECT_EQ(v["position"], log["events"]);
+    EXPECT_EQ(v["head_hash"], log["head_hash"]);
+    EXPECT_EQ(v["key_id"], cli_.ok({"options", "show"})["evidence_key_id"]);
+    const auto [code, said] = independent_check(pack, work_.sub("pinned.pem"));
+    EXPECT_EQ(code, 0) << said;
+    EXPECT_NE(said.find("OK position " + std::to_string(log["events"].get<uint64_t>())), std::string::npos) << said;
+  }
+
+  std::string uri_;  // a clustered store's database; empty for the embedded store
   testing::TempDir work_;
   std::map<std::string, testing::CertFiles> certs_;
   testing::StoreCli cli_{work_.sub("store")};
 };
 
 TEST_F(EvidenceTest, APackVerifiesWithCertschedAndWithAnIndependentChecker) {
-  const testing::CliResult r = verify(work_.sub("pack"));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json v = json::parse(r.out);
-  const json log = cli_.ok({"replay", "--verify"});
-  EXPECT_EQ(v["position"], log["events"]);
-  EXPECT_EQ(v["head_hash"], log["head_hash"]);
-  EXPECT_EQ(v["key_id"], cli_.ok({"options", "show"})["evidence_key_id"]);
-  const auto [code, said] = independent_check(work_.sub("pack"), work_.sub("pinned.pem"));
-  EXPECT_EQ(code, 0) << said;
-  EXPECT_NE(said.find("OK position " + std::to_string(log["events"].get<uint64_t>())), std::string::npos) << said;
+  expect_verified(work_.sub("pack"));
   // The key is 0600 in the store, and only its public part is anywhere else.
   EXPECT_EQ(fs::status(cli_.store() + "/evidence.key").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+}
+
+// A clustered store's pack is the same pack: its log read from PostgreSQL, signed with the
+// store's one evidence key, whichever node exports it.
+class ClusteredEvidenceTest : public EvidenceTest {
+ protected:
+  ClusteredEvidenceTest() { uri_ = testing::fresh_postgres_database(); }
+};
+
+TEST_F(ClusteredEvidenceTest, EveryNodesPackVerifiesAgainstTheOneKeyTheAuditorPinned) {
+  expect_verified(work_.sub("pack"));
+  testing::StoreCli other(work_.sub("other-node"));
+  other.ok({"join", "--backend", uri_, "--store-key", cli_.store() + "/store.key"});
+  EXPECT_EQ(other.ok({"options", "show"})["evidence_public_key"], cli_.ok({"options", "show"})["evidence_public_key"]);
+  other.ok({"evidence", "export", work_.sub("other-pack")});
+  expect_verified(work_.sub("other-pack"));
 }
 
 TEST_F(EvidenceTest, EveryAlterationIsCaughtByBothCheckers) {
