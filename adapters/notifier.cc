@@ -1,14 +1,6 @@
 #include "adapters/notifier.h"
 
 namespace certsched::adapters {
-namespace {
-
-domain::CommandContext step(const domain::CommandContext& ctx, const std::string& what) {
-  // One command id per record, derived from the caller's, so a retried tick is idempotent.
-  return {ctx.command_id + "/" + what, ctx.actor, ctx.now_ns};
-}
-
-}  // namespace
 
 SmtpMailer mailer_for(const domain::DomainState& state, CallLimits limits) {
   const domain::SystemInitialized* sys = state.system();
@@ -26,20 +18,27 @@ Result<DeliveryReport> deliver_due(domain::Engine& engine, projections::Notifica
     auto sent = mailer.send(n, ctx.now_ns);
     if (engine_lock) engine_lock->lock();  // the state may have moved on: what follows reads it again
     if (limits.abandoned()) break;
+    // On a clustered store another node may have taken over during the send, sent this
+    // mail again (with the same Message-ID) and recorded it: a record refused because it is
+    // there already is the at-least-once the outbox promises, not a failure.
     if (n.to_partner) {
       for (const auto& schedule : n.schedule_ids) {
-        const domain::ScheduleRecord* s = engine.state().value()->schedule(schedule);
-        if (!s || !s->machine.accepts(statemachines::ScheduleTrigger::kMailSent)) continue;
-        auto recorded = sent.ok() ? engine.record_mail_sent(schedule, sent.value(), step(ctx, "sent/" + schedule))
+        auto awaits_mail = [&] {
+          const domain::ScheduleRecord* s = engine.state().value()->schedule(schedule);
+          return s && s->machine.accepts(statemachines::ScheduleTrigger::kMailSent);
+        };
+        if (!awaits_mail()) continue;
+        auto recorded = sent.ok() ? engine.record_mail_sent(schedule, sent.value(), ctx.step("sent/" + schedule))
                                   : engine.record_mail_failed(schedule, sent.status().message(),
-                                                              step(ctx, "failed/" + schedule));
-        if (!recorded.ok()) return recorded.status();
+                                                              ctx.step("failed/" + schedule));
+        if (!recorded.ok() && !(recorded.status().IsConflict() && !awaits_mail())) return recorded.status();
       }
     } else {
-      auto recorded = sent.ok() ? engine.record_notification_delivered(n.id, sent.value(), step(ctx, "sent/" + n.id))
+      auto recorded = sent.ok() ? engine.record_notification_delivered(n.id, sent.value(), ctx.step("sent/" + n.id))
                                 : engine.record_notification_failed(n.id, sent.status().message(),
-                                                                    step(ctx, "failed/" + n.id));
-      if (!recorded.ok()) return recorded.status();
+                                                                    ctx.step("failed/" + n.id));
+      const domain::DeliveryRecord* d = engine.state().value()->delivery(n.id);
+      if (!recorded.ok() && !(recorded.status().IsConflict() && d && d->delivered)) return recorded.status();
     }
     if (sent.ok()) {
       ++report.delivered;

@@ -11,16 +11,8 @@ namespace certsched::adapters {
 using domain::Listener;
 using statemachines::ScheduleState;
 
-namespace {
-
-domain::CommandContext step(const domain::CommandContext& ctx, const std::string& what) {
-  return {ctx.command_id + "/" + what, ctx.actor, ctx.now_ns};
-}
-
-}  // namespace
-
 domain::CommandContext install_step(const domain::CommandContext& ctx, Listener l) {
-  return step(ctx, std::string("install/") + to_string(l));
+  return ctx.step(std::string("install/") + to_string(l));
 }
 
 Status Scheduler::deliver(const domain::CommandContext& ctx, TickReport& report) {
@@ -35,7 +27,7 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
   TickReport report;
   // Mail first: a schedule due now that waits only for its partner mail activates in this
   // same run.
-  CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail"), report));
+  CERTSCHED_RETURN_IF_ERROR(deliver(ctx.step("mail"), report));
   std::vector<Listener> due_installs;
   CERTSCHED_ASSIGN_OR_RETURN(auto recorded, record_due(ctx, due_installs));
   report.activated = std::move(recorded.activated);
@@ -52,16 +44,16 @@ Result<TickReport> Scheduler::run_once(const domain::CommandContext& ctx) {
     }
   }
   // What this run raised: activation notices and alerts.
-  CERTSCHED_RETURN_IF_ERROR(deliver(step(ctx, "mail-raised"), report));
+  CERTSCHED_RETURN_IF_ERROR(deliver(ctx.step("mail-raised"), report));
   return report;
 }
 
 Result<TickReport> Scheduler::record_due(const domain::CommandContext& ctx, std::vector<Listener>& due_installs) {
   TickReport report;
-  CERTSCHED_ASSIGN_OR_RETURN(auto activated, engine_.activate_due(step(ctx, "activate")));
+  CERTSCHED_ASSIGN_OR_RETURN(auto activated, engine_.activate_due(ctx.step("activate")));
   report.activated = activated.schedule_ids;
   // After the activations: a certificate just replaced is no longer in use.
-  CERTSCHED_ASSIGN_OR_RETURN(auto expiring, engine_.raise_expiry_alerts(step(ctx, "expiry")));
+  CERTSCHED_ASSIGN_OR_RETURN(auto expiring, engine_.raise_expiry_alerts(ctx.step("expiry")));
   report.alerts = expiring.notes;
 
   for (uint8_t li = 0; li < domain::kListenerCount; ++li) {

@@ -19,6 +19,11 @@ struct CommandContext {
   // The scheduler's leader epoch on a clustered store (its fencing token): its appends are
   // refused once another node has taken over. 0 for every other command.
   uint64_t leader_epoch = 0;
+
+  // The context of one step of this command (a run of the scheduler records several): its
+  // own command id, derived from this one so that a retried run is idempotent, and the
+  // same actor, clock and fencing token.
+  CommandContext step(const std::string& what) const { return {command_id + "/" + what, actor, now_ns, leader_epoch}; }
 };
 
 struct CommandResult {

@@ -1,8 +1,9 @@
 // Three `serve` nodes on one PostgreSQL database while clients write through all three APIs
 // and nodes are killed (kill -9, then started again) or paused (SIGSTOP, then SIGCONT) at
 // random, 30 times. Afterwards: the chain verifies, every acknowledged command is in the log
-// once, every due schedule activated exactly once, and every node's projections equal a
-// rebuild from the log.
+// once, every due schedule activated exactly once, every notification it owed was delivered
+// (at least once, every copy with the same Message-ID, recorded once), and every node's
+// projections equal a rebuild from the log.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -19,6 +20,8 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "domain/event_codec.h"
+#include "domain/events.h"
 #include "domain/instant.h"
 #include "tests/cert_factory.h"
 #include "tests/cli_runner.h"
@@ -45,7 +48,9 @@ TEST(ClusterChaosTest, ThreeNodesSurviveKillsAndPausesWithEveryAcknowledgedComma
   testing::write_file(dir.sub("pw.txt"), "pw\n");
   std::vector<StoreCli> node;
   for (int i = 0; i < kNodes; ++i) node.emplace_back(dir.sub("node" + std::to_string(i)));
-  node[0].ok({"init", "--admin-email", "pki@example.com", "--backend", uri});
+  testing::SmtpServer smtp(dir.sub("maildir"));
+  smtp.start();
+  node[0].ok({"init", "--admin-email", "pki@example.com", "--backend", uri, "--smtp", smtp.url()});
   for (const char* n : {"sign-old", "sign-new"}) {
     node[0].ok({"cert", "import", "--alias", n, "--cert", certs[n].cert_pem, "--key", certs[n].key_pem,
                 "--password-file", dir.sub("pw.txt")});
@@ -141,6 +146,18 @@ TEST(ClusterChaosTest, ThreeNodesSurviveKillsAndPausesWithEveryAcknowledgedComma
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  // ... and delivers the mail they owe, whoever leads by then: every node's outbox empties.
+  auto mail_queued = [&](int i) {
+    const std::string metrics = testing::serve_call(serves[i], "GET", "/metrics").text;
+    const std::string name = "\ncertsched_mail_queued ";
+    const size_t at = metrics.find(name);
+    return at == std::string::npos ? -1 : std::stoi(metrics.substr(at + name.size()));
+  };
+  while (std::chrono::steady_clock::now() < deadline + std::chrono::seconds(60) &&
+         (mail_queued(0) != 0 || mail_queued(1) != 0 || mail_queued(2) != 0)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (int i = 0; i < kNodes; ++i) EXPECT_EQ(mail_queued(i), 0) << "node " << i;
   for (int i = 0; i < kNodes; ++i) {
     EXPECT_EQ(testing::stop_serve(serves[i]), 0) << testing::read_file(dir.sub("serve" + std::to_string(i) + ".log"));
   }
@@ -158,6 +175,35 @@ TEST(ClusterChaosTest, ThreeNodesSurviveKillsAndPausesWithEveryAcknowledgedComma
   for (const auto& [stream, n] : added) EXPECT_EQ(n, 1) << stream;
   EXPECT_EQ(activations.size(), due.size());
   for (const std::string& id : due) EXPECT_EQ(activations["schedule-" + id], 1) << id;
+
+  // Mail: recorded once each in the log, received at least once, every copy one Message-ID.
+  std::map<std::string, int> recorded, received;
+  eventstore::StoreOptions read_only;
+  read_only.mode = eventstore::OpenMode::kReadOnly;
+  auto log = eventstore::open_postgres_store(uri, "", read_only);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  auto records = (*log)->read_all(1, 1'000'000);
+  ASSERT_TRUE(records.ok());
+  for (const auto& r : *records) {
+    auto e = domain::decode_event(r);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    if (const auto* m = std::get_if<domain::NotificationDelivered>(&*e)) ++recorded[m->message_id];
+    if (const auto* m = std::get_if<domain::PartnerMailSent>(&*e)) ++recorded[m->message_id];
+  }
+  int copies = 0;
+  for (const std::string& mail : smtp.messages()) {
+    const size_t at = mail.find("\nMessage-ID: ");
+    ASSERT_NE(at, std::string::npos) << mail;
+    ++received[mail.substr(at + 13, mail.find_first_of("\r\n", at + 13) - at - 13)];
+    ++copies;
+  }
+  EXPECT_GE(recorded.size(), static_cast<size_t>(kSchedules)) << "each activation tells the administrators";
+  for (const auto& [id, n] : recorded) {
+    EXPECT_EQ(n, 1) << id << " recorded " << n << " times";
+    EXPECT_TRUE(received.count(id)) << "recorded mail " << id << " never arrived";
+  }
+  for (const auto& [id, n] : received) EXPECT_TRUE(recorded.count(id)) << "mail " << id << " was sent but never recorded";
+
   for (int i = 0; i < kNodes; ++i) {
     const json replayed = node[i].ok({"replay"});
     EXPECT_EQ(replayed["deterministic"], true) << "node " << i << ": " << replayed.dump();
@@ -166,7 +212,8 @@ TEST(ClusterChaosTest, ThreeNodesSurviveKillsAndPausesWithEveryAcknowledgedComma
                                                            "SELECT epoch FROM certsched.leader");
   std::cout << "[ chaos    ] " << kCycles << " cycles (" << kills << " kill -9, " << pauses << " SIGSTOP), "
             << acknowledged.size() << " acknowledged commands, " << activations.size()
-            << " activations, leader epoch " << epoch;
+            << " activations, " << recorded.size() << " mails (" << copies - static_cast<int>(received.size())
+            << " sent again after a failover), leader epoch " << epoch;
 }
 
 }  // namespace

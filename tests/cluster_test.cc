@@ -14,12 +14,15 @@
 #include <set>
 #include <thread>
 
+#include "adapters/listener_files.h"
+#include "adapters/scheduler.h"
 #include "adapters/store_session.h"
 #include "base/clock.h"
 #include "domain/instant.h"
 #include "tests/cert_factory.h"
 #include "tests/cli_runner.h"
 #include "tests/http_client.h"
+#include "tests/servers.h"
 #include "tests/store_backends.h"
 #include "tests/test_support.h"
 
@@ -183,6 +186,90 @@ TEST_F(TwoNodesTest, TwoNodesProposingAtOnceNeverBothOpenASchedule) {
     // Withdrawn for the next round.
     ASSERT_TRUE(node_a->engine->decline(winner->proposal_id, {"decline-" + std::to_string(round), "test", base::now_ns()}).ok());
   }
+}
+
+// The leader sends an activation's mail and is paused before it can record it; the node
+// that takes over sends it again, with the same Message-ID, and records it; the old leader,
+// woken, finishes its send and is fenced when it tries to record it.
+TEST_F(TwoNodesTest, MailAPausedLeaderSentIsSentAgainByTheNextWithTheSameMessageIdAndRecordedOnce) {
+  testing::SmtpServer smtp(dir_.sub("maildir"));
+  smtp.start();
+  a().ok({"options", "set", "--smtp", smtp.url()});
+  auto serve_a = testing::start_serve(dir_.sub("a"), dir_.sub("serve-a.log"));
+  ASSERT_TRUE(serve_a.ready) << testing::read_file(dir_.sub("serve-a.log"));
+  auto serve_b = testing::start_serve(dir_.sub("b"), dir_.sub("serve-b.log"));
+  ASSERT_TRUE(serve_b.ready) << testing::read_file(dir_.sub("serve-b.log"));
+  auto role = [](const testing::ServeProcess& s) {
+    return testing::serve_call(s, "GET", "/v1/health", nullptr, 2).body.value("role", std::string());
+  };
+  ASSERT_EQ(role(serve_a), "leader");
+  EXPECT_EQ(role(serve_b), "follower");
+
+  // The mail server takes the connection but answers nothing yet: the leader's send hangs.
+  kill(smtp.pid(), SIGSTOP);
+  json p = a().ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
+                   "--password-file", dir_.sub("pw.txt")});
+  a().ok({"schedule", "confirm", p["proposal"]});
+  ASSERT_TRUE(eventually([&] { return testing::serve_call(serve_b, "GET", "/v1/schedules?state=activated").body.size() == 1; },
+                         std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // its mail worker is connecting
+  kill(serve_a.pid, SIGSTOP);
+  ASSERT_TRUE(eventually([&] { return role(serve_b) == "leader"; }, std::chrono::seconds(10)));
+  kill(smtp.pid(), SIGCONT);
+  auto metric = [](const testing::ServeProcess& s, const std::string& name) {
+    const std::string text = testing::serve_call(s, "GET", "/metrics").text;
+    const size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoi(text.substr(at + name.size() + 2));
+  };
+  ASSERT_TRUE(eventually([&] { return metric(serve_b, "certsched_mail_queued") == 0; }, std::chrono::seconds(20)));
+  kill(serve_a.pid, SIGCONT);  // it finishes the send it began, then is refused its record
+  ASSERT_TRUE(eventually([&] { return smtp.messages().size() >= 2; }, std::chrono::seconds(20)));
+  EXPECT_TRUE(eventually([&] { return role(serve_a) == "follower"; }, std::chrono::seconds(10)));
+  EXPECT_EQ(testing::stop_serve(serve_a), 0);
+  EXPECT_EQ(testing::stop_serve(serve_b), 0);
+
+  const auto messages = smtp.messages();
+  ASSERT_EQ(messages.size(), 2u);
+  auto message_id = [](const std::string& mail) {
+    const size_t at = mail.find("\nMessage-ID: ");
+    return at == std::string::npos ? "" : mail.substr(at + 13, mail.find_first_of("\r\n", at + 13) - at - 13);
+  };
+  EXPECT_FALSE(message_id(messages[0]).empty());
+  EXPECT_EQ(message_id(messages[0]), message_id(messages[1]));
+  int recorded = 0;
+  for (const json& e : a().ok({"replay", "--events"})) recorded += e["type"] == "NotificationDelivered";
+  EXPECT_EQ(recorded, 1);
+}
+
+// Every record a scheduler run makes carries the run's leader epoch: a run under an epoch
+// another node has replaced activates nothing, and the new leader's run does.
+TEST_F(TwoNodesTest, ASchedulerRunUnderAReplacedEpochRecordsNothing) {
+  json p = a().ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
+                   "--password-file", dir_.sub("pw.txt")});
+  a().ok({"schedule", "confirm", p["proposal"]});
+  auto node_a = adapters::open_store_session(dir_.sub("a"), true, "test a").value();
+  auto node_b = adapters::open_store_session(dir_.sub("b"), true, "test b").value();
+  auto lease_a = node_a->store->elect_scheduler("node-a", [] {});
+  ASSERT_TRUE(lease_a->leads());
+  const uint64_t old_epoch = lease_a->epoch();
+  lease_a->step_down();
+  auto lease_b = node_b->store->elect_scheduler("node-b", [] {});
+  ASSERT_TRUE(eventually([&] { return lease_b->leads(); }, std::chrono::seconds(10)));
+  const json before = a().ok({"replay", "--verify"});
+
+  adapters::FileListenerInstaller installer({std::chrono::seconds(5)});
+  adapters::Scheduler old_leader(*node_a->engine, node_a->outbox, installer);
+  auto refused = old_leader.run_once({"old-leader-run", "scheduler", base::now_ns(), old_epoch});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(eventstore::fenced(refused.status())) << refused.status().ToString();
+  EXPECT_EQ(a().ok({"replay", "--verify"})["head_hash"], before["head_hash"]);
+  EXPECT_EQ(a().ok({"partner", "show", "acme"})["current"]["local-signing"]["alias"], "sign-old");
+
+  adapters::Scheduler new_leader(*node_b->engine, node_b->outbox, installer);
+  auto ran = new_leader.run_once({"new-leader-run", "scheduler", base::now_ns(), lease_b->epoch()});
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  EXPECT_EQ(ran->activated.size(), 1u);
+  EXPECT_EQ(a().ok({"partner", "show", "acme"})["current"]["local-signing"]["alias"], "sign-new");
 }
 
 TEST_F(TwoNodesTest, AWrongStoreKeyAnEmptyDatabaseOrAUsedDirectoryAreRefusedWithNothingWritten) {

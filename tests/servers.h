@@ -45,6 +45,7 @@ class SmtpServer {
   void start();
   void stop();
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }  // to pause it (SIGSTOP): connections wait unanswered
   std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
   // The raw messages delivered so far, oldest first.
   std::vector<std::string> messages() const;
