@@ -36,6 +36,7 @@ struct PostgresEventStore::Group {
   // Members refused on what the group saw: answered once the group is appended (a
   // refusal against the group's earlier members stands only if those land).
   std::vector<std::pair<PendingAppend*, Status>> refused;
+  bool stale = false;  // seen_ is behind the log: catch up before the next try
   uint64_t position = 0;
   ChainHash hash{};
   std::unordered_map<std::string, uint64_t> versions;  // the group's streams after it
@@ -51,27 +52,47 @@ struct PostgresEventStore::Group {
   }
 };
 
-Status PostgresEventStore::see_head(PgConnection& c, const std::vector<std::string_view>& names) {
-  CERTSCHED_ASSIGN_OR_RETURN(
-      auto rows, c.run("SELECT h.position, h.hash, v.stream, v.version FROM certsched.head h LEFT JOIN "
-                       "(SELECT stream, max(last_version) AS version FROM certsched.log WHERE stream = ANY($1::text[]) "
-                       "GROUP BY stream) v ON true WHERE h.id = 1",
-                       {PgParam::array(PgType::kText, names)}));
-  if (rows.size() == 0 || rows.bytes(0, 1).size() != sizeof(ChainHash)) {
+Status PostgresEventStore::catch_up(PgConnection& c) {
+  // Read whole the first time: every stream's version, with the head, in one snapshot.
+  // After that only the runs appended since, and the hash this node saw at its position
+  // as the log has it now: a log that differs there (restored from a backup) is read whole.
+  auto rows = seen_.valid
+                  ? c.run("SELECT h.position, h.hash, l.stream, l.last_version, "
+                          "(SELECT substring(s.value FROM length(s.value) - 31) FROM certsched.log s "
+                          "WHERE s.position <= $1::bigint ORDER BY s.position DESC LIMIT 1) "
+                          "FROM certsched.head h LEFT JOIN certsched.log l ON l.position > $1::bigint "
+                          "WHERE h.id = 1 ORDER BY l.position",
+                          {PgParam::bigint(static_cast<int64_t>(seen_.position))})
+                  : c.run("SELECT h.position, h.hash, v.stream, v.version FROM certsched.head h LEFT JOIN "
+                          "(SELECT stream, max(last_version) AS version FROM certsched.log GROUP BY stream) v "
+                          "ON true WHERE h.id = 1");
+  if (!rows.ok()) return rows.status();
+  if (rows->size() == 0 || rows->bytes(0, 1).size() != sizeof(ChainHash)) {
     return Status::Corruption("the head row of the log in " + pool_.uri() + " is missing or malformed");
   }
-  const uint64_t position = static_cast<uint64_t>(rows.bigint(0, 0));
-  ChainHash hash;
-  std::memcpy(hash.data(), rows.bytes(0, 1).data(), hash.size());
-  if (!seen_.valid || position != seen_.position || hash != seen_.hash) seen_.versions.clear();
+  const uint64_t position = static_cast<uint64_t>(rows->bigint(0, 0));
+  if (seen_.valid) {
+    const bool same_history = rows->null(0, 4) ? seen_.position == 0
+                                               : rows->bytes(0, 4) == hash_bytes(seen_.hash);
+    if (position < seen_.position || !same_history) {
+      seen_.valid = false;
+      return catch_up(c);
+    }
+  } else {
+    seen_.versions.clear();
+  }
   seen_.valid = true;
   seen_.position = position;
-  seen_.hash = hash;
-  for (std::string_view name : names) seen_.versions[std::string(name)] = 0;
-  for (int i = 0; i < rows.size(); ++i) {
-    if (!rows.null(i, 2)) seen_.versions[std::string(rows.bytes(i, 2))] = static_cast<uint64_t>(rows.bigint(i, 3));
+  std::memcpy(seen_.hash.data(), rows->bytes(0, 1).data(), seen_.hash.size());
+  for (int i = 0; i < rows->size(); ++i) {
+    if (!rows->null(i, 2)) seen_.versions[std::string(rows->bytes(i, 2))] = static_cast<uint64_t>(rows->bigint(i, 3));
   }
   return Status::Ok();
+}
+
+uint64_t PostgresEventStore::seen_version(const std::string& stream) const {
+  auto it = seen_.versions.find(stream);
+  return it == seen_.versions.end() ? 0 : it->second;
 }
 
 bool PostgresEventStore::stage(Group& g, bool fresh) {
@@ -94,7 +115,7 @@ bool PostgresEventStore::stage(Group& g, bool fresh) {
     std::vector<uint64_t> current;
     for (const StreamWrite& w : req.writes) {
       auto in_group = g.versions.find(w.stream);
-      current.push_back(in_group != g.versions.end() ? in_group->second : seen_.versions.at(w.stream));
+      current.push_back(in_group != g.versions.end() ? in_group->second : seen_version(w.stream));
     }
     // A command checked against an older head is checked again by its caller first: its
     // expected versions may fail only because of what it has not seen.
@@ -187,7 +208,7 @@ Status PostgresEventStore::send(PgConnection& c, Group& g) {
     }
     return Status::Ok();
   }
-  seen_.valid = false;  // stale: another node appended since this one looked
+  g.stale = true;  // another node appended since this one looked
   return Status::Ok();
 }
 
@@ -196,20 +217,20 @@ void PostgresEventStore::append_group(std::vector<PendingAppend*> members) {
   g.open = std::move(members);
   auto c = pool_.take();
   if (!c.ok()) return g.answer_all(c.status());
+  // Whether seen_ was read from the log for this group: until it is, a refusal may come of
+  // what this node has not seen yet, and is decided only after catching up.
+  bool fresh = false;
   for (int attempt = 0; attempt < kAttempts && !g.open.empty(); ++attempt) {
-    std::vector<std::string_view> names;
-    bool known = seen_.valid;
-    for (PendingAppend* m : g.open) {
-      for (const StreamWrite& w : m->request->writes) {
-        names.push_back(w.stream);
-        known = known && seen_.versions.count(w.stream);
+    if (!seen_.valid || g.stale) {
+      if (Status read = catch_up(*c.value()); !read.ok()) {
+        seen_.valid = false;
+        return g.answer_all(read);
       }
+      fresh = true;
+      g.stale = false;
     }
-    if (!known) {
-      if (Status looked = see_head(*c.value(), names); !looked.ok()) return g.answer_all(looked);
-    }
-    if (!stage(g, !known)) {
-      seen_.valid = false;
+    if (!stage(g, fresh)) {
+      g.stale = true;
       continue;
     }
     if (Status sent = send(*c.value(), g); !sent.ok()) {

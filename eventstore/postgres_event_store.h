@@ -104,8 +104,10 @@ class PostgresEventStore final : public EventStore {
   // Appends `members` (this node's queue at one moment) in as few transactions as the
   // other nodes' appends allow, and answers each. Called by one thread at a time.
   void append_group(std::vector<PendingAppend*> members);
-  // Reads the head and the versions of `streams` there, in one snapshot, into seen_.
-  Status see_head(PgConnection& c, const std::vector<std::string_view>& streams);
+  // Brings seen_ up to the log's head, in one snapshot.
+  Status catch_up(PgConnection& c);
+  // A stream's version as seen_ has it (0 for one it has never seen: it has none).
+  uint64_t seen_version(const std::string& stream) const;
   // Frames the open members on seen_ into `group`, setting aside those refused. False when
   // one is refused on a seen_ that was not `fresh` (read for this try): read it again first.
   bool stage(Group& group, bool fresh);
@@ -119,9 +121,10 @@ class PostgresEventStore final : public EventStore {
 
   PgPool pool_;
   PgSealedKeys sealed_keys_{pool_};
-  // What this node last saw of the log: the head, and streams' versions there. Appends
-  // are framed on it and take one round trip while no other node appends; the database
-  // refuses them as stale otherwise. Used only by the thread leading a group.
+  // What this node last saw of the log: the head, and every stream's version there (as the
+  // embedded store caches them: a few bytes a stream). Appends are framed on it and take one
+  // round trip while no other node appends; the database refuses them as stale otherwise,
+  // and the node reads what was appended since. Used only by the thread leading a group.
   struct SeenHead {
     bool valid = false;
     uint64_t position = 0;

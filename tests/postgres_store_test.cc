@@ -82,6 +82,30 @@ TEST_F(PostgresStoreTest, AnIndexColumnThatLiesAboutItsRecordIsNamed) {
   EXPECT_NE(r.problem.find("stream columns"), std::string::npos) << r.problem;
 }
 
+// A node keeps every stream's version as it last saw the log, and reads only what was
+// appended since. A database restored to an earlier point, which others have appended to
+// up to the same position since, is a different log: the node reads it whole again.
+TEST_F(PostgresStoreTest, AWriterAppendsOnTheLogAsItIsAfterTheDatabaseIsRestored) {
+  auto node = open_writer(dir_.path());
+  ASSERT_TRUE(node->append(one_event("x", ExpectedVersion::NoStream(), "x1")).ok());
+  const std::string restore_point = sql("SELECT position || ' ' || encode(hash, 'hex') FROM certsched.head");
+  ASSERT_TRUE(node->append(one_event("x", ExpectedVersion::Exactly(1), "x2")).ok());
+  ASSERT_TRUE(node->append(one_event("x", ExpectedVersion::Exactly(2), "x3")).ok());
+  const std::string hash = restore_point.substr(restore_point.find(' ') + 1, 64);
+  sql("DELETE FROM certsched.log WHERE position > 11; DELETE FROM certsched.commands WHERE command_id IN ('x2', 'x3');"
+      "UPDATE certsched.head SET position = 11, hash = decode('" + hash + "', 'hex')");
+  StoreOptions o;
+  auto other = open_postgres_store(dir_.uri(), "", o).value();
+  ASSERT_TRUE(other->append(one_event("y", ExpectedVersion::Any(), "y1")).ok());
+  ASSERT_TRUE(other->append(one_event("y", ExpectedVersion::Any(), "y2")).ok());  // at 13, as the node saw
+
+  auto appended = node->append(one_event("x", ExpectedVersion::Exactly(1), "x2-again"));
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  EXPECT_EQ(appended->first_position, 14u);
+  EXPECT_EQ(appended->versions[0].version, 2u);
+  EXPECT_TRUE(verified().verified);
+}
+
 TEST_F(PostgresStoreTest, ADatabaseOfAnotherSchemaVersionIsRefusedAndLeftAsItIs) {
   sql("UPDATE certsched.schema_version SET version = 99");
   StoreOptions options;
