@@ -116,8 +116,17 @@ Result<PgRows> PgConnection::run(const std::string& sql, const std::vector<PgPar
     values.push_back(p.bytes.data());
     lengths.push_back(static_cast<int>(p.bytes.size()));
   }
-  pg_result* r = PQexecParams(c_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                              lengths.data(), formats.data(), /*resultFormat=*/1);
+  // Each statement is prepared once per connection: the server parses and plans it once.
+  auto statement = prepared_.find(sql);
+  if (statement == prepared_.end()) {
+    const std::string name = "certsched_" + std::to_string(prepared_.size() + 1);
+    pg_result* prepared = PQprepare(c_, name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr);
+    CERTSCHED_RETURN_IF_ERROR(checked(prepared));
+    PQclear(prepared);
+    statement = prepared_.emplace(sql, name).first;
+  }
+  pg_result* r = PQexecPrepared(c_, statement->second.c_str(), static_cast<int>(params.size()), values.data(),
+                                lengths.data(), formats.data(), /*resultFormat=*/1);
   CERTSCHED_RETURN_IF_ERROR(checked(r));
   return PgRows(r);
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -61,7 +62,8 @@ class PgConnection {
   static Result<std::unique_ptr<PgConnection>> connect(const std::string& uri);
   ~PgConnection();
 
-  // Runs one statement. SQLSTATE classes map to Status: 40001/40P01 (serialization,
+  // Runs one statement (prepared on this connection the first time: `sql` is a constant of
+  // the caller's, never built from values). SQLSTATE classes map to Status: 40001/40P01 (serialization,
   // deadlock) and 23 (a key taken) to Conflict, 22 (data) to InvalidArgument, 42 (no such
   // table) to Corruption; the rest, connection failures first, to IOError naming the
   // server's message.
@@ -83,6 +85,7 @@ class PgConnection {
   Status checked(pg_result* r);
   pg_conn* c_;
   std::string uri_;
+  std::unordered_map<std::string, std::string> prepared_;  // statement -> its name here
 };
 
 }  // namespace certsched::eventstore::internal

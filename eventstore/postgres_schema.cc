@@ -56,6 +56,9 @@ const std::vector<std::string>& migrations() {
       BEGIN
         -- Appends from every node queue here until this transaction ends.
         SELECT h.position, h.hash INTO head_position, head_hash FROM certsched.head h WHERE h.id = 1 FOR UPDATE;
+        -- Read after the lock, in a statement (and snapshot) of its own: a takeover raises the
+        -- epoch under the same lock, and a join read in the locking statement could see the
+        -- epoch from before it.
         SELECT l.epoch INTO leader_epoch FROM certsched.leader l WHERE l.id = 1;
         RETURN QUERY SELECT 'duplicate'::text, c.command_id, c.result, leader_epoch
           FROM certsched.commands c WHERE c.command_id = ANY(p_command_ids);
