@@ -1,9 +1,10 @@
 // Reads of the clustered log: by position, by stream, the verifying walks, and the
 // subscription that LISTEN/NOTIFY wakes.
-#include <atomic>
 #include <cstring>
+#include <memory>
 #include <thread>
 
+#include "eventstore/following_subscription.h"
 #include "eventstore/log_walk.h"
 #include "eventstore/postgres_event_store.h"
 #include "eventstore/record_format.h"
@@ -159,72 +160,26 @@ Status PostgresEventStore::for_each_record(const std::function<Status(const Stor
   return report.verified ? Status::Ok() : Status::Corruption(report.problem);
 }
 
-namespace {
-
-// Follows the log: reads by position are the truth, a notification only says when to read.
-// A lost notification costs at most the poll interval; a lost connection is made again.
-class NotifiedSubscription final : public Subscription {
- public:
-  NotifiedSubscription(PostgresEventStore* store, uint64_t after, EventHandler handler)
-      : store_(store), handler_(std::move(handler)), position_(after) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~NotifiedSubscription() override {
-    stop_ = true;
-    thread_.join();
-  }
-  Status status() const override {
-    std::lock_guard<std::mutex> l(mu_);
-    return status_;
-  }
-  uint64_t position() const override { return position_.load(); }
-
- private:
-  static constexpr size_t kBatch = 1024;
-  static constexpr int kPollMs = 250;
-
-  void run() {
-    std::unique_ptr<PgConnection> listener;
-    std::vector<RecordedEvent> batch;
-    while (!stop_) {
-      if (!listener || !listener->healthy()) {
-        listener.reset();
-        auto c = PgConnection::connect(store_->pool().uri());
-        if (c.ok() && (*c)->script("LISTEN certsched_log").ok()) listener = std::move(c).value();
-      }
-      Status st = store_->read_all(position_ + 1, kBatch, &batch);
-      if (st.ok() && !batch.empty()) {
-        st = handler_(batch);
-        if (st.ok()) position_ = batch.back().position;
-      }
-      // The database being away is waited out; damage or a handler's refusal stops.
-      if (!st.ok() && !st.IsIOError()) {
-        std::lock_guard<std::mutex> l(mu_);
-        status_ = st;
-        return;
-      }
-      if (st.ok() && batch.size() == kBatch) continue;
-      if (listener) {
-        (void)listener->wait_for_notification(kPollMs);
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
-      }
-    }
-  }
-
-  PostgresEventStore* store_;
-  EventHandler handler_;
-  std::atomic<uint64_t> position_;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  Status status_;
-  std::thread thread_;
-};
-
-}  // namespace
-
 std::unique_ptr<Subscription> PostgresEventStore::subscribe(uint64_t after_position, EventHandler handler) {
-  return std::make_unique<NotifiedSubscription>(this, after_position, std::move(handler));
+  // Reads by position are the truth; a notification only says when to read again. A lost
+  // notification costs at most the poll interval; a lost connection is made again.
+  static constexpr int kPollMs = 250;
+  auto listener = std::make_shared<std::unique_ptr<PgConnection>>();  // used by the subscription's thread only
+  auto wait_for_more = [this, listener](uint64_t) {
+    if (!*listener || !(*listener)->healthy()) {
+      listener->reset();
+      auto c = PgConnection::connect(pool_.uri());
+      if (c.ok() && (*c)->script("LISTEN certsched_log").ok()) *listener = std::move(c).value();
+    }
+    if (*listener) {
+      (void)(*listener)->wait_for_notification(kPollMs);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+    }
+    return Status::Ok();
+  };
+  return std::make_unique<FollowingSubscription>(this, after_position, std::move(handler), wait_for_more,
+                                                 /*wait_out_io_errors=*/true);
 }
 
 }  // namespace certsched::eventstore::internal

@@ -1,6 +1,7 @@
 #include "eventstore/rocksdb_event_store.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "base/byte_io.h"
 #include "eventstore/append_framing.h"

@@ -22,7 +22,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
 #include "base/rocksdb_database.h"
@@ -33,29 +32,6 @@
 #include "eventstore/writer_lock.h"
 
 namespace certsched::eventstore::internal {
-
-class RocksDbEventStore;
-
-class PollingSubscription final : public Subscription {
- public:
-  PollingSubscription(RocksDbEventStore* store, uint64_t after, EventHandler handler);
-  ~PollingSubscription() override;
-  Status status() const override {
-    std::lock_guard<std::mutex> l(mu_);
-    return status_;
-  }
-  uint64_t position() const override { return position_.load(); }
-
- private:
-  void run();
-  RocksDbEventStore* store_;
-  EventHandler handler_;
-  std::atomic<uint64_t> position_;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  Status status_;
-  std::thread thread_;
-};
 
 class RocksDbEventStore final : public EventStore {
  public:
