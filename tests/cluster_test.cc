@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -239,6 +240,75 @@ TEST_F(TwoNodesTest, MailAPausedLeaderSentIsSentAgainByTheNextWithTheSameMessage
   int recorded = 0;
   for (const json& e : a().ok({"replay", "--events"})) recorded += e["type"] == "NotificationDelivered";
   EXPECT_EQ(recorded, 1);
+}
+
+// The leader installs a listener's new certificate into nginx and is paused before it can
+// record the install; the node that takes over installs it again (the same files, another
+// reload) and records it; the old leader, woken, is refused its record and steps down.
+TEST_F(TwoNodesTest, AListenerInstallAPausedLeaderDidIsDoneAgainByTheNextAndRecordedOnce) {
+  testing::CertFactory f(dir_.path());
+  for (const char* n : {"srv-old", "srv-new"}) {
+    certs_[n] = f.make(CertSpec(n).password("pw").extended_usage("serverAuth"));
+    a().ok({"cert", "import", "--alias", n, "--cert", certs_[n].cert_pem, "--key", certs_[n].key_pem,
+            "--password-file", dir_.sub("pw.txt")});
+  }
+  a().ok({"partner", "add", "--id", "globex", "--protocol", "AS2", "--email", "edi@globex.example",
+          "--local-signing", "sign-old", "--local-ssl-server", "srv-old"});
+  const std::string www = dir_.sub("www");
+  a().ok({"listener", "configure", "HTTP", "--cert", "srv-old", "--dir", www});
+  testing::NginxServer nginx(dir_.sub("nginx"), www);
+  nginx.start();
+  // Each reload is counted, then takes a while: long enough to pause the node running it.
+  const std::string reloads = dir_.sub("reloads.txt");
+  testing::write_file(dir_.sub("reload.sh"),
+                      "echo reload >> " + reloads + "\nsleep 2\n" + nginx.reload_command() + "\n");
+  b().ok({"listener", "configure", "HTTP", "--cert", "srv-old", "--reload-command", "sh " + dir_.sub("reload.sh")});
+  auto reload_count = [&] {
+    const std::string text = std::filesystem::exists(reloads) ? testing::read_file(reloads) : "";
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  };
+  const int configured_reloads = reload_count();
+
+  auto serve_a = testing::start_serve(dir_.sub("a"), dir_.sub("serve-a.log"));
+  ASSERT_TRUE(serve_a.ready) << testing::read_file(dir_.sub("serve-a.log"));
+  auto serve_b = testing::start_serve(dir_.sub("b"), dir_.sub("serve-b.log"));
+  ASSERT_TRUE(serve_b.ready) << testing::read_file(dir_.sub("serve-b.log"));
+  auto role = [](const testing::ServeProcess& s) {
+    return testing::serve_call(s, "GET", "/v1/health", nullptr, 2).body.value("role", std::string());
+  };
+  ASSERT_EQ(role(serve_a), "leader");
+
+  json p = b().ok({"schedule", "propose", "--partners", "globex", "--role", "local-ssl-server=srv-new", "--at", "now",
+                   "--password-file", dir_.sub("pw.txt")});
+  b().ok({"schedule", "confirm", p["proposal"]});
+  ASSERT_TRUE(eventually([&] { return reload_count() > configured_reloads; }, std::chrono::seconds(10)));
+  kill(serve_a.pid, SIGSTOP);  // its reload goes on without it; its record waits
+  ASSERT_TRUE(eventually([&] { return role(serve_b) == "leader"; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(eventually([&] { return testing::tls_fingerprint(nginx.port()) == certs_["srv-new"].fingerprint; },
+                         std::chrono::seconds(20)));
+  ASSERT_TRUE(eventually([&] { return b().ok({"listener", "show", "HTTP"})[0]["pending"].is_null(); },
+                         std::chrono::seconds(10)));
+  kill(serve_a.pid, SIGCONT);
+  EXPECT_TRUE(eventually([&] { return role(serve_a) == "follower"; }, std::chrono::seconds(10)));
+  // Its reload ends; its record is refused, and it says so.
+  EXPECT_TRUE(eventually([&] { return testing::read_file(dir_.sub("serve-a.log")).find("nothing was recorded") !=
+                                      std::string::npos; },
+                         std::chrono::seconds(10)))
+      << testing::read_file(dir_.sub("serve-a.log"));
+  EXPECT_EQ(testing::stop_serve(serve_a), 0) << testing::read_file(dir_.sub("serve-a.log"));
+  EXPECT_EQ(testing::stop_serve(serve_b), 0);
+
+  EXPECT_GE(reload_count(), configured_reloads + 2);  // at least once by each leader
+  EXPECT_EQ(testing::tls_fingerprint(nginx.port()), certs_["srv-new"].fingerprint);
+  int installs = 0, activations = 0;
+  for (const json& e : a().ok({"replay", "--events"})) {
+    installs += e["type"] == "ListenerCertificateInstalled";
+    activations += e["type"] == "ScheduleActivated";
+  }
+  EXPECT_EQ(installs, 1);
+  EXPECT_EQ(activations, 1);
+  EXPECT_EQ(a().ok({"listener", "show", "HTTP"})[0]["current"]["alias"], "srv-new");
+  EXPECT_TRUE(a().ok({"replay", "--verify"})["verified"].get<bool>());
 }
 
 // Every record a scheduler run makes carries the run's leader epoch: a run under an epoch
