@@ -6,6 +6,7 @@
 //     of its due instant);
 //   - SIGTERM stops serve within 5 s, abandoning the hung call, with exit status 0 and
 //     nothing acknowledged lost.
+// And clients that stall mid-request are dropped, so they cannot take every API worker.
 // The bounds are the service levels; each is 10-100 times what a hang would cost
 // here, and the figures are printed.
 #include <arpa/inet.h>
@@ -17,8 +18,9 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -255,6 +257,40 @@ TEST_F(StallTest, ASleepingReloadCommandStallsNothingElse) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(listener["current"]["alias"], "srv-new") << testing::read_file(log_);
+  EXPECT_EQ(testing::stop_serve(serve_), 0);
+}
+
+// Clients that send half a request and then nothing, as many as serve serves at once: each
+// is dropped after its 10 s, and the API answers everyone again.
+TEST_F(StallTest, ClientsThatStallMidRequestAreDroppedAndTheApiAnswersAgain) {
+  cli_->ok({"init", "--admin-email", "pki@example.com"});
+  start({});
+  const int port = std::stoi(serve_.base_url.substr(serve_.base_url.rfind(':') + 1));
+  std::vector<int> clients;
+  for (int i = 0; i < 64; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const std::string half = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    ASSERT_EQ(send(fd, half.data(), half.size(), MSG_NOSIGNAL), static_cast<ssize_t>(half.size()));
+    clients.push_back(fd);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int fd : clients) {
+    const auto left = std::max<int64_t>(100, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 deadline - std::chrono::steady_clock::now()).count());
+    timeval wait{static_cast<time_t>(left / 1000), static_cast<suseconds_t>(left % 1000 * 1000)};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    char answer[512];
+    const ssize_t n = recv(fd, answer, sizeof answer, 0);
+    EXPECT_FALSE(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        << "a client stalled mid-request still held its connection after 60 s";
+    close(fd);
+  }
+  expect_reads_answer_at_once();
   EXPECT_EQ(testing::stop_serve(serve_), 0);
 }
 

@@ -1,13 +1,13 @@
 #include "adapters/http/api_server.h"
 
 #include <openssl/crypto.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
 #include <mutex>
-#include <set>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/asio/ssl.hpp>
@@ -27,7 +27,10 @@ using tcp = asio::ip::tcp;
 
 constexpr size_t kMaxBody = 1 << 20;
 constexpr int kMaxConnections = 64;
-constexpr int kIdleSeconds = 10;
+// A client gets this long for each step: the TLS handshake, sending a request (or the next
+// one on a kept-alive connection), taking in the answer.
+constexpr auto kClientStep = std::chrono::seconds(10);
+using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
@@ -38,43 +41,64 @@ struct ApiServer::Impl {
   tcp::acceptor acceptor{io};
   std::atomic<bool> stopping{false};
   std::atomic<int> connections{0};
-  // The sockets of the connections being served, so that stopping can end their reads.
+  // The sockets of the connections being served, each with the time by which its client
+  // must finish the step it is in (Clock::time_point::max() while serve works on its
+  // request). Blocking socket calls have no limit of their own (asio waits out a receive
+  // timeout's EAGAIN in poll without one), so the reaper shuts down a socket whose client
+  // is late, which ends the call blocked on it; stopping ends the reads of the rest.
   std::mutex sockets_mu;
-  std::set<int> sockets;
-  std::thread accept_thread;
+  std::condition_variable sockets_cv;
+  std::map<int, Clock::time_point> deadlines;
+  bool drained = false;  // stopping, and every connection has ended
+  std::thread accept_thread, reaper_thread;
   std::unique_ptr<asio::ssl::context> tls;  // null: plain HTTP
 
   void serve_connection(tcp::socket socket);
   template <class Stream>
-  void serve_requests(Stream& stream, const std::string& peer);
+  void serve_requests(Stream& stream, int fd, const std::string& peer);
   void accept_loop();
+  void reap_late_clients();
+  void client_step(int fd) { set_deadline(fd, Clock::now() + kClientStep); }
+  void serve_step(int fd) { set_deadline(fd, Clock::time_point::max()); }
+  void set_deadline(int fd, Clock::time_point t) {
+    std::lock_guard<std::mutex> l(sockets_mu);
+    deadlines[fd] = t;
+  }
 };
 
-void ApiServer::Impl::serve_connection(tcp::socket socket) {
-  {
-    std::lock_guard<std::mutex> l(sockets_mu);
-    sockets.insert(socket.native_handle());
+void ApiServer::Impl::reap_late_clients() {
+  std::unique_lock<std::mutex> l(sockets_mu);
+  while (!drained) {
+    sockets_cv.wait_for(l, std::chrono::milliseconds(500));
+    const auto now = Clock::now();
+    for (auto& [fd, deadline] : deadlines) {
+      if (deadline < now) {
+        ::shutdown(fd, SHUT_RDWR);  // a socket stays in the map until closed: fd is still this one
+        deadline = Clock::time_point::max();
+      }
+    }
   }
-  // A blocking read gives up after kIdleSeconds: a slow or silent client cannot hold a
-  // worker for ever.
-  timeval tv{kIdleSeconds, 0};
-  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+void ApiServer::Impl::serve_connection(tcp::socket socket) {
+  const int fd = socket.native_handle();
+  client_step(fd);
   beast::error_code ec;
   const std::string peer = socket.remote_endpoint(ec).address().to_string();
   if (tls) {
     beast::ssl_stream<tcp::socket&> stream(socket, *tls);
     stream.handshake(asio::ssl::stream_base::server, ec);
     if (!ec) {
-      serve_requests(stream, peer);
+      serve_requests(stream, fd, peer);
+      client_step(fd);
       stream.shutdown(ec);
     }
   } else {
-    serve_requests(socket, peer);
+    serve_requests(socket, fd, peer);
   }
   {
     std::lock_guard<std::mutex> l(sockets_mu);
-    sockets.erase(socket.native_handle());
+    deadlines.erase(fd);
   }
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
@@ -82,29 +106,23 @@ void ApiServer::Impl::serve_connection(tcp::socket socket) {
 }
 
 template <class Stream>
-void ApiServer::Impl::serve_requests(Stream& stream, const std::string& peer) {
+void ApiServer::Impl::serve_requests(Stream& stream, int fd, const std::string& peer) {
   beast::error_code ec;
   beast::flat_buffer buffer;
   while (!stopping) {
-    // A plain keep-alive connection that sends nothing more for kIdleSeconds is closed.
-    // (The socket's receive timeout alone does not end a read: asio takes its EAGAIN for
-    // "wait for data" and polls without a limit.) Over TLS the next request may already
-    // sit in OpenSSL's buffer, where polling the socket would not see it.
-    if constexpr (std::is_same_v<Stream, tcp::socket>) {
-      pollfd p{stream.native_handle(), POLLIN, 0};
-      if (buffer.size() == 0 && poll(&p, 1, kIdleSeconds * 1000) <= 0) break;
-    }
+    client_step(fd);
     bhttp::request_parser<bhttp::string_body> parser;
     parser.body_limit(kMaxBody);
     parser.header_limit(16 * 1024);
     bhttp::read(stream, buffer, parser, ec);
+    serve_step(fd);
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) break;
     ApiReply reply;
     bool keep_alive = false;
     if (ec == bhttp::error::body_limit) {
       reply = error_reply(413, "too_large", "the request body is larger than 1 MiB");
     } else if (ec) {
-      if (ec == asio::error::would_block || ec == asio::error::timed_out || ec == asio::error::try_again) break;
+      if (ec == asio::error::shut_down || ec == asio::error::connection_reset) break;  // reaped, or gone
       reply = error_reply(400, "bad_request", "the request is not valid HTTP: " + ec.message());
     } else {
       const auto& req = parser.get();
@@ -126,6 +144,7 @@ void ApiServer::Impl::serve_requests(Stream& stream, const std::string& peer) {
     res.keep_alive(keep_alive && !stopping);
     res.body() = reply.content_type == "application/json" ? reply.body + "\n" : reply.body;
     res.prepare_payload();
+    client_step(fd);
     bhttp::write(stream, res, ec);
     if (ec || !res.keep_alive()) break;
   }
@@ -181,6 +200,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ApiOptions& options, E
   }
   Impl* raw = impl.get();
   impl->accept_thread = std::thread([raw] { raw->accept_loop(); });
+  impl->reaper_thread = std::thread([raw] { raw->reap_late_clients(); });
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
 
@@ -197,9 +217,15 @@ ApiServer::~ApiServer() {
   // Requests in flight finish; connections waiting for their next request end now.
   {
     std::lock_guard<std::mutex> l(impl_->sockets_mu);
-    for (int fd : impl_->sockets) ::shutdown(fd, SHUT_RD);
+    for (const auto& [fd, deadline] : impl_->deadlines) ::shutdown(fd, SHUT_RD);
   }
   while (impl_->connections > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    std::lock_guard<std::mutex> l(impl_->sockets_mu);
+    impl_->drained = true;
+  }
+  impl_->sockets_cv.notify_all();
+  impl_->reaper_thread.join();
 }
 
 }  // namespace certsched::http

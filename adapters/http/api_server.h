@@ -1,8 +1,8 @@
 // The HTTP JSON API of `certsched serve` (CLI.md, "HTTP API"), on Boost.Beast.
 // Loopback by default; every request needs the bearer token from DIR/api-token; a mutating
 // request's Idempotency-Key becomes its command id, so the same key applies once.
-// Bodies are limited to 1 MiB and a client that stalls for 10 s is dropped, so no request
-// can wedge the server. Boost.Beast stays inside api_server.cc.
+// Bodies are limited to 1 MiB and a client gets 10 s for each step (the TLS handshake, a
+// request, taking in the answer) before it is dropped, so no client can wedge the server. Boost.Beast stays inside api_server.cc.
 #pragma once
 
 #include <functional>
