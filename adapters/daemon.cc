@@ -146,11 +146,19 @@ Status run_daemon(const DaemonOptions& o) {
 
     uint64_t runs = 0;
     std::string role;
+    bool unreachable = false;
     for (;;) {
-      if (lease->role() != role) {
+      const std::string problem = lease->unreachable();
+      if (lease->role() != role || problem.empty() == unreachable) {
         role = lease->role();
-        if (role == "leader") log->info("this node schedules now (leader epoch {})", lease->epoch());
-        if (role == "follower") log->info("another node schedules; this node serves the API and waits to take over");
+        unreachable = !problem.empty();
+        if (unreachable) {
+          log->warn("cannot reach the database, so this node does not schedule until it can: {}", one_line(problem));
+        } else if (role == "leader") {
+          log->info("this node schedules now (leader epoch {})", lease->epoch());
+        } else if (role == "follower") {
+          log->info("another node schedules; this node serves the API and waits to take over");
+        }
       }
       if (!lease->leads()) {
         manager.watchdog();

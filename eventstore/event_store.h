@@ -172,6 +172,10 @@ class SchedulerLease {
   // database is away for a while (failing over, restarting) and is waited out, where an
   // embedded store's IOError is this machine's disk failing.
   virtual bool shared() const = 0;
+  // Why this node cannot reach the shared log now (its election session's last error), so
+  // that it neither schedules nor can take over; empty while it can, and always on an
+  // embedded store.
+  virtual std::string unreachable() const { return {}; }
 };
 
 class EventStore {

@@ -39,6 +39,10 @@ class PgSchedulerLease final : public SchedulerLease {
   bool leads() const override { return epoch_.load() != 0; }
   uint64_t epoch() const override { return epoch_.load(); }
   std::string role() const override { return leads() ? "leader" : "follower"; }
+  std::string unreachable() const override {
+    std::lock_guard<std::mutex> l(problem_mu_);
+    return problem_;
+  }
   bool shared() const override { return true; }
   void step_down() override {
     {
@@ -51,6 +55,16 @@ class PgSchedulerLease final : public SchedulerLease {
  private:
   void set_epoch(uint64_t e) {
     if (epoch_.exchange(e) != e) changed_();
+  }
+  // What the last attempt to reach the database met; empty once it reached it.
+  void set_problem(const std::string& problem) {
+    bool flipped;
+    {
+      std::lock_guard<std::mutex> l(problem_mu_);
+      flipped = problem_.empty() != problem.empty();
+      problem_ = problem;
+    }
+    if (flipped) changed_();
   }
 
   // Takes the lock if it is free and raises the epoch; the new epoch, or 0.
@@ -77,22 +91,26 @@ class PgSchedulerLease final : public SchedulerLease {
       c.reset();
       set_epoch(0);
       auto made = PgConnection::connect(uri_);
-      if (made.ok() && (*made)->script("SET idle_session_timeout = '" + std::to_string(kIdleSessionSeconds) + "s'").ok()) {
-        c = std::move(made).value();
-      }
+      Status set = made.ok() ? (*made)->script("SET idle_session_timeout = '" + std::to_string(kIdleSessionSeconds) + "s'")
+                             : made.status();
+      if (!set.ok()) return set_problem(set.message());
+      c = std::move(made).value();
     }
-    if (!c) return;
     if (!leads()) {
-      if (std::chrono::steady_clock::now() < rest_until_) return;
+      if (std::chrono::steady_clock::now() < rest_until_) return set_problem("");
       auto led = try_to_lead(*c);
       if (led.ok()) {
         set_epoch(led.value());
       } else {
         c.reset();
       }
-    } else if (!c->script("SELECT 1").ok()) {  // the heartbeat
+      set_problem(led.ok() ? "" : led.status().message());
+    } else if (Status beat = c->script("SELECT 1"); !beat.ok()) {  // the heartbeat
       c.reset();
+      set_problem(beat.message());
       set_epoch(0);
+    } else {
+      set_problem("");
     }
   }
 
@@ -123,6 +141,8 @@ class PgSchedulerLease final : public SchedulerLease {
   std::unique_ptr<PgConnection> connection_;  // the session holding the lock; the thread's own
   std::chrono::steady_clock::time_point rest_until_;  // after stepping down: not before this
   std::atomic<uint64_t> epoch_{0};
+  mutable std::mutex problem_mu_;
+  std::string problem_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

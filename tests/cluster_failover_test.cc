@@ -84,6 +84,8 @@ TEST(DatabaseFailoverTest, ANodeFollowsAPromotedStandbyAndLosesNoAcknowledgedCom
   });
   std::this_thread::sleep_for(std::chrono::seconds(3));
   primary.kill9();
+  // No database takes writes until the promotion: health says the node cannot serve.
+  const testing::HttpReply during = testing::serve_call(serve, "GET", "/v1/health", nullptr, 10);
   std::this_thread::sleep_for(std::chrono::seconds(1));
   standby.promote();
   failed_over = true;
@@ -102,6 +104,13 @@ TEST(DatabaseFailoverTest, ANodeFollowsAPromotedStandbyAndLosesNoAcknowledgedCom
   }
   EXPECT_EQ(testing::stop_serve(serve), 0);
   EXPECT_EQ(activated.size(), 1u) << testing::read_file(dir.sub("serve.log"));
+  EXPECT_EQ(during.status, 503) << during.text;
+  EXPECT_EQ(during.body["error"]["code"], "io_error") << during.text;
+  // Its log says when it lost the database, and that it scheduled again after.
+  const std::string log = testing::read_file(dir.sub("serve.log"));
+  const size_t lost = log.find("cannot reach the database");
+  ASSERT_NE(lost, std::string::npos) << log;
+  EXPECT_NE(log.find("this node schedules now", lost), std::string::npos) << log;
   EXPECT_GT(before, 0);
   EXPECT_GT(after, 0) << "the node never wrote to the promoted standby";
 

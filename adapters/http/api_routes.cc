@@ -172,6 +172,9 @@ Reply from_status(const Status& st) {
     case Status::Code::kNotFound: return error(404, st.code_name(), message);
     case Status::Code::kConflict:
     case Status::Code::kBusy: return error(409, st.code_name(), message);
+    // The store's disk or database cannot be reached now: a load balancer's health check
+    // and a client's retry logic both read 503 as "try again, or elsewhere".
+    case Status::Code::kIOError: return error(503, st.code_name(), message);
     default: return error(500, st.code_name(), message);
   }
 }
