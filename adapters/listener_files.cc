@@ -8,9 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "base/atomic_file.h"
 
@@ -144,13 +146,15 @@ Status adopt_layout(const std::string& dir, const std::string& pairs_dir) {
   return replace_symlink(key_link, dir + "/key.pem");
 }
 
-// Removes the generations other than `keep_a` and `keep_b` (left by earlier installs, or by
-// a crash before a switch).
-void prune_pairs(const std::string& pairs_dir, const std::string& keep_a, const std::string& keep_b) {
+// Removes the generations other than those in `keep` (left by earlier installs, or by a
+// crash before a switch).
+void prune_pairs(const std::string& pairs_dir, const std::vector<std::string>& keep) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(pairs_dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("g-", 0) == 0 && name != keep_a && name != keep_b) fs::remove_all(e.path(), ec);
+    if (name.rfind("g-", 0) == 0 && std::find(keep.begin(), keep.end(), name) == keep.end()) {
+      fs::remove_all(e.path(), ec);
+    }
   }
 }
 
@@ -167,10 +171,15 @@ Status FileListenerInstaller::install(const domain::ListenerInstall& r) {
   Status st = replace_symlink(next, pairs_dir + "/current");
   if (st.ok() && previous.empty()) st = adopt_layout(r.dir, pairs_dir);  // the first install: make the links
   if (st.ok() && !r.reload_command.empty()) st = run_shell_command(r.reload_command, limits_);
+  // Another writer may have switched `current` meanwhile: in a cluster, the node that took
+  // over from this one while it was paused, writing the same directory. What it switched
+  // to stays, and stays in place.
+  const std::string current_now = link_target(pairs_dir + "/current");
   if (st.ok()) {
-    prune_pairs(pairs_dir, next, previous);
+    prune_pairs(pairs_dir, {next, previous, current_now});
     return st;
   }
+  if (current_now != next) return st;
   // Put the previous pair back (or remove the new one), so the files match the certificate
   // certsched still records as current.
   if (!previous.empty()) {

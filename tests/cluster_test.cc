@@ -300,6 +300,8 @@ TEST_F(TwoNodesTest, AListenerInstallAPausedLeaderDidIsDoneAgainByTheNextAndReco
 
   EXPECT_GE(reload_count(), configured_reloads + 2);  // at least once by each leader
   EXPECT_EQ(testing::tls_fingerprint(nginx.port()), certs_["srv-new"].fingerprint);
+  // And the files stay whole for nginx's next start: the old leader pruned none of them.
+  EXPECT_EQ(testing::read_file(www + "/cert.pem"), testing::read_file(certs_["srv-new"].cert_pem));
   int installs = 0, activations = 0;
   for (const json& e : a().ok({"replay", "--events"})) {
     installs += e["type"] == "ListenerCertificateInstalled";

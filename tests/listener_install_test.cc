@@ -156,6 +156,32 @@ TEST(FileListenerInstallerTest, TakesOverFilesFromBeforeAndSwitchesThePairTogeth
   EXPECT_EQ(read_file(www + "/cert.pem") + read_file(www + "/key.pem"), "new certificate\nnew key\n");
 }
 
+// Two writers of one directory (in a cluster, a paused leader and the node that took over):
+// the other installs while this one's reload runs. Whether this reload then succeeds or
+// fails, the pair the other switched to stays in place, whole.
+TEST(FileListenerInstallerTest, APairAnotherWriterSwitchedToMeanwhileIsNeitherPrunedNorSwitchedBack) {
+  for (const char* reload_ends_with : {"true", "exit 3"}) {
+    SCOPED_TRACE(reload_ends_with);
+    testing::TempDir dir;
+    const std::string www = dir.sub("www");
+    adapters::FileListenerInstaller installer;
+    domain::ListenerInstall r;
+    r.dir = www;
+    r.cert_pem = "first certificate\n";
+    r.key_pem = domain::SecretBytes(std::string("first key\n"));
+    ASSERT_TRUE(installer.install(r).ok());
+    // The other writer's install, as its files would be: a new pair, then `current` switched.
+    const std::string pairs = www + "/.certsched";
+    r.cert_pem = "second certificate\n";
+    r.key_pem = domain::SecretBytes(std::string("second key\n"));
+    r.reload_command = "mkdir " + pairs + "/g-9 && printf 'other certificate\\n' > " + pairs +
+                       "/g-9/cert.pem && printf 'other key\\n' > " + pairs + "/g-9/key.pem && ln -sfn g-9 " + pairs +
+                       "/current.new && mv -T " + pairs + "/current.new " + pairs + "/current && " + reload_ends_with;
+    EXPECT_EQ(installer.install(r).ok(), std::string(reload_ends_with) == "true");
+    EXPECT_EQ(read_file(www + "/cert.pem") + read_file(www + "/key.pem"), "other certificate\nother key\n");
+  }
+}
+
 TEST(ShellCommandTest, ReportsStatusOutputAndTimeouts) {
   EXPECT_TRUE(adapters::run_shell_command("true", {std::chrono::seconds(5)}).ok());
   Status failed = adapters::run_shell_command("echo boom >&2; exit 7", {std::chrono::seconds(5)});
