@@ -28,8 +28,10 @@ using tcp = asio::ip::tcp;
 constexpr size_t kMaxBody = 1 << 20;
 constexpr int kMaxConnections = 64;
 // A client gets this long for each step: the TLS handshake, sending a request (or the next
-// one on a kept-alive connection), taking in the answer.
+// one on a kept-alive connection), taking in the next kAnswerChunk of the answer (a large
+// answer, an evidence pack say, may take a slow link longer as a whole).
 constexpr auto kClientStep = std::chrono::seconds(10);
+constexpr uint32_t kAnswerChunk = 64 * 1024;
 using Clock = std::chrono::steady_clock;
 
 }  // namespace
@@ -144,8 +146,12 @@ void ApiServer::Impl::serve_requests(Stream& stream, int fd, const std::string& 
     res.keep_alive(keep_alive && !stopping);
     res.body() = reply.content_type == "application/json" ? reply.body + "\n" : reply.body;
     res.prepare_payload();
-    client_step(fd);
-    bhttp::write(stream, res, ec);
+    bhttp::serializer<false, bhttp::string_body> answer{res};
+    answer.limit(kAnswerChunk);
+    do {
+      client_step(fd);
+      bhttp::write_some(stream, answer, ec);
+    } while (!ec && !answer.is_done());
     if (ec || !res.keep_alive()) break;
   }
 }
