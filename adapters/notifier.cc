@@ -23,22 +23,31 @@ Result<DeliveryReport> deliver_due(domain::Engine& engine, projections::Notifica
     // there already is the at-least-once the outbox promises, not a failure.
     if (n.to_partner) {
       for (const auto& schedule : n.schedule_ids) {
-        auto awaits_mail = [&] {
-          const domain::ScheduleRecord* s = engine.state().value()->schedule(schedule);
+        auto awaits_mail = [&]() -> Result<bool> {
+          CERTSCHED_ASSIGN_OR_RETURN(const domain::DomainState* state, engine.state());
+          const domain::ScheduleRecord* s = state->schedule(schedule);
           return s && s->machine.accepts(statemachines::ScheduleTrigger::kMailSent);
         };
-        if (!awaits_mail()) continue;
+        CERTSCHED_ASSIGN_OR_RETURN(bool awaiting, awaits_mail());
+        if (!awaiting) continue;
         auto recorded = sent.ok() ? engine.record_mail_sent(schedule, sent.value(), ctx.step("sent/" + schedule))
                                   : engine.record_mail_failed(schedule, sent.status().message(),
                                                               ctx.step("failed/" + schedule));
-        if (!recorded.ok() && !(recorded.status().IsConflict() && !awaits_mail())) return recorded.status();
+        if (recorded.ok()) continue;
+        if (!recorded.status().IsConflict()) return recorded.status();
+        CERTSCHED_ASSIGN_OR_RETURN(awaiting, awaits_mail());
+        if (awaiting) return recorded.status();
       }
     } else {
       auto recorded = sent.ok() ? engine.record_notification_delivered(n.id, sent.value(), ctx.step("sent/" + n.id))
                                 : engine.record_notification_failed(n.id, sent.status().message(),
                                                                     ctx.step("failed/" + n.id));
-      const domain::DeliveryRecord* d = engine.state().value()->delivery(n.id);
-      if (!recorded.ok() && !(recorded.status().IsConflict() && d && d->delivered)) return recorded.status();
+      if (!recorded.ok()) {
+        if (!recorded.status().IsConflict()) return recorded.status();
+        CERTSCHED_ASSIGN_OR_RETURN(const domain::DomainState* state, engine.state());
+        const domain::DeliveryRecord* d = state->delivery(n.id);
+        if (!(d && d->delivered)) return recorded.status();
+      }
     }
     if (sent.ok()) {
       ++report.delivered;

@@ -92,6 +92,10 @@ class Engine {
   // Catches up with the log (another engine may have written) and returns the state.
   // The reference stays valid until the next command.
   Result<const DomainState*> state();
+  // The state as of the engine's last read of the log, read no further: what a command's
+  // answer is built from (a command reads the log up to its own events). Unlike state(), it
+  // cannot fail when the store has gone away since (a clustered store's database).
+  const DomainState& known_state() const { return state_; }
 
  private:
   Engine(eventstore::EventStore& store, std::string store_dir) : store_(store), store_dir_(std::move(store_dir)) {}

@@ -28,7 +28,7 @@ using Command = std::function<Result<domain::CommandResult>(domain::Engine&)>;
 Reply run(const ApiCall& call, const Command& command) {
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = command(e);
-    return r.ok() ? schedules_reply(*e.state().value(), r.value()) : from_status(r.status());
+    return r.ok() ? schedules_reply(e.known_state(), r.value()) : from_status(r.status());
   });
 }
 
@@ -86,7 +86,7 @@ Reply put_options(const ApiCall& call) {
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.set_options(c, call.command);
     if (!r.ok()) return from_status(r.status());
-    nlohmann::json j = projections::options_json(*e.state().value());
+    nlohmann::json j = projections::options_json(e.known_state());
     adapters::add_evidence_key(call.context.store_dir, &j);
     return Reply{200, j};
   });
@@ -102,7 +102,7 @@ Reply post_observation(const ApiCall& call) {
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = adapters::observe_message(e, partner, message, call.command);
     if (!r.ok()) return from_status(r.status());
-    Reply out = schedules_reply(*e.state().value(), r.value());
+    Reply out = schedules_reply(e.known_state(), r.value());
     out.body["activated"] = out.body["schedules"];
     return out;
   });

@@ -15,7 +15,7 @@ Reply post_certificate(const ApiCall& call) {
   Reply reply = call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.import_certificate(c.value(), call.command);
     if (!r.ok()) return from_status(r.status());
-    const domain::DomainState& s = *e.state().value();
+    const domain::DomainState& s = e.known_state();
     return Reply{200, projections::imported_certificate_json(*s.certificate(c->alias), r.value())};
   });
   domain::secure_wipe(c->password);
@@ -30,7 +30,7 @@ Reply post_partner(const ApiCall& call) {
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.add_partner(c.value(), call.command);
     if (!r.ok()) return from_status(r.status());
-    const domain::DomainState& s = *e.state().value();
+    const domain::DomainState& s = e.known_state();
     nlohmann::json j = projections::partner_json(s, *s.partner(c->id));
     j["warnings"] = r->warnings;
     return Reply{200, j};
@@ -43,7 +43,7 @@ Reply patch_partner(const ApiCall& call) {
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.update_partner(c.value(), call.command);
     if (!r.ok()) return from_status(r.status());
-    const domain::DomainState& s = *e.state().value();
+    const domain::DomainState& s = e.known_state();
     nlohmann::json j = projections::partner_json(s, *s.partner(c->id));
     j["warnings"] = r->warnings;
     j["notes"] = r->notes;
@@ -72,7 +72,7 @@ Reply delete_partner(const ApiCall& call) {
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.remove_partner(id, reason.value(), call.command);
     if (!r.ok()) return from_status(r.status());
-    return Reply{200, projections::removed_partner_json(*e.state().value()->removed_partner(id))};
+    return Reply{200, projections::removed_partner_json(*e.known_state().removed_partner(id))};
   });
 }
 
@@ -83,7 +83,7 @@ Reply delete_certificate(const ApiCall& call) {
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.remove_certificate(alias, reason.value(), call.command);
     if (!r.ok()) return from_status(r.status());
-    return Reply{200, projections::removed_certificate_json(*e.state().value()->removed_certificate(alias), r.value())};
+    return Reply{200, projections::removed_certificate_json(*e.known_state().removed_certificate(alias), r.value())};
   });
 }
 
@@ -128,7 +128,7 @@ Reply put_listener(const ApiCall& call) {
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.record_listener_configure(c, call.command);
     if (!r.ok()) return from_status(r.status());
-    const domain::DomainState& s = *e.state().value();
+    const domain::DomainState& s = e.known_state();
     nlohmann::json j = projections::listener_json(s, *s.listener(*lid), call.command.now_ns);
     j["warnings"] = r->warnings;
     return Reply{200, j};
