@@ -127,10 +127,22 @@ class TwoNodesTest : public ::testing::Test {
   }
   StoreCli a() const { return StoreCli(dir_.sub("a")); }
   StoreCli b() const { return StoreCli(dir_.sub("b")); }
+  // Both nodes' `serve`, started in turn: the first leads.
+  void serve_both() {
+    serve_a_ = testing::start_serve(dir_.sub("a"), dir_.sub("serve-a.log"));
+    ASSERT_TRUE(serve_a_.ready) << testing::read_file(dir_.sub("serve-a.log"));
+    serve_b_ = testing::start_serve(dir_.sub("b"), dir_.sub("serve-b.log"));
+    ASSERT_TRUE(serve_b_.ready) << testing::read_file(dir_.sub("serve-b.log"));
+    ASSERT_EQ(role(serve_a_), "leader");
+  }
+  static std::string role(const testing::ServeProcess& s) {
+    return testing::serve_call(s, "GET", "/v1/health", nullptr, 2).body.value("role", std::string());
+  }
 
   testing::TempDir dir_;
   std::string uri_;
   std::map<std::string, testing::CertFiles> certs_;
+  testing::ServeProcess serve_a_, serve_b_;
 };
 
 TEST_F(TwoNodesTest, EveryNodeSeesTheSameStoreAndUsesItsSealedKeys) {
@@ -196,14 +208,9 @@ TEST_F(TwoNodesTest, MailAPausedLeaderSentIsSentAgainByTheNextWithTheSameMessage
   testing::SmtpServer smtp(dir_.sub("maildir"));
   smtp.start();
   a().ok({"options", "set", "--smtp", smtp.url()});
-  auto serve_a = testing::start_serve(dir_.sub("a"), dir_.sub("serve-a.log"));
-  ASSERT_TRUE(serve_a.ready) << testing::read_file(dir_.sub("serve-a.log"));
-  auto serve_b = testing::start_serve(dir_.sub("b"), dir_.sub("serve-b.log"));
-  ASSERT_TRUE(serve_b.ready) << testing::read_file(dir_.sub("serve-b.log"));
-  auto role = [](const testing::ServeProcess& s) {
-    return testing::serve_call(s, "GET", "/v1/health", nullptr, 2).body.value("role", std::string());
-  };
-  ASSERT_EQ(role(serve_a), "leader");
+  ASSERT_NO_FATAL_FAILURE(serve_both());
+  testing::ServeProcess& serve_a = serve_a_;
+  testing::ServeProcess& serve_b = serve_b_;
   EXPECT_EQ(role(serve_b), "follower");
 
   // The mail server takes the connection but answers nothing yet: the leader's send hangs.
@@ -269,14 +276,9 @@ TEST_F(TwoNodesTest, AListenerInstallAPausedLeaderDidIsDoneAgainByTheNextAndReco
   };
   const int configured_reloads = reload_count();
 
-  auto serve_a = testing::start_serve(dir_.sub("a"), dir_.sub("serve-a.log"));
-  ASSERT_TRUE(serve_a.ready) << testing::read_file(dir_.sub("serve-a.log"));
-  auto serve_b = testing::start_serve(dir_.sub("b"), dir_.sub("serve-b.log"));
-  ASSERT_TRUE(serve_b.ready) << testing::read_file(dir_.sub("serve-b.log"));
-  auto role = [](const testing::ServeProcess& s) {
-    return testing::serve_call(s, "GET", "/v1/health", nullptr, 2).body.value("role", std::string());
-  };
-  ASSERT_EQ(role(serve_a), "leader");
+  ASSERT_NO_FATAL_FAILURE(serve_both());
+  testing::ServeProcess& serve_a = serve_a_;
+  testing::ServeProcess& serve_b = serve_b_;
 
   json p = b().ok({"schedule", "propose", "--partners", "globex", "--role", "local-ssl-server=srv-new", "--at", "now",
                    "--password-file", dir_.sub("pw.txt")});
