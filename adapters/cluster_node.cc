@@ -85,4 +85,10 @@ Result<JoinedNode> join_cluster(const std::string& uri, const std::string& store
   return JoinedNode{fs::absolute(store_dir).lexically_normal().string(), head.position, head.hash_hex};
 }
 
+std::string node_name(const std::string& store_dir) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + store_dir + " (pid " + std::to_string(getpid()) + ")";
+}
+
 }  // namespace certsched::adapters

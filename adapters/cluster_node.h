@@ -28,4 +28,8 @@ struct JoinedNode {
 // not open the store's sealed keys.
 Result<JoinedNode> join_cluster(const std::string& uri, const std::string& store_key_file, const std::string& store_dir);
 
+// How a process names itself in the scheduler election (and in the leader row):
+// "HOST:DIR (pid N)".
+std::string node_name(const std::string& store_dir);
+
 }  // namespace certsched::adapters

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "adapters/cluster_node.h"
 #include "adapters/command_id.h"
 #include "adapters/http/api_server.h"
 #include "adapters/listener_files.h"
@@ -37,13 +38,6 @@ Result<std::string> read_api_token(const std::string& store_dir) {
 void log_run(spdlog::logger& log, const TickReport& r) {
   for (const auto& id : r.activated) log.info("activated {}", id);
   for (const auto& a : r.alerts) log.info("alert raised: {}", a);
-}
-
-// How a node names itself in the scheduler election (and in the leader row).
-std::string node_name(const std::string& store_dir) {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return std::string(host) + ":" + store_dir + " (pid " + std::to_string(getpid()) + ")";
 }
 
 // A follower looks at the lease when woken by a change, and pings the watchdog meanwhile.

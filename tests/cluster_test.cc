@@ -346,6 +346,34 @@ TEST_F(TwoNodesTest, ASchedulerRunUnderAReplacedEpochRecordsNothing) {
   EXPECT_EQ(a().ok({"partner", "show", "acme"})["current"]["local-signing"]["alias"], "sign-new");
 }
 
+// `tick` is the scheduler too: on a clustered store it runs only when no node's `serve`
+// schedules, and then under an epoch of its own, which it gives back when it ends.
+TEST_F(TwoNodesTest, TickIsRefusedWhileAServeNodeSchedulesAndOtherwiseRunsAsTheScheduler) {
+  testing::ServeProcess serve = testing::start_serve(dir_.sub("a"), dir_.sub("serve-a.log"));
+  ASSERT_TRUE(serve.ready) << testing::read_file(dir_.sub("serve-a.log"));
+  ASSERT_EQ(role(serve), "leader");
+  const json head = b().ok({"replay", "--verify"});
+  auto refused = b().run({"tick"});
+  EXPECT_EQ(refused.exit_code, 3) << refused.err;
+  EXPECT_NE(refused.err.find("another node's `serve` schedules"), std::string::npos) << refused.err;
+  EXPECT_EQ(b().ok({"replay", "--verify"})["head_hash"], head["head_hash"]);  // nothing appended
+  EXPECT_EQ(role(serve), "leader");
+  EXPECT_EQ(testing::stop_serve(serve), 0);
+
+  // No serve: tick activates what is due, as the embedded store's tick does.
+  json p = b().ok({"schedule", "propose", "--partners", "acme", "--role", "local-signing=sign-new", "--at", "now",
+                   "--password-file", dir_.sub("pw.txt")});
+  a().ok({"schedule", "confirm", p["proposal"]});
+  json ran = b().ok({"tick"});
+  ASSERT_EQ(ran["activated"].size(), 1u) << ran.dump();
+  EXPECT_EQ(a().ok({"partner", "show", "acme"})["current"]["local-signing"]["alias"], "sign-new");
+  // And a serve started afterwards leads at once: tick let the role go when it ended.
+  serve = testing::start_serve(dir_.sub("a"), dir_.sub("serve-a2.log"));
+  ASSERT_TRUE(serve.ready) << testing::read_file(dir_.sub("serve-a2.log"));
+  EXPECT_TRUE(eventually([&] { return role(serve) == "leader"; }, std::chrono::seconds(5)));
+  EXPECT_EQ(testing::stop_serve(serve), 0);
+}
+
 TEST_F(TwoNodesTest, AWrongStoreKeyAnEmptyDatabaseOrAUsedDirectoryAreRefusedWithNothingWritten) {
   testing::write_file(dir_.sub("other.key"), std::string(64, 'a') + "\n");
   auto wrong = StoreCli(dir_.sub("c")).run({"join", "--backend", uri_, "--store-key", dir_.sub("other.key")});
@@ -365,6 +393,7 @@ TEST_F(TwoNodesTest, AWrongStoreKeyAnEmptyDatabaseOrAUsedDirectoryAreRefusedWith
   EXPECT_EQ(again.exit_code, 3);
   EXPECT_NE(again.err.find("already holds a store"), std::string::npos) << again.err;
   EXPECT_NE(again.err.find("join"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("e")));  // not even the writer lock
 
   const int closed = testing::free_port();
   auto unreachable = StoreCli(dir_.sub("f")).run(
@@ -372,13 +401,20 @@ TEST_F(TwoNodesTest, AWrongStoreKeyAnEmptyDatabaseOrAUsedDirectoryAreRefusedWith
        "postgresql://postgres@127.0.0.1:" + std::to_string(closed) + "/x?connect_timeout=2"});
   EXPECT_NE(unreachable.exit_code, 0);
   EXPECT_NE(unreachable.err.find("cannot connect to PostgreSQL"), std::string::npos) << unreachable.err;
-  EXPECT_FALSE(std::filesystem::exists(dir_.sub("f") + "/store.key"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("f")));
   auto with_password = StoreCli(dir_.sub("g")).run(
       {"init", "--admin-email", "x@example.com", "--backend", "postgresql://postgres:secret@127.0.0.1/x"});
   EXPECT_EQ(with_password.exit_code, 3);
   EXPECT_NE(with_password.err.find("PGPASSFILE"), std::string::npos) << with_password.err;
   EXPECT_EQ(with_password.err.find("secret"), std::string::npos);
-  EXPECT_FALSE(std::filesystem::exists(dir_.sub("g") + "/backend"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.sub("g")));
+
+  // A directory made empty beforehand (by a provisioning tool, say) stays there, empty.
+  std::filesystem::create_directories(dir_.sub("h"));
+  auto malformed = StoreCli(dir_.sub("h")).run({"init", "--admin-email", "x@example.com", "--backend", "garbage"});
+  EXPECT_EQ(malformed.exit_code, 3);
+  EXPECT_NE(malformed.err.find("malformed"), std::string::npos) << malformed.err;
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.sub("h")));
 }
 
 }  // namespace

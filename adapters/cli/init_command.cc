@@ -35,7 +35,9 @@ Status check_clustered_dir(const std::string& dir, const std::string& uri) {
   return Status::Ok();
 }
 
-int run_init(const GlobalOptions& g, const InitArgs& a) {
+// Sets *secrets_written once anything secret has been written: from then on DIR is kept
+// whatever happens, since the store key it holds may already seal what the log refers to.
+int init_store(const GlobalOptions& g, const InitArgs& a, bool* secrets_written) {
   // Refuse bad options before anything is created on disk.
   if (a.admin_email.find('@') == std::string::npos) {
     return report_error(g, Status::InvalidArgument("--admin-email '" + a.admin_email +
@@ -72,6 +74,7 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
   }
 
   // Secrets first: an init that dies here leaves no system event and can simply be rerun.
+  *secrets_written = true;
   for (const char* name : {"store.key", "api-token"}) {
     if (Status st = adapters::write_random_secret(g.store_dir + "/" + name, 32); !st.ok()) {
       return report_error(g, st);
@@ -103,6 +106,26 @@ int run_init(const GlobalOptions& g, const InitArgs& a) {
                    (a.backend.empty() ? "" : "\n  log:         PostgreSQL at " + a.backend) + "\n  store key:   " + abs +
                    "/store.key (0600)\n  api token:   " + abs + "/api-token (0600)\n");
   return kExitOk;
+}
+
+int run_init(const GlobalOptions& g, const InitArgs& a) {
+  // Opening the store makes DIR (its writer lock at least). An init refused before any
+  // secret is written takes back what it made there, once the store is closed: a bad or
+  // unreachable URI, or a database that already holds a store, leaves DIR as it was.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool dir_existed = fs::exists(g.store_dir, ec);
+  const bool dir_was_empty = !dir_existed || fs::is_empty(g.store_dir, ec);
+  bool secrets_written = false;
+  const int rc = init_store(g, a, &secrets_written);
+  if (rc != kExitOk && dir_was_empty && !secrets_written) {
+    if (!dir_existed) {
+      fs::remove_all(g.store_dir, ec);
+    } else {
+      for (const auto& made : fs::directory_iterator(g.store_dir, ec)) fs::remove_all(made.path(), ec);
+    }
+  }
+  return rc;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "adapters/command_id.h"
 #include "adapters/cli/commands.h"
+#include "adapters/cluster_node.h"
 #include "base/clock.h"
 #include "adapters/cli/remote.h"
 #include "projections/views.h"
@@ -80,9 +81,21 @@ void add_timeout_options(CLI::App* command, CallTimeouts& t) {
 int run_tick(const GlobalOptions& g, const CallTimeouts& t) {
   auto session = open_session(g, true, "certsched tick");
   if (!session.ok()) return fail(g, session.status());
+  // One scheduler at a time: on a clustered store tick takes the role for its run, under
+  // an epoch of its own (so its appends are fenced like a leader's), and is refused while
+  // a node's `serve` holds it.
+  auto lease = (*session)->store->elect_scheduler(adapters::node_name(g.store_dir) + " tick", [] {});
+  if (!lease->leads()) {
+    const std::string unreachable = lease->unreachable();
+    if (!unreachable.empty()) return fail(g, Status::IOError("cannot reach the store's database: " + unreachable));
+    return fail(g, Status::Conflict("another node's `serve` schedules this clustered store now and runs what is due "
+                                    "itself; tick ran nothing"));
+  }
+  domain::CommandContext ctx = context(g);
+  ctx.leader_epoch = lease->epoch();
   adapters::FileListenerInstaller installer({std::chrono::seconds(t.reload_seconds)});
   adapters::Scheduler scheduler(*(*session)->engine, (*session)->outbox, installer, {std::chrono::seconds(t.smtp_seconds)});
-  auto r = scheduler.run_once(context(g));
+  auto r = scheduler.run_once(ctx);
   if (!r.ok()) return fail(g, r.status());
   std::string text;
   for (const auto& id : r->activated) text += "activated " + id + "\n";
