@@ -17,7 +17,10 @@ struct StoreSession {
   projections::NotificationOutbox outbox;
   std::unique_ptr<projections::ProjectionStore> projections;  // writers only
   std::unique_ptr<domain::Engine> engine;
-  const domain::DomainState& state() { return *engine->state().value(); }
+  // The state as the engine last read it: the log up to the session's opening, and up to
+  // a command's own events after it. It cannot fail when a clustered store's database has
+  // gone away since.
+  const domain::DomainState& state() const { return engine->known_state(); }
 };
 
 // Writers take the store's writer lock (`holder` names them to a second writer); readers

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "domain/events.h"
 #include "domain/instant.h"
 #include "base/openssl_util.h"
 
@@ -342,6 +343,22 @@ std::vector<Role> fitting_roles(const CertificateInfo& cert, bool has_key) {
     if (ok) out.push_back(r);
   }
   return out;
+}
+
+CertificateInfo info_of(const CertificateImported& c) {
+  CertificateInfo i;
+  i.fingerprint = c.fingerprint;
+  i.subject = c.subject;
+  i.issuer = c.issuer;
+  i.serial = c.serial;
+  i.not_before_ns = c.not_before_ns;
+  i.not_after_ns = c.not_after_ns;
+  i.key_usage = c.key_usage;
+  i.extended_key_usage = c.extended_key_usage;
+  i.key_type = c.key_type;
+  i.der = c.der;
+  i.chain_der = c.chain_der;
+  return i;
 }
 
 std::string format_findings(const std::vector<Finding>& findings) {

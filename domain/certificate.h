@@ -14,6 +14,8 @@
 
 namespace certsched::domain {
 
+struct CertificateImported;
+
 struct CertificateInfo {
   std::string fingerprint;  // SHA-256 of the DER, as `openssl x509 -fingerprint -sha256` prints it
   std::string subject;      // RFC 2253
@@ -63,6 +65,8 @@ std::vector<Finding> check_role_fit(const CertificateInfo& cert, Role role);
 
 // Roles whose usage checks this certificate passes without an error.
 std::vector<Role> fitting_roles(const CertificateInfo& cert, bool has_key);
+// What the log's record of an imported certificate says of it.
+CertificateInfo info_of(const CertificateImported& c);
 
 std::string format_findings(const std::vector<Finding>& findings);
 

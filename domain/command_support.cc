@@ -60,22 +60,6 @@ Result<std::string> checked_reason(const std::string& reason, const std::string&
   return why;
 }
 
-CertificateInfo info_of(const CertificateImported& c) {
-  CertificateInfo i;
-  i.fingerprint = c.fingerprint;
-  i.subject = c.subject;
-  i.issuer = c.issuer;
-  i.serial = c.serial;
-  i.not_before_ns = c.not_before_ns;
-  i.not_after_ns = c.not_after_ns;
-  i.key_usage = c.key_usage;
-  i.extended_key_usage = c.extended_key_usage;
-  i.key_type = c.key_type;
-  i.der = c.der;
-  i.chain_der = c.chain_der;
-  return i;
-}
-
 Role encryption_role_for(Role signing) {
   return signing == Role::kLocalSigning ? Role::kLocalEncryption : Role::kPartnerEncryption;
 }

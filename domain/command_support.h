@@ -89,7 +89,6 @@ std::string trimmed(const std::string& s);
 // A reason as it goes into the log: trimmed, not empty, text, at most 1000 characters.
 // `doing` names what needs one ("cancelling").
 Result<std::string> checked_reason(const std::string& reason, const std::string& doing);
-CertificateInfo info_of(const CertificateImported& c);
 Role encryption_role_for(Role signing);
 // The events that make `s` current for its partner, grouped into `b`.
 void add_activation(AppendBuilder& b, const DomainState& state, const ScheduleRecord& s, ActivationCause cause);

@@ -73,7 +73,6 @@ Result<CommandResult> Engine::import_certificate(const ImportCertificateCommand&
     e.chain_der = m.info.chain_der;
     AppendBuilder b;
     b.add(certificate_stream(c.alias), ExpectedVersion::NoStream(), e);
-    for (Role r : fits) result.notes.push_back(std::string("fits ") + to_string(r));
     return commit(b.build(ctx, ""), std::move(result));
   });
 }

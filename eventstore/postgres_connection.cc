@@ -56,11 +56,17 @@ namespace {
 
 // libpq's messages end with a newline and may span lines; one line reads better in a Status.
 std::string one_line(const char* message) {
-  std::string m = message ? message : "";
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  for (char& c : m) {
-    if (c == '\n') c = ' ';
+  // Each line break, and the indent of the line after it ("\n\tIs the server running..."),
+  // becomes one space.
+  std::string m;
+  bool in_break = false;
+  for (const char* c = message ? message : ""; *c; ++c) {
+    const bool breaks = *c == '\n' || (in_break && (*c == '\t' || *c == ' '));
+    if (breaks && !in_break && !m.empty()) m += ' ';
+    if (!breaks) m += *c;
+    in_break = breaks;
   }
+  while (!m.empty() && m.back() == ' ') m.pop_back();
   return m;
 }
 

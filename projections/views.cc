@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "domain/certificate.h"
 #include "domain/instant.h"
 #include "domain/listener_readiness.h"
 #include "projections/json_writer.h"
@@ -115,11 +116,33 @@ json certificate_json(const domain::CertificateRecord& c) {
           {"imported_by", c.imported_by}};
 }
 
-json imported_certificate_json(const domain::CertificateRecord& c, const domain::CommandResult& r) {
-  json j = certificate_json(c);
+namespace {
+
+void add_removal(json& j, int64_t removed_at_ns, const std::string& by, const std::string& reason) {
+  j["removed_at"] = format_instant(removed_at_ns);
+  j["removed_by"] = by;
+  j["reason"] = reason;
+}
+
+}  // namespace
+
+json partner_answer_json(const domain::DomainState& state, const std::string& id) {
+  if (const domain::PartnerRecord* p = state.partner(id)) return partner_json(state, *p);
+  if (const domain::PartnerRecord* p = state.removed_partner(id)) return removed_partner_json(*p);
+  return {{"id", id}};  // not reached: a command that names a partner leaves it in one of the two
+}
+
+json imported_certificate_json(const domain::DomainState& state, const std::string& alias,
+                               const domain::CommandResult& r) {
+  const domain::CertificateRecord* c = state.certificate(alias);
+  const domain::CertificateRecord* removed = c ? nullptr : state.removed_certificate(alias);
+  if (!c && !removed) return {{"alias", alias}, {"warnings", r.warnings}, {"duplicate", r.duplicate}};
+  json j = certificate_json(c ? *c : *removed);
+  if (removed) add_removal(j, removed->removed_at_ns, removed->removed_by, removed->removal_reason);
   json fits = json::array();
-  for (const auto& n : r.notes) {
-    if (n.rfind("fits ", 0) == 0) fits.push_back(n.substr(5));
+  const domain::CertificateImported& imported = (c ? *c : *removed).cert;
+  for (domain::Role role : domain::fitting_roles(domain::info_of(imported), imported.local != 0)) {
+    fits.push_back(domain::to_string(role));
   }
   j["fits"] = fits;
   j["warnings"] = r.warnings;
@@ -128,19 +151,14 @@ json imported_certificate_json(const domain::CertificateRecord& c, const domain:
 }
 
 json removed_partner_json(const domain::PartnerRecord& p) {
-  return {{"id", p.id},
-          {"protocol", domain::to_string(p.protocol)},
-          {"email", p.email},
-          {"removed_at", format_instant(p.removed_at_ns)},
-          {"removed_by", p.removed_by},
-          {"reason", p.removal_reason}};
+  json j = {{"id", p.id}, {"protocol", domain::to_string(p.protocol)}, {"email", p.email}};
+  add_removal(j, p.removed_at_ns, p.removed_by, p.removal_reason);
+  return j;
 }
 
 json removed_certificate_json(const domain::CertificateRecord& c, const domain::CommandResult& r) {
   json j = certificate_json(c);
-  j["removed_at"] = format_instant(c.removed_at_ns);
-  j["removed_by"] = c.removed_by;
-  j["reason"] = c.removal_reason;
+  add_removal(j, c.removed_at_ns, c.removed_by, c.removal_reason);
   // A warning says the key could not be destroyed yet (the engine retries on next open).
   j["sealed_key_destroyed"] = c.cert.local != 0 && r.warnings.empty();
   j["warnings"] = r.warnings;

@@ -143,6 +143,19 @@ TEST_P(ApiTest, TheSameIdempotencyKeyAppliesOnceAndTheSchedulerActsOnIt) {
   EXPECT_EQ(call("GET", "/v1/partners/acme").body["current"]["local-signing"]["alias"], "sign-new");
 }
 
+TEST_P(ApiTest, ARetriedPartnerAddWhosePartnerWasRemovedSinceAnswersTheFirstResultAndTheRemoval) {
+  const std::string add = R"({"id":"globex","protocol":"AS2","email":"edi@globex.example"})";
+  ASSERT_EQ(call("POST", "/v1/partners", add, "add-globex").status, 200);
+  ASSERT_EQ(call("DELETE", "/v1/partners/globex", R"({"reason":"contract ended"})", "remove-globex").status, 200);
+  const json after = events();
+  auto again = call("POST", "/v1/partners", add, "add-globex");
+  EXPECT_EQ(again.status, 200) << again.body.dump();
+  EXPECT_EQ(again.body["id"], "globex");
+  EXPECT_EQ(again.body["reason"], "contract ended") << again.body.dump();
+  EXPECT_EQ(events(), after);
+  EXPECT_EQ(call("GET", "/v1/health").status, 200);  // and serve is still there
+}
+
 TEST_P(ApiTest, EachErrorClassHasItsStatusAndShape) {
   auto check = [&](const HttpReply& r, long status, const std::string& needle) {
     EXPECT_EQ(r.status, status) << r.body.dump();

@@ -298,6 +298,40 @@ TEST_P(CliSchedulingTest, ACommandIdAppliesOnceAndIsRefusedForAnotherCommand) {
   EXPECT_EQ(ok({"schedule", "list"})[0]["state"], "proposed");
 }
 
+// A script that retries an add, an update or an import after the thing was removed gets
+// its first result, and is told of the removal (this used to crash the CLI).
+TEST_P(CliSchedulingTest, ARetryWhoseCertificateOrPartnerWasRemovedSinceAnswersTheFirstResultAndTheRemoval) {
+  const std::vector<std::string> add = {"--command-id", "add-globex", "partner", "add", "--id", "globex",
+                                        "--protocol", "AS2", "--email", "edi@globex.example"};
+  const std::vector<std::string> update = {"--command-id", "mail-globex", "partner", "update", "globex", "--email",
+                                           "b2b@globex.example"};
+  ok(add);
+  ok(update);
+  ok({"partner", "remove", "globex", "--reason", "contract ended"});
+  const testing::CertFiles p2 = testing::CertFactory(store_->path()).make(CertSpec("p2"));
+  const std::vector<std::string> import = {"--command-id", "import-p2", "cert", "import", "--alias", "p2",
+                                           "--cert", p2.cert_pem, "--partner-cert"};
+  const json imported = ok(import);
+  EXPECT_EQ(ok(import)["fits"], imported["fits"]);  // a retry names the roles too
+  ok({"cert", "remove", "p2", "--reason", "wrong file"});
+  const size_t events = ok({"replay", "--events"}).size();
+
+  for (const auto& retry : {add, update}) {
+    json again = ok(retry);
+    EXPECT_EQ(again["id"], "globex") << again.dump();
+    EXPECT_EQ(again["reason"], "contract ended") << again.dump();
+    auto text = cli().run(retry, false);
+    EXPECT_EQ(text.exit_code, 0) << text.err;
+    EXPECT_NE(text.out.find("removed since"), std::string::npos) << text.out;
+  }
+  json again = ok(import);
+  EXPECT_EQ(again["alias"], "p2");
+  EXPECT_EQ(again["duplicate"], true);
+  EXPECT_EQ(again["reason"], "wrong file") << again.dump();
+  EXPECT_EQ(again["fits"], imported["fits"]);
+  EXPECT_EQ(ok({"replay", "--events"}).size(), events);  // retries write nothing
+}
+
 TEST_P(CliSchedulingTest, ObserveActivatesFirstUsageFromAnOpensslCmsMessage) {
   ok({"schedule", "propose", "--partners", "acme", "--role", "local-encryption=enc-new", "--at",
       domain::format_instant(base::now_ns() + 86400LL * 1'000'000'000), "--password-file", dir_->sub("pw.txt")});

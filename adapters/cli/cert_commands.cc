@@ -31,6 +31,10 @@ int print_imported(const GlobalOptions& g, const nlohmann::json& j) {
     << "\n  key:         " << j["key_type"].get<std::string>() << "\n  fits roles:  ";
   for (size_t i = 0; i < j["fits"].size(); ++i) t << (i ? ", " : "") << j["fits"][i].get<std::string>();
   t << "\n";
+  if (j.contains("removed_at")) {  // a retried import of a certificate removed since
+    t << "  removed since, on " << j["removed_at"].get<std::string>() << " by " << j["removed_by"].get<std::string>()
+      << ": " << j["reason"].get<std::string>() << "\n";
+  }
   print_warnings(g, j["warnings"].get<std::vector<std::string>>());
   print_result(g, j, t.str());
   return kExitOk;
@@ -83,7 +87,7 @@ int run_import(const GlobalOptions& g, const ImportArgs& a) {
   domain::secure_wipe(c.password);
   if (c.key_bytes) domain::secure_wipe(*c.key_bytes);
   if (!r.ok()) return fail(g, r.status());
-  return print_imported(g, imported_certificate_json(*(*session)->state().certificate(a.alias), r.value()));
+  return print_imported(g, imported_certificate_json((*session)->state(), a.alias, r.value()));
 }
 
 int run_list(const GlobalOptions& g) {

@@ -89,7 +89,8 @@ int init_store(const GlobalOptions& g, const InitArgs& a, bool* secrets_written)
   }
   auto appended = (*engine)->initialize({a.admin_email, a.smtp_url, a.mail_from, days}, context(g));
   if (!appended.ok()) return report_error(g, appended.status());
-  const domain::SystemInitialized& event = *(*engine)->state().value()->system();
+  const domain::DomainState& initialized = (*engine)->known_state();
+  const domain::SystemInitialized& event = *initialized.system();
 
   std::string abs = std::filesystem::absolute(g.store_dir).lexically_normal().string();
   nlohmann::json j = {{"store", abs},
@@ -97,7 +98,7 @@ int init_store(const GlobalOptions& g, const InitArgs& a, bool* secrets_written)
                       {"admin_email", event.admin_email},
                       {"smtp", event.smtp_url},
                       {"mail_from", event.mail_from},
-                      {"expiry_alert_days", (*engine)->state().value()->expiry_alert_days()},
+                      {"expiry_alert_days", initialized.expiry_alert_days()},
                       {"position", appended->last_position}};
   print_result(g, j,
                "Initialised store " + abs + "\n  admin email: " + event.admin_email +

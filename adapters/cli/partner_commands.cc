@@ -28,6 +28,12 @@ struct UpdateArgs {
 
 std::string partner_text(const nlohmann::json& p) {
   std::ostringstream t;
+  if (p.contains("removed_at")) {  // a retried command whose partner has been removed since
+    t << "partner " << p["id"].get<std::string>() << " (this command's first result); removed since, on "
+      << p["removed_at"].get<std::string>() << " by " << p["removed_by"].get<std::string>() << ": "
+      << p["reason"].get<std::string>() << "\n";
+    return t.str();
+  }
   t << "Partner " << p["id"].get<std::string>() << " (" << p["protocol"].get<std::string>()
     << (p["cem"].get<bool>() ? ", CEM" : "") << ", listener " << p["listener"].get<std::string>() << ", "
     << p["email"].get<std::string>() << ")\n";
@@ -64,7 +70,7 @@ int run_add(const GlobalOptions& g, const AddArgs& a) {
   if (!session.ok()) return fail(g, session.status());
   auto r = (*session)->engine->add_partner(c, context(g));
   if (!r.ok()) return fail(g, r.status());
-  auto j = partner_json((*session)->state(), *(*session)->state().partner(a.id));
+  auto j = partner_answer_json((*session)->state(), a.id);
   j["warnings"] = r->warnings;
   print_result(g, j, "Added " + partner_text(j));
   return kExitOk;
@@ -97,7 +103,7 @@ int run_update(const GlobalOptions& g, const UpdateArgs& a) {
     if (!session.ok()) return fail(g, session.status());
     auto r = (*session)->engine->update_partner(c, context(g));
     if (!r.ok()) return fail(g, r.status());
-    j = partner_json((*session)->state(), *(*session)->state().partner(a.id));
+    j = partner_answer_json((*session)->state(), a.id);
     j["warnings"] = r->warnings;
     j["notes"] = r->notes;
   }

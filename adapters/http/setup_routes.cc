@@ -15,8 +15,7 @@ Reply post_certificate(const ApiCall& call) {
   Reply reply = call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.import_certificate(c.value(), call.command);
     if (!r.ok()) return from_status(r.status());
-    const domain::DomainState& s = e.known_state();
-    return Reply{200, projections::imported_certificate_json(*s.certificate(c->alias), r.value())};
+    return Reply{200, projections::imported_certificate_json(e.known_state(), c->alias, r.value())};
   });
   domain::secure_wipe(c->password);
   if (c->key_bytes) domain::secure_wipe(*c->key_bytes);
@@ -30,8 +29,7 @@ Reply post_partner(const ApiCall& call) {
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.add_partner(c.value(), call.command);
     if (!r.ok()) return from_status(r.status());
-    const domain::DomainState& s = e.known_state();
-    nlohmann::json j = projections::partner_json(s, *s.partner(c->id));
+    nlohmann::json j = projections::partner_answer_json(e.known_state(), c->id);
     j["warnings"] = r->warnings;
     return Reply{200, j};
   });
@@ -43,8 +41,7 @@ Reply patch_partner(const ApiCall& call) {
   return call.with_engine([&](domain::Engine& e, const domain::DomainState&) {
     auto r = e.update_partner(c.value(), call.command);
     if (!r.ok()) return from_status(r.status());
-    const domain::DomainState& s = e.known_state();
-    nlohmann::json j = projections::partner_json(s, *s.partner(c->id));
+    nlohmann::json j = projections::partner_answer_json(e.known_state(), c->id);
     j["warnings"] = r->warnings;
     j["notes"] = r->notes;
     return Reply{200, j};
