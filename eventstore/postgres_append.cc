@@ -1,7 +1,8 @@
 // The clustered store's append, with group commit: the appends this node's threads make
 // meanwhile are framed together on the head this node last saw and sent as one call of
-// certsched.append() (postgres_schema.cc), which checks that head under the head row's lock
-// and writes the runs, the commands and the new head in one transaction.
+// certsched.append() (postgres_schema.cc), which moves the head row only if it is still
+// there (and the leader epoch the scheduler's appends carry is still current), then writes
+// the runs and the commands, in one transaction.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -162,8 +163,22 @@ Status PostgresEventStore::send(PgConnection& c, Group& g) {
     answer_refused();
     return Status::Ok();
   }
-  CERTSCHED_ASSIGN_OR_RETURN(
-      auto rows, c.run("SELECT outcome, command_id, detail, store_epoch FROM certsched.append($1::bigint, $2::bytea, "
+  // Members whose command ids were applied before: answered with their first results
+  // (rows of command ids and results); nothing was written, and the rest are framed again
+  // on the same head.
+  auto answer_duplicates = [&](const PgRows& rows, int id_column, int result_column) -> Status {
+    if (rows.size() == 0) return Status::Corruption("a command id of the append is taken, but no command has it");
+    for (int i = 0; i < rows.size(); ++i) {
+      AppendResult first;
+      CERTSCHED_RETURN_IF_ERROR(decode_append_result(rows.bytes(i, result_column), &first));
+      const std::string_view id = rows.bytes(i, id_column);
+      for (PendingAppend* m : std::vector<PendingAppend*>(g.open)) {
+        if (m->request->command_id == id) g.answer(m, as_retry(m->request->command_id, m->request->request_digest, first));
+      }
+    }
+    return Status::Ok();
+  };
+  auto called = c.run("SELECT outcome, command_id, detail, store_epoch FROM certsched.append($1::bigint, $2::bytea, "
                        "$3::bigint[], $4::text[], $5::bytea[], $6::bigint, $7::bytea, $8::bigint[], $9::text[], "
                        "$10::bigint[], $11::bytea[])",
                        {PgParam::bigint(static_cast<int64_t>(seen_.position)), PgParam::bytes_of(hash_bytes(seen_.hash)),
@@ -171,7 +186,17 @@ Status PostgresEventStore::send(PgConnection& c, Group& g) {
                         PgParam::array(PgType::kBytea, g.results), PgParam::bigint(static_cast<int64_t>(g.position)),
                         PgParam::bytes_of(hash_bytes(g.hash)), PgParam::array(PgType::kBigint, g.positions),
                         PgParam::array(PgType::kText, g.streams), PgParam::array(PgType::kBigint, g.last_versions),
-                        PgParam::array(PgType::kBytea, g.values)}));
+                        PgParam::array(PgType::kBytea, g.values)});
+  if (!called.ok()) {
+    // On the head it expected, the append met a command id applied before (the commands
+    // table's key): the transaction wrote nothing.
+    if (c.violated_constraint() != "commands_pkey") return called.status();
+    CERTSCHED_ASSIGN_OR_RETURN(auto first, c.run("SELECT command_id, result FROM certsched.commands "
+                                                 "WHERE command_id = ANY($1::text[])",
+                                                 {PgParam::array(PgType::kText, g.command_ids)}));
+    return answer_duplicates(first, 0, 1);
+  }
+  const PgRows& rows = called.value();
   if (rows.size() == 0) return Status::Corruption("certsched.append() answered no rows");
   const std::string_view outcome = rows.bytes(0, 0);
   if (outcome == "appended") {
@@ -187,19 +212,7 @@ Status PostgresEventStore::send(PgConnection& c, Group& g) {
     answer_refused();
     return Status::Ok();
   }
-  if (outcome == "duplicate") {
-    // Nothing was written: these members are answered with their first results and the
-    // rest are framed again on the same head.
-    for (int i = 0; i < rows.size(); ++i) {
-      AppendResult first;
-      CERTSCHED_RETURN_IF_ERROR(decode_append_result(rows.bytes(i, 2), &first));
-      const std::string_view id = rows.bytes(i, 1);
-      for (PendingAppend* m : std::vector<PendingAppend*>(g.open)) {
-        if (m->request->command_id == id) g.answer(m, as_retry(m->request->command_id, m->request->request_digest, first));
-      }
-    }
-    return Status::Ok();
-  }
+  if (outcome == "duplicate") return answer_duplicates(rows, 1, 2);
   if (outcome == "fenced") {
     const auto store_epoch = static_cast<uint64_t>(rows.bigint(0, 3));
     for (PendingAppend* m : std::vector<PendingAppend*>(g.open)) {

@@ -146,7 +146,10 @@ Status PgConnection::script(const std::string& sql) {
 
 Status PgConnection::checked(pg_result* r) {
   const ExecStatusType status = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  violated_constraint_.clear();
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Status::Ok();
+  const char* constraint = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : nullptr;
+  if (constraint) violated_constraint_ = constraint;
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   const std::string sqlstate = state ? state : "";
   const std::string message = one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(c_));

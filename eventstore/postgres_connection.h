@@ -78,6 +78,9 @@ class PgConnection {
   // drains every one pending. True if at least one came. Errors mean the connection failed.
   Result<bool> wait_for_notification(int timeout_ms);
   const std::string& uri() const { return uri_; }
+  // The constraint the last failed statement violated ("commands_pkey"); empty when the
+  // last statement succeeded or failed otherwise.
+  const std::string& violated_constraint() const { return violated_constraint_; }
 
  private:
   PgConnection(pg_conn* c, std::string uri) : c_(c), uri_(std::move(uri)) {}
@@ -86,6 +89,7 @@ class PgConnection {
   pg_conn* c_;
   std::string uri_;
   std::unordered_map<std::string, std::string> prepared_;  // statement -> its name here
+  std::string violated_constraint_;
 };
 
 }  // namespace certsched::eventstore::internal

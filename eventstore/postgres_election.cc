@@ -1,6 +1,6 @@
 // The scheduler election of a clustered store. A node schedules while its own session holds
-// a PostgreSQL advisory lock; on taking it, it raises the leader epoch under the head row's
-// lock, so that every append committed after that sees the new epoch, and the old leader's
+// a PostgreSQL advisory lock; on taking it, it raises the leader epoch kept in the head row,
+// so that every append committed after that sees the new epoch, and the old leader's
 // scheduler appends (which carry the old one) are refused: fencing.
 //
 // The lock goes when the session goes: at once when the leader's process dies or its
@@ -73,10 +73,12 @@ class PgSchedulerLease final : public SchedulerLease {
     if (got.size() != 1 || got.bytes(0, 0) != std::string_view("\1", 1)) return uint64_t{0};
     CERTSCHED_RETURN_IF_ERROR(c.script("BEGIN"));
     auto raised = [&]() -> Result<uint64_t> {
-      CERTSCHED_RETURN_IF_ERROR(c.run("SELECT position FROM certsched.head WHERE id = 1 FOR UPDATE").status());
-      CERTSCHED_ASSIGN_OR_RETURN(auto rows, c.run("UPDATE certsched.leader SET epoch = epoch + 1, node = $1::text, "
-                                                  "since = now() WHERE id = 1 RETURNING epoch",
-                                                  {PgParam::bytes_of(node_)}));
+      // The epoch is the head row's: an append waiting on this update sees the new one.
+      CERTSCHED_ASSIGN_OR_RETURN(auto rows,
+                                 c.run("UPDATE certsched.head SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch"));
+      CERTSCHED_RETURN_IF_ERROR(c.run("UPDATE certsched.leader SET node = $1::text, since = now() WHERE id = 1",
+                                      {PgParam::bytes_of(node_)})
+                                    .status());
       CERTSCHED_RETURN_IF_ERROR(c.script("COMMIT"));
       return static_cast<uint64_t>(rows.bigint(0, 0));
     }();

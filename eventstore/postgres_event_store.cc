@@ -43,7 +43,10 @@ Result<std::unique_ptr<EventStore>> PostgresEventStore::open(const std::string& 
   }
   std::unique_ptr<PostgresEventStore> store(new PostgresEventStore(uri, options, std::move(lock)));
   CERTSCHED_ASSIGN_OR_RETURN(auto c, store->pool_.take());
-  CERTSCHED_RETURN_IF_ERROR(prepare_pg_schema(*c, options.mode == OpenMode::kReadWrite && options.create_if_missing));
+  const SchemaAction action = options.mode != OpenMode::kReadWrite ? SchemaAction::kCheck
+                              : options.create_if_missing           ? SchemaAction::kCreate
+                                                                    : SchemaAction::kMigrate;
+  CERTSCHED_RETURN_IF_ERROR(prepare_pg_schema(*c, action));
   return std::unique_ptr<EventStore>(std::move(store));
 }
 

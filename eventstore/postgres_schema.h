@@ -10,11 +10,18 @@
 
 namespace certsched::eventstore::internal {
 
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
-// Creates the schema or migrates it to kPgSchemaVersion (`create`), or only checks it.
-// Refuses a database with no certsched schema (unless creating) or with a version this
-// certsched does not know, writing nothing.
-Status prepare_pg_schema(PgConnection& c, bool create);
+enum class SchemaAction {
+  kCheck,    // readers: the schema must be at the version
+  kMigrate,  // writers: an older schema is migrated
+  kCreate,   // init: a database with no schema gets one
+};
+
+// Checks, migrates or creates the schema, as `action` says, to `target_version` (tests
+// make older schemas to migrate). Refuses a database with no certsched schema (unless
+// creating) or with a version this certsched does not know, writing nothing. Migrations
+// run in one transaction, under a lock that nodes opening at once take in turn.
+Status prepare_pg_schema(PgConnection& c, SchemaAction action, int target_version = kPgSchemaVersion);
 
 }  // namespace certsched::eventstore::internal

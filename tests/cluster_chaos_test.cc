@@ -209,7 +209,7 @@ TEST(ClusterChaosTest, ThreeNodesSurviveKillsAndPausesWithEveryAcknowledgedComma
     EXPECT_EQ(replayed["deterministic"], true) << "node " << i << ": " << replayed.dump();
   }
   const std::string epoch = testing::shared_postgres().psql(uri.substr(uri.rfind('/') + 1),
-                                                           "SELECT epoch FROM certsched.leader");
+                                                           "SELECT epoch FROM certsched.head");
   std::cout << "[ chaos    ] " << kCycles << " cycles (" << kills << " kill -9, " << pauses << " SIGSTOP), "
             << acknowledged.size() << " acknowledged commands, " << activations.size()
             << " activations, " << recorded.size() << " mails (" << copies - static_cast<int>(received.size())

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "eventstore/event_store.h"
+#include "eventstore/postgres_schema.h"
 #include "tests/store_backends.h"
 #include "tests/test_support.h"
 
@@ -115,10 +116,52 @@ TEST_F(PostgresStoreTest, ADatabaseOfAnotherSchemaVersionIsRefusedAndLeftAsItIs)
     auto opened = open_store(dir_.path(), options);
     ASSERT_FALSE(opened.ok());
     EXPECT_NE(opened.status().message().find("schema version 99"), std::string::npos) << opened.status().ToString();
-    EXPECT_NE(opened.status().message().find("knows versions up to 1"), std::string::npos);
+    EXPECT_NE(opened.status().message().find("knows versions up to 2"), std::string::npos);
   }
   EXPECT_EQ(sql("SELECT position FROM certsched.head"), "10\n");
   EXPECT_EQ(sql("SELECT version FROM certsched.schema_version"), "99\n");
+}
+
+// A database of the first clustered certsched (schema version 1, the leader epoch in its
+// own row) is migrated by the first node that opens it to write; readers wait for that.
+TEST(PostgresSchemaTest, AVersion1DatabaseIsMigratedByAWriterWithItsLeaderEpoch) {
+  StoreDir dir(testing::Backend::kPostgres);
+  {
+    auto c = internal::PgConnection::connect(dir.uri());
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_TRUE(internal::prepare_pg_schema(**c, internal::SchemaAction::kCreate, 1).ok());
+  }
+  auto sql = [&](const std::string& statement) { return shared_postgres().psql(dir.database(), statement); };
+  sql("UPDATE certsched.leader SET epoch = 7");
+
+  StoreOptions options;
+  options.mode = OpenMode::kReadOnly;
+  auto reader = open_store(dir.path(), options);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_NE(reader.status().message().find("schema version 1; any writing command"), std::string::npos)
+      << reader.status().ToString();
+  EXPECT_EQ(sql("SELECT version FROM certsched.schema_version"), "1\n");
+
+  options.mode = OpenMode::kReadWrite;
+  auto writer = open_store(dir.path(), options);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  EXPECT_EQ(sql("SELECT version FROM certsched.schema_version"), "2\n");
+  EXPECT_EQ(sql("SELECT epoch FROM certsched.head"), "7\n");
+  auto scheduler_append = [&](uint64_t epoch, const std::string& id) {
+    AppendRequest r = one_event("schedule-S1", ExpectedVersion::Any(), id);
+    r.leader_epoch = epoch;
+    return (*writer)->append(r);
+  };
+  EXPECT_TRUE(scheduler_append(7, "run-1").ok());
+  auto stale = scheduler_append(6, "run-2");
+  EXPECT_TRUE(!stale.ok() && fenced(stale.status())) << stale.status().ToString();
+  auto lease = (*writer)->elect_scheduler("node", [] {});
+  ASSERT_TRUE(lease->leads());
+  EXPECT_EQ(lease->epoch(), 8u);
+  options.mode = OpenMode::kReadOnly;
+  auto migrated = open_store(dir.path(), options);
+  ASSERT_TRUE(migrated.ok()) << migrated.status().ToString();
+  EXPECT_TRUE((*migrated)->verify().value().verified);
 }
 
 TEST_F(PostgresStoreTest, AnAuditorReadsAndVerifiesWithARoleThatCannotWrite) {
