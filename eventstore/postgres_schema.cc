@@ -155,17 +155,19 @@ Status check_known(int version, const std::string& uri) {
 }  // namespace
 
 Status prepare_pg_schema(PgConnection& c, SchemaAction action, int target_version) {
-  if (action != SchemaAction::kCreate) {
-    CERTSCHED_ASSIGN_OR_RETURN(int version, stored_version(c));
-    if (version < 0) {
+  CERTSCHED_ASSIGN_OR_RETURN(const int found, stored_version(c));
+  // `init` creates a schema where there is none, and only checks one that is there: an init
+  // refused for a database that holds a store must not migrate it on the way.
+  if (found >= 0 || action != SchemaAction::kCreate) {
+    if (found < 0) {
       return Status::NotFound("the database at " + c.uri() +
                               " holds no certsched store; run `certsched init --backend URI` on the first node");
     }
-    CERTSCHED_RETURN_IF_ERROR(check_known(version, c.uri()));
-    if (version == target_version) return Status::Ok();
-    if (action == SchemaAction::kCheck) {
+    CERTSCHED_RETURN_IF_ERROR(check_known(found, c.uri()));
+    if (found == target_version) return Status::Ok();
+    if (action != SchemaAction::kMigrate) {
       return Status::Corruption("the database at " + c.uri() + " has certsched schema version " +
-                                std::to_string(version) + "; any writing command of this certsched (or its serve) "
+                                std::to_string(found) + "; any writing command of this certsched (or its serve) "
                                 "migrates it to " + std::to_string(target_version));
     }
   }

@@ -15,7 +15,7 @@ inline constexpr int kPgSchemaVersion = 2;
 enum class SchemaAction {
   kCheck,    // readers: the schema must be at the version
   kMigrate,  // writers: an older schema is migrated
-  kCreate,   // init: a database with no schema gets one
+  kCreate,   // init: a database with no schema gets one; one that has a schema is checked
 };
 
 // Checks, migrates or creates the schema, as `action` says, to `target_version` (tests

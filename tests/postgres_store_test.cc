@@ -134,15 +134,22 @@ TEST(PostgresSchemaTest, AVersion1DatabaseIsMigratedByAWriterWithItsLeaderEpoch)
   auto sql = [&](const std::string& statement) { return shared_postgres().psql(dir.database(), statement); };
   sql("UPDATE certsched.leader SET epoch = 7");
 
+  // Neither a reader nor `init` (which would refuse the database afterwards: it holds a
+  // store) migrates it.
   StoreOptions options;
   options.mode = OpenMode::kReadOnly;
   auto reader = open_store(dir.path(), options);
   ASSERT_FALSE(reader.ok());
   EXPECT_NE(reader.status().message().find("schema version 1; any writing command"), std::string::npos)
       << reader.status().ToString();
+  options.mode = OpenMode::kReadWrite;
+  options.create_if_missing = true;
+  auto init = open_store(dir.path(), options);
+  ASSERT_FALSE(init.ok());
+  EXPECT_NE(init.status().message().find("schema version 1"), std::string::npos) << init.status().ToString();
   EXPECT_EQ(sql("SELECT version FROM certsched.schema_version"), "1\n");
 
-  options.mode = OpenMode::kReadWrite;
+  options.create_if_missing = false;
   auto writer = open_store(dir.path(), options);
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
   EXPECT_EQ(sql("SELECT version FROM certsched.schema_version"), "2\n");
