@@ -164,7 +164,7 @@ std::vector<Figure> postgres_figures(const Context& c) {
   server.start();
   std::vector<Figure> out;
   out.push_back(append_figure(server.create_database("ours1"), server.create_database("raw1"), 1,
-                              c.scale.synced_appends / 4, c.scale));
+                              c.scale.synced_appends, c.scale));
   out.push_back(append_figure(server.create_database("ours16"), server.create_database("raw16"), c.scale.writers,
                               c.scale.synced_appends, c.scale));
   out.push_back(replay_figure(server.create_database("replay"), c.scale));

@@ -1,8 +1,8 @@
 // The clustered store's append, with group commit: the appends this node's threads make
-// meanwhile are framed together on the head this node last saw and sent as one call of
-// certsched.append() (postgres_schema.cc), which moves the head row only if it is still
-// there (and the leader epoch the scheduler's appends carry is still current), then writes
-// the runs and the commands, in one transaction.
+// meanwhile are framed together on the head this node last saw and sent as one statement,
+// which moves the head row only if it is still there (and the leader epoch the scheduler's
+// appends carry is still current), then writes the runs and the commands, in one
+// transaction.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -20,6 +20,43 @@ std::string_view hash_bytes(const ChainHash& h) { return {reinterpret_cast<const
 
 // A node that keeps losing the race to others gives up after this many tries.
 constexpr int kAttempts = 1000;
+
+// The append, in one statement (and so one transaction). Appends from every node queue on
+// the head row until the transaction that holds it ends; one that waited is checked again
+// against the row as the other left it, epoch included, and then moves nothing. The runs
+// are written only if the head moved; a command id applied before violates the key of
+// log_command_id, and nothing is written. One row answers an append.
+// Parameters: $1 $2 the head the node framed on, $3 the commands' leader epochs (0: not
+// the scheduler's), $4 $5 the command id and result each run carries ('' but in a
+// command's first run), $6 $7 the new head, $8-$11 the runs.
+constexpr const char* kAppend =
+    "WITH moved AS (UPDATE certsched.head SET position = $6::bigint, hash = $7::bytea "
+    "  WHERE id = 1 AND position = $1::bigint AND hash = $2::bytea "
+    "    AND epoch = ALL(array_remove($3::bigint[], 0::bigint)) RETURNING epoch), "
+    "runs AS (INSERT INTO certsched.log (position, stream, last_version, value, command_id, result) "
+    "  SELECT r.position, r.stream, r.last_version, r.value, nullif(r.command_id, ''), nullif(r.result, ''::bytea) "
+    "  FROM unnest($8::bigint[], $9::text[], $10::bigint[], $11::bytea[], $4::text[], $5::bytea[]) "
+    "    AS r(position, stream, last_version, value, command_id, result) "
+    "  WHERE EXISTS (SELECT FROM moved)) "
+    "SELECT pg_notify('certsched_log', '') FROM moved";
+
+// The same for a group of one run (one command writing one stream, as most appends are),
+// each parameter a value instead of an array: unnesting arrays cost the server about as
+// much as writing the row (docs/benchmarks.md, figure 10).
+constexpr const char* kAppendOneRun =
+    "WITH moved AS (UPDATE certsched.head SET position = $6::bigint, hash = $7::bytea "
+    "  WHERE id = 1 AND position = $1::bigint AND hash = $2::bytea "
+    "    AND ($3::bigint = 0 OR epoch = $3::bigint) RETURNING epoch), "
+    "runs AS (INSERT INTO certsched.log (position, stream, last_version, value, command_id, result) "
+    "  SELECT $8::bigint, $9::text, $10::bigint, $11::bytea, $4::text, $5::bytea WHERE EXISTS (SELECT FROM moved)) "
+    "SELECT pg_notify('certsched_log', '') FROM moved";
+
+// Why an append moved nothing or failed on a command id: the head as it is now, whether it
+// is still where the node framed ($1 $2), and the first results of the command ids ($3)
+// applied before, a row each (or one row of NULLs).
+constexpr const char* kWhyNotAppended =
+    "SELECT h.epoch, h.position = $1::bigint AND h.hash = $2::bytea, l.command_id, l.result "
+    "FROM certsched.head h LEFT JOIN certsched.log l ON l.command_id = ANY($3::text[]) WHERE h.id = 1";
 
 }  // namespace
 
@@ -41,7 +78,9 @@ struct PostgresEventStore::Group {
   uint64_t position = 0;
   ChainHash hash{};
   std::unordered_map<std::string, uint64_t> versions;  // the group's streams after it
-  std::vector<std::string> epochs, command_ids, results, positions, streams, last_versions, values;
+  std::vector<std::string> epochs, command_ids;  // a command each
+  // A run each; the first run of a command carries its id and result, the others ''.
+  std::vector<std::string> positions, streams, last_versions, values, run_command_ids, run_results;
 
   void answer(PendingAppend* m, Result<AppendResult> result) {
     m->result = std::move(result);
@@ -101,7 +140,8 @@ bool PostgresEventStore::stage(Group& g, bool fresh) {
   g.twins.clear();
   g.refused.clear();
   g.versions.clear();
-  for (auto* items : {&g.epochs, &g.command_ids, &g.results, &g.positions, &g.streams, &g.last_versions, &g.values}) {
+  for (auto* items : {&g.epochs, &g.command_ids, &g.positions, &g.streams, &g.last_versions, &g.values,
+                      &g.run_command_ids, &g.run_results}) {
     items->clear();
   }
   g.position = seen_.position;
@@ -128,16 +168,20 @@ bool PostgresEventStore::stage(Group& g, bool fresh) {
       g.refused.emplace_back(m, std::move(refused));
       continue;
     }
+    const size_t first_run = g.positions.size();
     AppendResult result = frame_append(req, current, &g.position, &g.hash, [&](const FramedRun& run) {
       g.positions.push_back(base::encode_u64(run.header.first_position));
       g.streams.emplace_back(run.header.stream);
       g.last_versions.push_back(base::encode_u64(run.last_version));
       g.values.emplace_back(run.value);
+      g.run_command_ids.emplace_back();
+      g.run_results.emplace_back();
     });
     for (const StreamVersion& v : result.versions) g.versions[v.stream] = v.version;
     g.epochs.push_back(base::encode_u64(req.leader_epoch));
     g.command_ids.push_back(req.command_id);
-    g.results.push_back(encode_append_result(result));
+    g.run_command_ids[first_run] = req.command_id;
+    g.run_results[first_run] = encode_append_result(result);
     staged_ids.emplace(req.command_id, g.staged.size());
     g.staged.push_back({m, std::move(result)});
   }
@@ -163,43 +207,28 @@ Status PostgresEventStore::send(PgConnection& c, Group& g) {
     answer_refused();
     return Status::Ok();
   }
-  // Members whose command ids were applied before: answered with their first results
-  // (rows of command ids and results); nothing was written, and the rest are framed again
-  // on the same head.
-  auto answer_duplicates = [&](const PgRows& rows, int id_column, int result_column) -> Status {
-    if (rows.size() == 0) return Status::Corruption("a command id of the append is taken, but no command has it");
-    for (int i = 0; i < rows.size(); ++i) {
-      AppendResult first;
-      CERTSCHED_RETURN_IF_ERROR(decode_append_result(rows.bytes(i, result_column), &first));
-      const std::string_view id = rows.bytes(i, id_column);
-      for (PendingAppend* m : std::vector<PendingAppend*>(g.open)) {
-        if (m->request->command_id == id) g.answer(m, as_retry(m->request->command_id, m->request->request_digest, first));
-      }
-    }
-    return Status::Ok();
-  };
-  auto called = c.run("SELECT outcome, command_id, detail, store_epoch FROM certsched.append($1::bigint, $2::bytea, "
-                       "$3::bigint[], $4::text[], $5::bytea[], $6::bigint, $7::bytea, $8::bigint[], $9::text[], "
-                       "$10::bigint[], $11::bytea[])",
-                       {PgParam::bigint(static_cast<int64_t>(seen_.position)), PgParam::bytes_of(hash_bytes(seen_.hash)),
-                        PgParam::array(PgType::kBigint, g.epochs), PgParam::array(PgType::kText, g.command_ids),
-                        PgParam::array(PgType::kBytea, g.results), PgParam::bigint(static_cast<int64_t>(g.position)),
-                        PgParam::bytes_of(hash_bytes(g.hash)), PgParam::array(PgType::kBigint, g.positions),
-                        PgParam::array(PgType::kText, g.streams), PgParam::array(PgType::kBigint, g.last_versions),
-                        PgParam::array(PgType::kBytea, g.values)});
-  if (!called.ok()) {
-    // On the head it expected, the append met a command id applied before (the commands
-    // table's key): the transaction wrote nothing.
-    if (c.violated_constraint() != "commands_pkey") return called.status();
-    CERTSCHED_ASSIGN_OR_RETURN(auto first, c.run("SELECT command_id, result FROM certsched.commands "
-                                                 "WHERE command_id = ANY($1::text[])",
-                                                 {PgParam::array(PgType::kText, g.command_ids)}));
-    return answer_duplicates(first, 0, 1);
-  }
-  const PgRows& rows = called.value();
-  if (rows.size() == 0) return Status::Corruption("certsched.append() answered no rows");
-  const std::string_view outcome = rows.bytes(0, 0);
-  if (outcome == "appended") {
+  const PgParam framed_position = PgParam::bigint(static_cast<int64_t>(seen_.position));
+  const PgParam framed_hash = PgParam::bytes_of(hash_bytes(seen_.hash));
+  const PgParam new_position = PgParam::bigint(static_cast<int64_t>(g.position));
+  const PgParam new_hash = PgParam::bytes_of(hash_bytes(g.hash));
+  auto called =
+      g.positions.size() == 1
+          ? c.run(kAppendOneRun, {framed_position, framed_hash, PgParam::bytes_of(g.epochs[0]),
+                                  PgParam::bytes_of(g.run_command_ids[0]), PgParam::bytes_of(g.run_results[0]),
+                                  new_position, new_hash, PgParam::bytes_of(g.positions[0]),
+                                  PgParam::bytes_of(g.streams[0]), PgParam::bytes_of(g.last_versions[0]),
+                                  PgParam::bytes_of(g.values[0])})
+          : c.run(kAppend, {framed_position, framed_hash, PgParam::array(PgType::kBigint, g.epochs),
+                            PgParam::array(PgType::kText, g.run_command_ids),
+                            PgParam::array(PgType::kBytea, g.run_results), new_position, new_hash,
+                            PgParam::array(PgType::kBigint, g.positions), PgParam::array(PgType::kText, g.streams),
+                            PgParam::array(PgType::kBigint, g.last_versions),
+                            PgParam::array(PgType::kBytea, g.values)});
+  // On the head it expected, the append may have met a command id applied before: the
+  // transaction wrote nothing.
+  const bool taken_id = !called.ok() && c.violated_constraint() == "log_command_id";
+  if (!called.ok() && !taken_id) return called.status();
+  if (!taken_id && called->size() == 1) {
     ++groups_committed_;
     seen_.position = g.position;
     seen_.hash = g.hash;
@@ -212,9 +241,28 @@ Status PostgresEventStore::send(PgConnection& c, Group& g) {
     answer_refused();
     return Status::Ok();
   }
-  if (outcome == "duplicate") return answer_duplicates(rows, 1, 2);
-  if (outcome == "fenced") {
-    const auto store_epoch = static_cast<uint64_t>(rows.bigint(0, 3));
+  CERTSCHED_ASSIGN_OR_RETURN(auto why, c.run(kWhyNotAppended, {framed_position, framed_hash,
+                                                               PgParam::array(PgType::kText, g.command_ids)}));
+  if (why.size() == 0) return Status::Corruption("the head row of the log in " + pool_.uri() + " is missing");
+  if (!why.null(0, 2)) {
+    // Members whose command ids were applied before: answered with their first results;
+    // the rest are framed again on the same head.
+    for (int i = 0; i < why.size(); ++i) {
+      AppendResult first;
+      CERTSCHED_RETURN_IF_ERROR(decode_append_result(why.bytes(i, 3), &first));
+      const std::string_view id = why.bytes(i, 2);
+      for (PendingAppend* m : std::vector<PendingAppend*>(g.open)) {
+        if (m->request->command_id == id) g.answer(m, as_retry(m->request->command_id, m->request->request_digest, first));
+      }
+    }
+    return Status::Ok();
+  }
+  if (taken_id) return Status::Corruption("a command id of the append is taken, but no command has it");
+  const bool at_head = why.bytes(0, 1) == std::string_view("\1", 1);
+  if (at_head) {
+    // Where the node framed, so only an epoch can have stopped it: the scheduler's appends
+    // of an epoch that is over are refused, and the others framed again.
+    const auto store_epoch = static_cast<uint64_t>(why.bigint(0, 0));
     for (PendingAppend* m : std::vector<PendingAppend*>(g.open)) {
       const uint64_t epoch = m->request->leader_epoch;
       if (epoch != 0 && epoch != store_epoch) g.answer(m, fenced_refusal(epoch, store_epoch));

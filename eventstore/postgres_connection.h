@@ -78,7 +78,7 @@ class PgConnection {
   // drains every one pending. True if at least one came. Errors mean the connection failed.
   Result<bool> wait_for_notification(int timeout_ms);
   const std::string& uri() const { return uri_; }
-  // The constraint the last failed statement violated ("commands_pkey"); empty when the
+  // The constraint the last failed statement violated ("log_command_id"); empty when the
   // last statement succeeded or failed otherwise.
   const std::string& violated_constraint() const { return violated_constraint_; }
 

@@ -53,7 +53,7 @@ Result<std::unique_ptr<EventStore>> PostgresEventStore::open(const std::string& 
 Result<std::optional<AppendResult>> PostgresEventStore::command_result(const std::string& command_id,
                                                                        const std::string& request_digest) {
   CERTSCHED_ASSIGN_OR_RETURN(auto c, pool_.take());
-  CERTSCHED_ASSIGN_OR_RETURN(auto rows, c->run("SELECT result FROM certsched.commands WHERE command_id = $1::text",
+  CERTSCHED_ASSIGN_OR_RETURN(auto rows, c->run("SELECT result FROM certsched.log WHERE command_id = $1::text",
                                                {PgParam::bytes_of(command_id)}));
   if (rows.size() == 0) return std::optional<AppendResult>();
   AppendResult first;

@@ -10,7 +10,7 @@
 
 namespace certsched::eventstore::internal {
 
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
 
 enum class SchemaAction {
   kCheck,    // readers: the schema must be at the version

@@ -3,6 +3,9 @@
 // it does not know, and an auditor reads it with a read-only role.
 #include <gtest/gtest.h>
 
+#include "base/byte_io.h"
+#include "eventstore/append_checks.h"
+#include "eventstore/append_framing.h"
 #include "eventstore/event_store.h"
 #include "eventstore/postgres_schema.h"
 #include "tests/store_backends.h"
@@ -93,7 +96,7 @@ TEST_F(PostgresStoreTest, AWriterAppendsOnTheLogAsItIsAfterTheDatabaseIsRestored
   ASSERT_TRUE(node->append(one_event("x", ExpectedVersion::Exactly(1), "x2")).ok());
   ASSERT_TRUE(node->append(one_event("x", ExpectedVersion::Exactly(2), "x3")).ok());
   const std::string hash = restore_point.substr(restore_point.find(' ') + 1, 64);
-  sql("DELETE FROM certsched.log WHERE position > 11; DELETE FROM certsched.commands WHERE command_id IN ('x2', 'x3');"
+  sql("DELETE FROM certsched.log WHERE position > 11;"
       "UPDATE certsched.head SET position = 11, hash = decode('" + hash + "', 'hex')");
   StoreOptions o;
   auto other = open_postgres_store(dir_.uri(), "", o).value();
@@ -116,7 +119,7 @@ TEST_F(PostgresStoreTest, ADatabaseOfAnotherSchemaVersionIsRefusedAndLeftAsItIs)
     auto opened = open_store(dir_.path(), options);
     ASSERT_FALSE(opened.ok());
     EXPECT_NE(opened.status().message().find("schema version 99"), std::string::npos) << opened.status().ToString();
-    EXPECT_NE(opened.status().message().find("knows versions up to 2"), std::string::npos);
+    EXPECT_NE(opened.status().message().find("knows versions up to 3"), std::string::npos);
   }
   EXPECT_EQ(sql("SELECT position FROM certsched.head"), "10\n");
   EXPECT_EQ(sql("SELECT version FROM certsched.schema_version"), "99\n");
@@ -152,7 +155,7 @@ TEST(PostgresSchemaTest, AVersion1DatabaseIsMigratedByAWriterWithItsLeaderEpoch)
   options.create_if_missing = false;
   auto writer = open_store(dir.path(), options);
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-  EXPECT_EQ(sql("SELECT version FROM certsched.schema_version"), "2\n");
+  EXPECT_EQ(sql("SELECT version FROM certsched.schema_version"), "3\n");
   EXPECT_EQ(sql("SELECT epoch FROM certsched.head"), "7\n");
   auto scheduler_append = [&](uint64_t epoch, const std::string& id) {
     AppendRequest r = one_event("schedule-S1", ExpectedVersion::Any(), id);
@@ -169,6 +172,80 @@ TEST(PostgresSchemaTest, AVersion1DatabaseIsMigratedByAWriterWithItsLeaderEpoch)
   auto migrated = open_store(dir.path(), options);
   ASSERT_TRUE(migrated.ok()) << migrated.status().ToString();
   EXPECT_TRUE((*migrated)->verify().value().verified);
+}
+
+// Appends `r` (to streams it creates) as a node of schema version 2 did: framed as every
+// version frames, then written by that version's certsched.append() function, which kept
+// command results in a table of their own.
+void append_as_version_2(internal::PgConnection& c, const AppendRequest& r, uint64_t* position, ChainHash* hash) {
+  const uint64_t framed_position = *position;
+  const ChainHash framed_hash = *hash;
+  std::vector<std::string> positions, streams, last_versions, values;
+  const AppendResult result = internal::frame_append(
+      r, std::vector<uint64_t>(r.writes.size(), 0), position, hash, [&](const internal::FramedRun& run) {
+        positions.push_back(base::encode_u64(run.header.first_position));
+        streams.emplace_back(run.header.stream);
+        last_versions.push_back(base::encode_u64(run.last_version));
+        values.emplace_back(run.value);
+      });
+  auto bytes = [](const ChainHash& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); };
+  using internal::PgParam;
+  using internal::PgType;
+  auto called = c.run(
+      "SELECT outcome FROM certsched.append($1::bigint, $2::bytea, $3::bigint[], $4::text[], $5::bytea[], $6::bigint, "
+      "$7::bytea, $8::bigint[], $9::text[], $10::bigint[], $11::bytea[])",
+      {PgParam::bigint(static_cast<int64_t>(framed_position)), PgParam::bytes_of(bytes(framed_hash)),
+       PgParam::array(PgType::kBigint, std::vector<std::string>{base::encode_u64(0)}),
+       PgParam::array(PgType::kText, std::vector<std::string>{r.command_id}),
+       PgParam::array(PgType::kBytea, std::vector<std::string>{internal::encode_append_result(result)}),
+       PgParam::bigint(static_cast<int64_t>(*position)), PgParam::bytes_of(bytes(*hash)),
+       PgParam::array(PgType::kBigint, positions), PgParam::array(PgType::kText, streams),
+       PgParam::array(PgType::kBigint, last_versions), PgParam::array(PgType::kBytea, values)});
+  ASSERT_TRUE(called.ok()) << called.status().ToString();
+  ASSERT_EQ(called->bytes(0, 0), "appended");
+}
+
+// Version 3 keeps a command's id and first results in the row of its first run. A writer
+// migrating a version 2 database moves them there: a command retried afterwards is
+// answered with its first results, and nothing is written twice.
+TEST(PostgresSchemaTest, AVersion2DatabaseIsMigratedWithTheFirstResultsOfItsCommands) {
+  StoreDir dir(testing::Backend::kPostgres);
+  auto sql = [&](const std::string& statement) { return shared_postgres().psql(dir.database(), statement); };
+  // Two streams, so a run at 2 (two events) and one at 4.
+  AppendRequest two_streams = testing::run_of("b", 2, "two-streams");
+  two_streams.writes.push_back(testing::run_of("c", 1, "two-streams").writes[0]);
+  {
+    auto c = internal::PgConnection::connect(dir.uri());
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_TRUE(internal::prepare_pg_schema(**c, internal::SchemaAction::kCreate, 2).ok());
+    uint64_t position = 0;
+    ChainHash hash{};
+    append_as_version_2(**c, one_event("a", ExpectedVersion::NoStream(), "first"), &position, &hash);
+    append_as_version_2(**c, two_streams, &position, &hash);
+  }
+  StoreOptions options;
+  auto writer = open_store(dir.path(), options);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  EXPECT_EQ(sql("SELECT version FROM certsched.schema_version"), "3\n");
+  EXPECT_EQ(sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'certsched' AND tablename = 'commands'"), "0\n");
+  EXPECT_EQ(sql("SELECT position, command_id FROM certsched.log WHERE command_id IS NOT NULL ORDER BY position"),
+            "1|first\n2|two-streams\n");
+
+  auto retried = (*writer)->append(two_streams);
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_TRUE(retried->duplicate);
+  EXPECT_EQ(retried->first_position, 2u);
+  EXPECT_EQ(retried->last_position, 4u);
+  const AppendRequest later = one_event("a", ExpectedVersion::Exactly(1), "later");
+  auto next = (*writer)->append(later);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->first_position, 5u);
+  auto again = (*writer)->append(later);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->first_position, 5u);
+  EXPECT_EQ(sql("SELECT count(*) FROM certsched.log"), "4\n");  // the runs at 1, 2, 4 and 5
+  EXPECT_TRUE((*writer)->verify().value().verified);
 }
 
 TEST_F(PostgresStoreTest, AnAuditorReadsAndVerifiesWithARoleThatCannotWrite) {
