@@ -1,8 +1,8 @@
 // The clustered store's append, with group commit: the appends this node's threads make
 // meanwhile are framed together on the head this node last saw and sent as one statement,
 // which moves the head row only if it is still there (and the leader epoch the scheduler's
-// appends carry is still current), then writes the runs and the commands, in one
-// transaction.
+// appends carry is still current), then writes the runs (a command's first run carrying
+// its id and result), in one transaction.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
